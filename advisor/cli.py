@@ -1,0 +1,386 @@
+"""The `advisor` command line: parse options, call the core, hand results to render/output.
+
+Heavy modules (pydantic, rich, the core) are imported inside commands so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from advisor.hardware import HardwareQuery
+    from advisor.schema import Catalog
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    name="advisor",
+    help="Which Qwen model to run, on what, how, and how fast. Works offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+catalog_app = typer.Typer(help="Validate catalog files.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+FormatOpt = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
+
+_state: dict[str, Path | None] = {"catalog": None}
+
+
+def handle_errors(fn: F) -> F:
+    """Turn AdvisorError into `error: ...` lines on stderr and its exit code (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from advisor.errors import AdvisorError
+
+        try:
+            return fn(*args, **kwargs)
+        except AdvisorError as exc:
+            if os.environ.get("ADVISOR_DEBUG"):
+                raise
+            for line in str(exc).splitlines() or [type(exc).__name__]:
+                typer.echo(f"error: {line}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit(result: BaseModel, fmt: OutputFormat, as_json: bool, tables: Callable[[], list[Any]]
+         ) -> None:
+    """The one place that decides how a result document is printed."""
+    if as_json or fmt is OutputFormat.json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        return
+    from advisor.render import console
+
+    out = console()
+    for table in tables():
+        out.print(table)
+
+
+def note(message: str) -> None:
+    """Notes, assumptions and hints go to stderr so stdout stays parseable."""
+    typer.echo(message, err=True)
+
+
+def load() -> Catalog:
+    from advisor.loader import load_catalog
+
+    return load_catalog(_state["catalog"])
+
+
+@app.callback()
+def root(
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalog",
+            envvar="ADVISOR_CATALOG",
+            help="Model catalog TOML to use instead of the packaged one "
+            "(set `extends_packaged = true` in it to add to the packaged models).",
+            dir_okay=True,
+        ),
+    ] = None,
+) -> None:
+    """Which Qwen model to run, on what, how, and how fast. Works offline."""
+    _state["catalog"] = catalog
+
+
+@app.command("models")
+@handle_errors
+def models_cmd(
+    family: Annotated[str | None, typer.Option(help="Only this family, e.g. qwen3.")] = None,
+    task: Annotated[str | None, typer.Option(help="Only models for this task, e.g. code.")] = None,
+    open_only: Annotated[bool, typer.Option("--open-only", help="Only open-weight models.")] = False,
+    fmt: FormatOpt = OutputFormat.table,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the catalog's models."""
+    from advisor.loader import resolve
+    from advisor.render import models_table
+    from advisor.results import ModelsResult, ModelView
+    from advisor.schema import TASKS
+
+    cat = load()
+    chosen = list(cat.models)
+    if family:
+        families = {m.family: m.family for m in cat.models}
+        fam = resolve(family, families, "family")
+        chosen = [m for m in chosen if m.family == fam]
+    if task:
+        wanted = resolve(task, {t: t for t in TASKS}, "task")
+        chosen = [m for m in chosen if wanted in m.tasks]
+    if open_only:
+        chosen = [m for m in chosen if m.open_weights]
+    result = ModelsResult(models=tuple(ModelView.of(m) for m in chosen))
+    emit(result, fmt, as_json, lambda: [models_table(result)])
+
+
+@app.command("show")
+@handle_errors
+def show_cmd(
+    model: Annotated[str, typer.Argument(help="Catalog id or Hugging Face repo, e.g. qwen3-8b.")],
+    fmt: FormatOpt = OutputFormat.table,
+    as_json: JsonOpt = False,
+) -> None:
+    """Everything about one model, its sources included."""
+    from advisor.loader import find_model
+    from advisor.render import model_tables
+    from advisor.results import ModelView, ShowResult
+
+    result = ShowResult(model=ModelView.of(find_model(load(), model)))
+    emit(result, fmt, as_json, lambda: model_tables(result.model))
+
+
+@catalog_app.command("check")
+@handle_errors
+def catalog_check_cmd(
+    path: Annotated[
+        Path | None, typer.Argument(help="Catalog file to check (default: the packaged one).")
+    ] = None,
+) -> None:
+    """Validate a model catalog and print every problem (exit 1 if there is any)."""
+    from advisor.loader import check_catalog, load_catalog
+
+    target = path or _state["catalog"]
+    problems = check_catalog(target)
+    if problems:
+        for line in problems:
+            typer.echo(f"error: {line}", err=True)
+        raise typer.Exit(1)
+    count = len(load_catalog(target).models)
+    typer.echo(f"ok: {count} models, every fact backed by a source")
+
+
+DeviceOpt = Annotated[
+    str | None,
+    typer.Option("--device", "-d", help="Device id or class (phone, laptop, mac, gpu, server, "
+                 "edge), or 'auto' to detect this machine. See `advisor devices`."),
+]
+MemoryOpt = Annotated[
+    str | None, typer.Option("--memory-gb", help="Memory per device: 16, 16GB, 16GiB, 16g.")
+]
+BandwidthOpt = Annotated[
+    float | None, typer.Option("--bandwidth-gb-s", help="Memory bandwidth in GB/s.")
+]
+TflopsOpt = Annotated[float | None, typer.Option("--tflops", help="Dense FP16 TFLOPS.")]
+GpusOpt = Annotated[int, typer.Option("--gpus", help="Identical GPUs in one node (tensor parallel).")]
+RamOpt = Annotated[str | None, typer.Option("--ram-gb", help="Host RAM for offload.")]
+
+
+def hardware(device: str | None, memory: str | None, bandwidth: float | None,
+             tflops: float | None, gpus: int, ram: str | None) -> Any:
+    """Effective hardware from the shared options; notes on what was assumed go to stderr."""
+    from advisor.hardware import HardwareQuery, hardware_from, parse_size_gib
+
+    query = HardwareQuery(
+        device=None if device == "auto" else device,
+        memory_gib=parse_size_gib(memory, "--memory-gb") if memory else None,
+        bandwidth_gb_s=bandwidth,
+        tflops=tflops,
+        gpus=gpus,
+        ram_gib=parse_size_gib(ram, "--ram-gb") if ram else None,
+    )
+    if device and device.strip().lower() == "auto":
+        from advisor.detect import map_probe, probe
+        from advisor.hardware import load_devices
+
+        detection = map_probe(probe(), load_devices())
+        for line in detection.notes:
+            note(f"note: {line}")
+        if detection.device_id is None or not (memory or bandwidth or tflops or gpus > 1 or ram):
+            return detection.hardware
+        from advisor.hardware import find_device
+
+        return hardware_from(query, find_device(detection.device_id)[0])
+    hw = hardware_from(query)
+    for line in hw.assumptions[:-1]:
+        note(f"note: {line}")
+    return hw
+
+
+@app.command("devices")
+@handle_errors
+def devices_cmd(
+    device_class: Annotated[
+        str | None, typer.Option("--class", help="Only this class, e.g. consumer-gpu.")
+    ] = None,
+    fmt: FormatOpt = OutputFormat.table,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the device profiles."""
+    from advisor.hardware import load_devices
+    from advisor.loader import resolve
+    from advisor.render import devices_table
+    from advisor.results import DevicesResult
+
+    cat = load_devices()
+    chosen = list(cat.devices.values())
+    if device_class:
+        classes = {d.device_class: d.device_class for d in chosen}
+        wanted = resolve(device_class, classes, "device class")
+        chosen = [d for d in chosen if d.device_class == wanted]
+    result = DevicesResult(devices=tuple(chosen), aliases=cat.aliases)
+    emit(result, fmt, as_json, lambda: [devices_table(result)])
+
+
+@app.command("detect")
+@handle_errors
+def detect_cmd(fmt: FormatOpt = OutputFormat.table, as_json: JsonOpt = False) -> None:
+    """Show what this machine is taken to be (RAM, CPU, GPUs) and the profile it maps to."""
+    from advisor.detect import map_probe, probe
+    from advisor.hardware import load_devices
+    from advisor.render import detection_table
+
+    result = map_probe(probe(), load_devices())
+    emit(result, fmt, as_json, lambda: [detection_table(result)])
+
+
+@app.command("estimate")
+@handle_errors
+def estimate_cmd(
+    model: Annotated[str, typer.Argument(help="Catalog id or Hugging Face repo.")],
+    device: DeviceOpt = None,
+    memory: MemoryOpt = None,
+    bandwidth: BandwidthOpt = None,
+    tflops: TflopsOpt = None,
+    gpus: GpusOpt = 1,
+    ram: RamOpt = None,
+    quant: Annotated[str | None, typer.Option("--quant", "-q", help="Weight format, e.g. q4_k_m, awq, fp8.")] = None,
+    runtime: Annotated[str | None, typer.Option("--runtime", "-r", help="llama.cpp, ollama, vllm, sglang, mlx, transformers, mnn, mlc.")] = None,
+    context: Annotated[int | None, typer.Option("--context", "-c", help="Tokens held in the KV cache (prompt + generated). Default: 8192 or the model's maximum if smaller.")] = None,
+    prompt: Annotated[int | None, typer.Option("--prompt", help="Prompt tokens for time to first token (default: the context).")] = None,
+    batch: Annotated[int, typer.Option("--batch", help="Concurrent sequences.")] = 1,
+    kv_dtype: Annotated[str, typer.Option("--kv-dtype", help="KV cache element type: fp16, fp8, q8_0, q4_0.")] = "fp16",
+    fmt: FormatOpt = OutputFormat.table,
+    as_json: JsonOpt = False,
+) -> None:
+    """Memory, fit, longest context and speed of one model on one device."""
+    from advisor.errors import InputError
+    from advisor.estimate import choose_setup, estimate
+    from advisor.formats import load_tables
+    from advisor.loader import find_model
+    from advisor.render import estimate_tables
+
+    entry = find_model(load(), model)
+    if not entry.open_weights:
+        raise InputError(f"'{entry.id}' is API-only (no open weights): nothing to run locally")
+    hw = hardware(device, memory, bandwidth, tflops, gpus, ram)
+    tables = load_tables()
+    check_count(batch, "--batch", 4096)
+    ctx = context if context is not None else min(8192, entry.context.max_tokens)
+    check_count(ctx, "--context", 100_000_000)
+    if prompt is not None:
+        check_count(prompt, "--prompt", 100_000_000)
+    weight_format, rt, notes = choose_setup(tables, hw, quant, runtime)
+    for line in notes:
+        note(f"note: {line}")
+    result = estimate(entry, hw, tables, weight_format, rt, ctx, prompt, batch, kv_dtype)
+    emit(result, fmt, as_json, lambda: estimate_tables(result))
+
+
+@app.command("recommend")
+@handle_errors
+def recommend_cmd(
+    device: DeviceOpt = None,
+    memory: MemoryOpt = None,
+    bandwidth: BandwidthOpt = None,
+    tflops: TflopsOpt = None,
+    gpus: GpusOpt = 1,
+    ram: RamOpt = None,
+    private: Annotated[bool, typer.Option("--private", help="Data must not leave your device or premises: no cloud APIs.")] = False,
+    chinese: Annotated[bool, typer.Option("--chinese", help="Chinese-language need: prefer stronger C-Eval/CMMLU, show ModelScope.")] = False,
+    task: Annotated[str, typer.Option("--task", "-t", help="chat, reasoning, code, math, vision, video, audio, embedding, rerank, tool-use, long-context, moderation.")] = "chat",
+    context: Annotated[int | None, typer.Option("--context", "-c", help="Minimum context (tokens) the job needs.")] = None,
+    commercial: Annotated[bool, typer.Option("--commercial", help="License must allow commercial use.")] = False,
+    min_speed: Annotated[float | None, typer.Option("--min-speed", help="Minimum decode speed, tokens/s.")] = None,
+    runtime: Annotated[str | None, typer.Option("--runtime", "-r", help="Only this runtime.")] = None,
+    quant: Annotated[str | None, typer.Option("--quant", "-q", help="Only this weight format.")] = None,
+    top: Annotated[int, typer.Option("--top", "-n", help="How many picks to show.")] = 5,
+    explain: Annotated[bool, typer.Option("--explain", help="Print every rule's verdict for every model.")] = False,
+    why_not: Annotated[str | None, typer.Option("--why-not", help="Explain why one model is not recommended.")] = None,
+    fmt: FormatOpt = OutputFormat.table,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ranked picks for your device and needs, each with its reasons."""
+    from advisor.errors import InputError
+    from advisor.formats import load_tables
+    from advisor.loader import find_model, resolve
+    from advisor.recommend import recommend
+    from advisor.render import explain_table, recommend_tables
+    from advisor.rules import Constraints, load_scoring
+    from advisor.schema import TASKS
+
+    if device is None and memory is None:
+        raise InputError("recommend needs hardware: --device ID|class|auto (see `advisor devices`)"
+                         " or --memory-gb with --bandwidth-gb-s")
+    task_id = resolve(task, {t: t for t in TASKS}, "task")
+    check_count(top, "--top", 1000)
+    if context is not None:
+        check_count(context, "--context", 100_000_000)
+    if min_speed is not None:
+        from advisor.hardware import check_positive
+
+        check_positive(min_speed, "--min-speed", min_speed, upper=1e6)
+    tables = load_tables()
+    if quant:
+        quant = tables.weight_format(quant).id
+    if runtime:
+        runtime = tables.runtime(runtime).id
+    cat = load()
+    target = find_model(cat, why_not).id if why_not else None
+    hw = hardware(device, memory, bandwidth, tflops, gpus, ram)
+    constraints = Constraints(
+        private=private, chinese=chinese, task=task_id, context_tokens=context,
+        commercial=commercial, min_speed_tokens_per_s=min_speed, runtime=runtime, quant=quant,
+        top=top,
+    )
+    result = recommend(cat, hw, tables, constraints, load_scoring())
+    if not private and any(p.deployment == "cloud-api" for p in result.recommendations):
+        note("note: cloud API models are listed apart; add --private to keep data on premises")
+    if result.closest:
+        note(f"note: nothing fits this device; {result.closest}")
+    if target:
+        explain_one = [e for e in result.excluded if e.model_id == target]
+        if not explain_one:
+            pick = next(p for p in result.recommendations if p.model_id == target)
+            note(f"{target} is recommended (rank {pick.rank}): {pick.why}")
+        for e in explain_one:
+            for r in e.reasons:
+                typer.echo(f"{target}: {r.rule}: {r.message}")
+        return
+    emit(result, fmt, as_json,
+         lambda: [*recommend_tables(result, chinese), *([explain_table(result)] if explain else [])])
+
+
+def check_count(value: int, option: str, upper: int) -> None:
+    from advisor.errors import InputError
+
+    if value < 1 or value > upper:
+        raise InputError(f"{option}: {value} is out of range; give 1 to {upper:,}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

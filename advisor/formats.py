@@ -1,0 +1,102 @@
+"""Weight formats and runtimes (catalog/quantization.toml, catalog/runtimes.toml), loaded and checked."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
+
+from advisor.errors import CatalogError
+from advisor.loader import display_name, packaged_path, read_toml, resolve, validate_records
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WeightFormat(Frozen):
+    id: str
+    aliases: tuple[str, ...] = ()
+    family: str
+    bits_per_weight: PositiveFloat
+    embedding_bits: PositiveFloat
+    output_head_bits: PositiveFloat
+    quality_loss: float = Field(ge=0, lt=1)
+    quality_source: str
+    source: str
+
+
+class RuntimeSpec(Frozen):
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    format_families: tuple[str, ...]
+    device_classes: tuple[str, ...]
+    gpu_only: bool = False
+    fixed_overhead_gib: float = Field(ge=0)
+    activation_bytes_per_token: float = Field(ge=0)
+    """Peak activation memory per prompt token, as a multiple of (hidden + intermediate) x 2 bytes."""
+    reserve_fraction: float | None = Field(default=None, gt=0, le=1)
+    per_token_overhead_ms: float = Field(ge=0)
+    bandwidth_efficiency: dict[str, float]
+    compute_efficiency: dict[str, float]
+    multi_gpu_efficiency: float = Field(gt=0, le=1)
+    max_gpus: int = Field(ge=1)
+    fitted_on: str
+
+
+class DefaultChoice(Frozen):
+    runtime: str
+    quants: tuple[str, ...] = Field(min_length=1)
+    """Preferred formats, best first; the first that the device runs fast is taken."""
+
+
+class Tables(Frozen):
+    formats: dict[str, WeightFormat]
+    format_aliases: dict[str, str]
+    kv_dtypes: dict[str, PositiveFloat]
+    runtimes: dict[str, RuntimeSpec]
+    runtime_aliases: dict[str, str]
+    defaults: dict[str, DefaultChoice]
+
+    def weight_format(self, name: str) -> WeightFormat:
+        return resolve(name, self.formats, "quantization", self.format_aliases,
+                       lambda: f"; choose from {', '.join(self.formats)}")
+
+    def runtime(self, name: str) -> RuntimeSpec:
+        return resolve(name, self.runtimes, "runtime", self.runtime_aliases,
+                       lambda: f"; choose from {', '.join(self.runtimes)}")
+
+    def kv_bytes(self, name: str) -> float:
+        key = resolve(name, {k: k for k in self.kv_dtypes}, "KV cache dtype",
+                      hint=lambda: f"; choose from {', '.join(self.kv_dtypes)}")
+        return self.kv_dtypes[key]
+
+
+@lru_cache(maxsize=1)
+def load_tables() -> Tables:
+    qpath, rpath = packaged_path("quantization.toml"), packaged_path("runtimes.toml")
+    qdata, rdata = read_toml(qpath), read_toml(rpath)
+    formats, problems = validate_records(
+        qdata.get("formats", []), WeightFormat, display_name(qpath), "format", "formats"
+    )
+    runtimes, more = validate_records(
+        rdata.get("runtimes", []), RuntimeSpec, display_name(rpath), "runtime", "runtimes"
+    )
+    problems += more
+    defaults = {}
+    for cls, raw in rdata.get("defaults", {}).items():
+        try:
+            defaults[cls] = DefaultChoice.model_validate(raw)
+        except ValueError as exc:
+            problems.append(f"{display_name(rpath)}: defaults.{cls}: {exc}")
+    if problems:
+        raise CatalogError(problems)
+    return Tables(
+        formats={f.id: f for f in formats},
+        format_aliases={a.lower(): f.id for f in formats for a in f.aliases},
+        kv_dtypes=qdata.get("kv_dtypes", {}),
+        runtimes={r.id: r for r in runtimes},
+        runtime_aliases={a.lower(): r.id for r in runtimes for a in r.aliases},
+        defaults=defaults,
+    )

@@ -1,0 +1,260 @@
+"""Device profiles (catalog/devices.toml) and the effective hardware a command runs against.
+
+Pure mapping lives here; probing the machine lives in `advisor.detect`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+
+from advisor.errors import CatalogError, InputError
+from advisor.loader import display_name, packaged_path, read_toml, resolve, validate_records
+
+DeviceClass = Literal[
+    "phone", "edge", "laptop", "desktop", "apple-silicon", "consumer-gpu", "datacenter-gpu", "car"
+]
+Runtime = Literal[
+    "llama.cpp", "ollama", "lm-studio", "mlx", "mnn", "mlc", "executorch", "vllm", "sglang",
+    "tensorrt-llm", "transformers",
+]
+DEVICES_FILE = "devices.toml"
+GIB = 1024**3
+GPU_CLASSES = ("consumer-gpu", "datacenter-gpu")
+
+
+class DeviceSource(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    ref: str = Field(min_length=5)
+    kind: Literal["vendor-spec", "benchmark", "issue", "docs", "review"]
+    backs: tuple[str, ...] = Field(min_length=1)
+
+
+NUMERIC_FACTS = (
+    "memory_gib", "memory_gib_options", "usable_memory_fraction", "bandwidth_gb_s", "fp16_tflops",
+    "int8_tops", "fp8_tflops", "host_ram_gib", "cpu_cores",
+)
+
+
+class DeviceProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    name: str
+    # "class" is a Python keyword; the TOML key stays `class`.
+    device_class: DeviceClass = Field(alias="class")
+    memory_gib: PositiveFloat
+    memory_gib_options: tuple[PositiveFloat, ...] = ()
+    unified_memory: bool
+    usable_memory_fraction: float = Field(gt=0, le=1)
+    usable_memory_evidence: str = Field(min_length=3)
+    bandwidth_gb_s: PositiveFloat
+    fp16_tflops: PositiveFloat | None = None
+    int8_tops: PositiveFloat | None = None
+    fp8_tflops: PositiveFloat | None = None
+    fast_formats: tuple[str, ...] = ()
+    runtimes: tuple[Runtime, ...] = Field(min_length=1)
+    host_ram_gib: PositiveFloat | None = None
+    cpu_cores: int | None = Field(default=None, gt=0)
+    example: str | None = None
+    notes: str | None = None
+    sources: tuple[DeviceSource, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _backed(self) -> DeviceProfile:
+        backed = {b for s in self.sources for b in s.backs}
+        missing = [
+            f"{name}: no source backs it"
+            for name in NUMERIC_FACTS
+            if getattr(self, name) not in (None, ()) and name not in backed
+        ]
+        if missing:
+            raise ValueError("\n".join(missing))
+        return self
+
+
+class DeviceCatalog(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    devices: dict[str, DeviceProfile]
+    aliases: dict[str, str]
+
+
+@lru_cache(maxsize=1)
+def load_devices() -> DeviceCatalog:
+    path = packaged_path(DEVICES_FILE)
+    data = read_toml(path)
+    name = display_name(path)
+    devices, problems = validate_records(
+        data.get("devices", []), DeviceProfile, name, "device", "devices"
+    )
+    by_id = {d.id: d for d in devices}
+    aliases = data.get("aliases", {})
+    problems += [
+        f"{name}: aliases.{alias}: unknown device '{target}'"
+        for alias, target in aliases.items()
+        if target not in by_id
+    ]
+    if problems:
+        raise CatalogError(problems)
+    return DeviceCatalog(devices=by_id, aliases=aliases)
+
+
+class Hardware(BaseModel):
+    """What the estimator runs against: one device (possibly N identical GPUs) after overrides."""
+
+    model_config = ConfigDict(frozen=True)
+    device_id: str | None
+    name: str
+    device_class: DeviceClass
+    gpus: int = 1
+    memory_bytes: int
+    usable_memory_bytes: int
+    usable_memory_fraction: float
+    bandwidth_gb_s: float
+    fp16_tflops: float | None
+    fp8_tflops: float | None = None
+    fast_formats: tuple[str, ...] = ()
+    runtimes: tuple[str, ...] = ()
+    host_ram_bytes: int | None = None
+    host_bandwidth_gb_s: float | None = None
+    """Host RAM bandwidth for offload: the `desktop` profile's (dual-channel DDR5)."""
+    unified_memory: bool = False
+    assumptions: tuple[str, ...] = ()
+
+    @property
+    def is_gpu(self) -> bool:
+        return self.device_class in GPU_CLASSES
+
+
+_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(gib|gb|g|mib|mb|m|tib|tb|t)?\s*$", re.IGNORECASE)
+
+
+def parse_size_gib(text: str, option: str) -> float:
+    """'16', '16GB', '16GiB', '16g' -> GiB (GB read as the vendor's binary GB, like VRAM sizes)."""
+    match = _SIZE.match(str(text))
+    if not match:
+        raise InputError(f"{option}: cannot read '{text}' as a size; use e.g. 16, 16GB or 16GiB")
+    value = float(match.group(1))
+    unit = (match.group(2) or "g").lower()[0]
+    value *= {"g": 1.0, "m": 1 / 1024, "t": 1024.0}[unit]
+    check_positive(value, option, text, upper=1024 * 1024)
+    return value
+
+
+def check_positive(value: float, option: str, shown: object, upper: float) -> None:
+    if not math.isfinite(value) or value <= 0 or value > upper:
+        raise InputError(f"{option}: {shown} is out of range; give a positive number up to {upper:g}")
+
+
+class HardwareQuery(BaseModel):
+    """Hardware as the user described it on the command line."""
+
+    model_config = ConfigDict(frozen=True)
+    device: str | None = None
+    memory_gib: float | None = None
+    bandwidth_gb_s: float | None = None
+    tflops: float | None = None
+    gpus: int = 1
+    ram_gib: float | None = None
+
+
+def find_device(name: str) -> tuple[DeviceProfile, str | None]:
+    """A profile by id or class alias; the alias used is returned so output can say so."""
+    cat = load_devices()
+    key = name.strip().lower()
+    alias = key if key in cat.aliases and key not in cat.devices else None
+    device = resolve(name, cat.devices, "device", cat.aliases, lambda: "; see `advisor devices`")
+    return device, alias
+
+
+def hardware_from(query: HardwareQuery, detected: DeviceProfile | None = None) -> Hardware:
+    """Combine a profile (if any) with explicit overrides into effective hardware."""
+    notes: list[str] = []
+    if query.gpus < 1 or query.gpus > 64:
+        raise InputError(f"--gpus: {query.gpus} is out of range; give 1 to 64")
+    for value, option in ((query.bandwidth_gb_s, "--bandwidth-gb-s"), (query.tflops, "--tflops")):
+        if value is not None:
+            check_positive(value, option, value, upper=1e6)
+    profile = detected
+    if profile is None and query.device:
+        profile, alias = find_device(query.device)
+        if alias:
+            notes.append(f"assumed {alias} = {profile.id} ({profile.name})")
+    if profile is None:
+        if query.memory_gib is None:
+            raise InputError(
+                "no hardware given; use --device ID (see `advisor devices`), --device auto, "
+                "or --memory-gb with --bandwidth-gb-s"
+            )
+        return _custom(query, notes)
+    memory_gib = query.memory_gib or profile.memory_gib
+    if query.memory_gib:
+        notes.append(f"memory set to {memory_gib:g} GiB (profile: {profile.memory_gib:g} GiB)")
+    gpus = query.gpus
+    if gpus > 1 and profile.device_class not in GPU_CLASSES:
+        raise InputError(f"--gpus {gpus}: '{profile.id}' is not a GPU; multi-GPU needs a GPU device")
+    memory = int(memory_gib * GIB)
+    usable = int(memory * profile.usable_memory_fraction)
+    host = query.ram_gib or profile.host_ram_gib
+    return Hardware(
+        device_id=profile.id,
+        name=profile.name + (f" x{gpus}" if gpus > 1 else ""),
+        device_class=profile.device_class,
+        gpus=gpus,
+        memory_bytes=memory * gpus,
+        usable_memory_bytes=usable * gpus,
+        usable_memory_fraction=profile.usable_memory_fraction,
+        bandwidth_gb_s=query.bandwidth_gb_s or profile.bandwidth_gb_s,
+        fp16_tflops=query.tflops or profile.fp16_tflops,
+        fp8_tflops=profile.fp8_tflops,
+        fast_formats=profile.fast_formats,
+        runtimes=profile.runtimes,
+        host_ram_bytes=int(host * GIB) if host else None,
+        host_bandwidth_gb_s=_host_bandwidth(),
+        unified_memory=profile.unified_memory,
+        assumptions=(
+            *notes,
+            f"usable memory {profile.usable_memory_fraction:.0%} of {memory_gib:g} GiB"
+            f" ({profile.usable_memory_evidence})",
+        ),
+    )
+
+
+def _host_bandwidth() -> float | None:
+    desktop = load_devices().devices.get("desktop")
+    return desktop.bandwidth_gb_s if desktop else None
+
+
+def _custom(query: HardwareQuery, notes: list[str]) -> Hardware:
+    """Hardware with no profile: described by --memory-gb and --bandwidth-gb-s alone."""
+    assert query.memory_gib is not None
+    if query.bandwidth_gb_s is None:
+        raise InputError("--memory-gb without --device also needs --bandwidth-gb-s (memory GB/s)")
+    fraction = 0.9
+    memory = int(query.memory_gib * GIB)
+    gpu = query.gpus > 1
+    return Hardware(
+        device_id=None,
+        name=f"custom {query.memory_gib:g} GiB, {query.bandwidth_gb_s:g} GB/s"
+        + (f" x{query.gpus}" if gpu else ""),
+        device_class="consumer-gpu" if gpu or query.tflops else "desktop",
+        gpus=query.gpus,
+        memory_bytes=memory * query.gpus,
+        usable_memory_bytes=int(memory * fraction) * query.gpus,
+        usable_memory_fraction=fraction,
+        bandwidth_gb_s=query.bandwidth_gb_s,
+        fp16_tflops=query.tflops,
+        runtimes=("llama.cpp", "ollama", "vllm", "transformers") if query.tflops else (
+            "llama.cpp", "ollama", "transformers"),
+        fast_formats=("bf16", "fp16", "int8", "int4") if query.tflops else (),
+        host_ram_bytes=int(query.ram_gib * GIB) if query.ram_gib else None,
+        host_bandwidth_gb_s=_host_bandwidth(),
+        assumptions=(
+            *notes,
+            f"custom hardware: {fraction:.0%} of the given memory taken as usable",
+            "custom hardware with --tflops is treated as a GPU, without as a CPU machine",
+        ),
+    )

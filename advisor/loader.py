@@ -1,0 +1,183 @@
+"""Load and validate catalog files: the packaged ones or a user's, with located error messages."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from advisor.errors import CatalogError, InputError
+from advisor.schema import Catalog, ModelEntry
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+MODELS_FILE = "qwen_models.toml"
+CATALOG_ENV = "ADVISOR_CATALOG"
+T = TypeVar("T", bound=BaseModel)
+
+
+def packaged_path(name: str) -> Path:
+    """Path of a packaged catalog file (`catalog/` in the source tree, `advisor/catalog` installed)."""
+    return Path(str(resources.files("advisor.catalog").joinpath(name)))
+
+
+def display_name(path: Path) -> str:
+    """Packaged files are named as in the repository (`catalog/qwen_models.toml`)."""
+    try:
+        if path.resolve().parent == packaged_path(MODELS_FILE).resolve().parent:
+            return f"catalog/{path.name}"
+    except OSError:
+        pass
+    return str(path)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; every failure becomes a CatalogError naming the file."""
+    name = display_name(path)
+    if path.is_dir():
+        raise CatalogError([f"{name}: is a directory, not a TOML file"])
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise CatalogError([f"{name}: no such file"]) from None
+    except OSError as exc:
+        raise CatalogError([f"{name}: cannot be read ({exc.strerror})"]) from None
+    if not raw.strip():
+        raise CatalogError([f"{name}: the file is empty; expected TOML with [[models]] tables"])
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise CatalogError([f"{name}: not UTF-8 text (binary file?)"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError([f"{name}: TOML syntax error: {exc}"]) from None
+
+
+def _field_path(loc: Iterable[int | str]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1:] = [f"{parts[-1]}[{part}]" if parts else f"[{part}]"]
+        else:
+            parts.append(part)
+    return ".".join(parts)
+
+
+def located_errors(exc: ValidationError, prefix: str) -> list[str]:
+    """One `prefix: field: message` line per problem in a pydantic error."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        where = _field_path(err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif err["type"] == "missing":
+            message = "required field is missing"
+        for line in message.split("\n"):
+            lines.append(f"{prefix}: {where}: {line}" if where else f"{prefix}: {line}")
+    return lines
+
+
+def validate_records(
+    items: Any, model: type[T], name: str, kind: str, key: str
+) -> tuple[list[T], list[str]]:
+    """Validate each table of an array-of-tables, collecting every problem with its location."""
+    if not isinstance(items, list):
+        return [], [f"{name}: '{key}' must be an array of tables ([[{key}]])"]
+    records: list[T] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        ident = item.get("id") if isinstance(item, dict) else None
+        where = f"{name}: {kind} '{ident}'" if isinstance(ident, str) else f"{name}: {key}[{index}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: must be a table")
+            continue
+        if isinstance(ident, str):
+            if ident in seen:
+                problems.append(f"{where}: id: duplicate id")
+            seen.add(ident)
+        try:
+            records.append(model.model_validate(item))
+        except ValidationError as exc:
+            problems += located_errors(exc, where)
+    return records, problems
+
+
+def _models_from(path: Path) -> tuple[list[ModelEntry], list[str], bool]:
+    data = read_toml(path)
+    name = display_name(path)
+    problems = [
+        f"{name}: unknown top-level key '{key}'"
+        for key in data
+        if key not in ("schema_version", "models", "extends_packaged")
+    ]
+    if "models" not in data:
+        problems.append(f"{name}: no [[models]] tables")
+    models, more = validate_records(data.get("models", []), ModelEntry, name, "model", "models")
+    return models, problems + more, bool(data.get("extends_packaged", False))
+
+
+def load_catalog(path: Path | None = None) -> Catalog:
+    """Load the packaged catalog, or `path` (which may extend the packaged one)."""
+    return _load_cached(str(path) if path else os.environ.get(CATALOG_ENV) or None)
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str | None) -> Catalog:
+    if path is None:
+        models, problems, _ = _models_from(packaged_path(MODELS_FILE))
+    else:
+        models, problems, extends = _models_from(Path(path))
+        if extends:
+            base, base_problems, _ = _models_from(packaged_path(MODELS_FILE))
+            mine = {m.id for m in models}
+            models = [m for m in base if m.id not in mine] + models
+            problems = base_problems + problems
+    if problems:
+        raise CatalogError(problems)
+    return Catalog(models=tuple(models))
+
+
+def check_catalog(path: Path | None) -> list[str]:
+    """Every problem in a catalog file (empty when it is valid)."""
+    try:
+        load_catalog(path)
+    except CatalogError as exc:
+        return exc.problems
+    return []
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """`; did you mean 'x'?` for the closest choice, or nothing."""
+    close = difflib.get_close_matches(name.lower(), list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def resolve(name: str, items: dict[str, T], what: str, aliases: dict[str, str] | None = None,
+            hint: Callable[[], str] | None = None) -> T:
+    """Find an item by id or alias, case-insensitively, or raise InputError with a suggestion."""
+    key = name.strip().lower()
+    aliases = aliases or {}
+    if key in items:
+        return items[key]
+    if key in aliases:
+        return items[aliases[key]]
+    advice = suggest(key, [*items, *aliases]) or (hint() if hint else "")
+    raise InputError(f"unknown {what} '{name}'{advice}")
+
+
+def find_model(catalog: Catalog, name: str) -> ModelEntry:
+    """A model by catalog id or Hugging Face repo id, case-insensitively."""
+    models = catalog.by_id()
+    repos = {m.hf_repo.lower(): m.id for m in catalog.models if m.hf_repo}
+    return resolve(name, models, "model", repos, lambda: "; see `advisor models`")

@@ -1,0 +1,263 @@
+"""The one place that combines rules: finds each model's best setup on the device, ranks the
+picks and splits them from the exclusions. Every catalog model ends in exactly one list."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from advisor.estimate import (
+    Estimate,
+    bytes_read_per_token,
+    compatible,
+    decode_tokens_per_s,
+    estimate,
+    flops_per_token,
+    kv_cache_bytes,
+    overhead_bytes,
+    weights_bytes,
+)
+from advisor.formats import RuntimeSpec, Tables, WeightFormat
+from advisor.hardware import Hardware
+from advisor.results import SCHEMA_VERSION
+from advisor.rules import (
+    Constraints,
+    Reason,
+    Scoring,
+    chinese_benchmark,
+    chinese_score,
+    gb,
+    headroom_penalty,
+    ktokens,
+    model_reasons,
+    quality_prior,
+    recency,
+    specialisation,
+    speed_score,
+)
+from advisor.schema import Catalog, ModelEntry
+
+DEFAULT_CONTEXT = 8192
+# Runtimes tried when the user names none: the device class default plus these, where supported.
+GENERAL_RUNTIMES = ("llama.cpp", "vllm", "mlx")
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class PickMemory(Frozen):
+    total_bytes: int
+    usable_bytes: int
+    weights_bytes: int
+    kv_cache_bytes: int
+
+
+class PickSpeed(Frozen):
+    decode_tokens_per_s: float | None
+    time_to_first_token_s: float | None = None
+
+
+class Pick(Frozen):
+    rank: int
+    model_id: str
+    name: str
+    hf_repo: str | None
+    modelscope_repo: str | None
+    deployment: str
+    """'local' (runs on the device) or 'cloud-api' (data leaves your premises)."""
+    quant: str | None
+    runtime: str | None
+    memory: PickMemory | None
+    speed: PickSpeed | None
+    max_context_tokens: int | None
+    license: str
+    commercial_use: bool
+    score: float
+    score_parts: dict[str, float]
+    reasons: tuple[Reason, ...]
+    why: str
+
+
+class Exclusion(Frozen):
+    model_id: str
+    reasons: tuple[Reason, ...]
+
+
+class Recommendation(Frozen):
+    schema_version: int = SCHEMA_VERSION
+    constraints: Constraints
+    device: Hardware
+    context_tokens_assumed: str
+    recommendations: tuple[Pick, ...]
+    excluded: tuple[Exclusion, ...]
+    closest: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+class Setup(Frozen):
+    fmt: WeightFormat
+    runtime: RuntimeSpec
+    total_bytes: int
+    decode_tokens_per_s: float
+
+
+def context_for(m: ModelEntry, c: Constraints) -> int:
+    return c.context_tokens or min(DEFAULT_CONTEXT, m.context.max_tokens)
+
+
+def runtimes_to_try(hw: Hardware, tables: Tables, c: Constraints) -> list[RuntimeSpec]:
+    if c.runtime:
+        return [tables.runtime(c.runtime)]
+    default = tables.defaults.get(hw.device_class)
+    names = [default.runtime] if default else []
+    names += [n for n in GENERAL_RUNTIMES if n not in names and n in hw.runtimes]
+    return [tables.runtimes[n] for n in names if n in tables.runtimes]
+
+
+def quick_setup(m: ModelEntry, hw: Hardware, tables: Tables, fmt: WeightFormat, rt: RuntimeSpec,
+                ctx: int, kv_elem: float) -> Setup:
+    """Total memory and decode speed with the same formulas as `estimate`, without the report."""
+    assert m.config
+    eff_bw = rt.bandwidth_efficiency.get(hw.device_class, rt.bandwidth_efficiency.get("default",
+                                                                                    0.5))
+    scale = 1 + (hw.gpus - 1) * rt.multi_gpu_efficiency
+    kv = kv_cache_bytes(m.config, ctx, 1, kv_elem)
+    total = weights_bytes(m, fmt) + kv + overhead_bytes(rt, m.config, ctx, 1) * (
+        hw.gpus if hw.is_gpu else 1)
+    eff_c = rt.compute_efficiency.get(hw.device_class, rt.compute_efficiency.get("default", 0.3))
+    tps, _ = decode_tokens_per_s(
+        bytes_read_per_token(m, fmt), kv, hw.bandwidth_gb_s * scale, eff_bw,
+        rt.per_token_overhead_ms, flops_per_token(m, ctx),
+        hw.fp16_tflops * scale if hw.fp16_tflops else None, eff_c,
+    )
+    return Setup(fmt=fmt, runtime=rt, total_bytes=total, decode_tokens_per_s=tps)
+
+
+def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: Scoring
+               ) -> tuple[Setup | None, list[Reason]]:
+    """Highest-quality format x runtime that fits with headroom and meets the speed need."""
+    ctx = context_for(m, c)
+    kv_elem = tables.kv_dtypes["fp16"]
+    formats = [tables.weight_format(c.quant)] if c.quant else list(tables.formats.values())
+    setups = [
+        quick_setup(m, hw, tables, fmt, rt, ctx, kv_elem)
+        for rt in runtimes_to_try(hw, tables, c)
+        for fmt in formats
+        if compatible(fmt, rt, hw) is None
+    ]
+    if not setups:
+        wanted = " with " + " on ".join(x for x in (c.quant, c.runtime) if x)
+        return None, [Reason(rule="runtime", message=f"no runnable setup{wanted} on {hw.name}")]
+    fitting = [x for x in setups if x.total_bytes <= hw.usable_memory_bytes]
+    if not fitting:
+        small = min(setups, key=lambda x: x.total_bytes)
+        return None, [Reason(rule="memory-fit", needed_bytes=small.total_bytes, message=(
+            f"needs {gb(small.total_bytes)} at {small.fmt.id} with {ktokens(ctx)} context; "
+            f"the device has {gb(hw.usable_memory_bytes)} usable"))]
+    need = c.min_speed_tokens_per_s or 0.0
+    fast = [x for x in fitting if x.decode_tokens_per_s >= need]
+    if not fast:
+        quick = max(fitting, key=lambda x: x.decode_tokens_per_s)
+        return None, [Reason(rule="min-speed", message=(
+            f"at most {quick.decode_tokens_per_s:.1f} tok/s ({quick.fmt.id} on "
+            f"{quick.runtime.id}); the job needs {need:g} tok/s"))]
+    limit = s.pace["headroom_start"] * hw.usable_memory_bytes
+
+    def preference(x: Setup) -> tuple[bool, float, bool, float]:
+        official = any(q.format == x.fmt.id or x.fmt.id in q.quants for q in m.quantized)
+        return (x.total_bytes <= limit, -x.fmt.quality_loss, official, x.decode_tokens_per_s)
+
+    return max(fast, key=preference), []
+
+
+def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s: Scoring
+              ) -> Recommendation:
+    excluded: list[Exclusion] = []
+    scored: list[tuple[float, ModelEntry, Setup | None, dict[str, float]]] = []
+    survivors = []
+    for m in catalog.models:
+        reasons = model_reasons(m, c)
+        if reasons:
+            excluded.append(Exclusion(model_id=m.id, reasons=tuple(reasons)))
+        else:
+            survivors.append(m)
+    best_chinese = max((chinese_benchmark(m) for m in survivors), default=0.0)
+    for m in survivors:
+        setup = None
+        parts = {"quality": quality_prior(m, s), "specialisation": specialisation(m, c, s),
+                 "chinese": chinese_score(m, best_chinese, c, s), "recency": recency(m, s)}
+        if m.open_weights:
+            setup, reasons = best_setup(m, hw, tables, c, s)
+            if setup is None:
+                excluded.append(Exclusion(model_id=m.id, reasons=tuple(reasons)))
+                continue
+            parts["speed"] = speed_score(setup.decode_tokens_per_s, s)
+            parts["headroom"] = -headroom_penalty(setup.total_bytes / hw.usable_memory_bytes, s)
+            parts["quant_loss"] = -s.weights["quant_loss"] * setup.fmt.quality_loss
+        scored.append((round(sum(parts.values()), 4), m, setup, parts))
+
+    picks: list[Pick] = []
+    for local in (True, False):
+        group = sorted((x for x in scored if (x[2] is not None) == local),
+                       key=lambda x: (-x[0], x[1].id))
+        for position, (score, m, setup, parts) in enumerate(group):
+            if position >= c.top:
+                excluded.append(Exclusion(model_id=m.id, reasons=(Reason(
+                    rule="top-n", message=f"ranked {position + 1}, below the top {c.top} "
+                    f"(score {score:.3f}; use --top)"),)))
+                continue
+            picks.append(make_pick(len(picks) + 1, score, m, setup, parts, hw, tables, c))
+    order = {m.id: i for i, m in enumerate(catalog.models)}
+    excluded.sort(key=lambda e: order[e.model_id])
+    closest = None if any(p.deployment == "local" for p in picks) else closest_miss(excluded, hw)
+    return Recommendation(
+        constraints=c, device=hw, recommendations=tuple(picks), excluded=tuple(excluded),
+        closest=closest,
+        context_tokens_assumed=(f"{c.context_tokens:,}" if c.context_tokens else
+                                f"{DEFAULT_CONTEXT:,} or the model's maximum if smaller"),
+    )
+
+
+def make_pick(rank: int, score: float, m: ModelEntry, setup: Setup | None,
+              parts: dict[str, float], hw: Hardware, tables: Tables, c: Constraints) -> Pick:
+    reasons = [Reason(rule=f"score-{k}", message=f"{v:+.3f}") for k, v in parts.items() if v]
+    common = dict(rank=rank, model_id=m.id, name=m.name, hf_repo=m.hf_repo,
+                  modelscope_repo=m.modelscope_repo, license=m.license.id,
+                  commercial_use=m.license.commercial_use, score=score,
+                  score_parts={k: round(v, 4) for k, v in parts.items()})
+    if setup is None:
+        return Pick(**common, deployment="cloud-api", quant=None, runtime=None, memory=None,
+                    speed=None, max_context_tokens=m.context.max_tokens, reasons=(Reason(
+                        rule="cloud-api", message="runs on Alibaba Cloud, not on your device: "
+                        "prompts leave your premises"), *reasons),
+                    why=f"cloud API; {m.context.max_tokens:,}-token context; no local hardware")
+    e: Estimate = estimate(m, hw, tables, setup.fmt, setup.runtime, context_for(m, c))
+    decode = e.speed.decode_tokens_per_s or 0.0
+    why = (f"{m.name} at {setup.fmt.id} uses {gb(e.memory.total_bytes)} of "
+           f"{gb(hw.usable_memory_bytes)}, ~{decode:.0f} tok/s")
+    if parts.get("specialisation"):
+        why += f", built for {c.task}"
+    return Pick(
+        **common, deployment="local", quant=setup.fmt.id, runtime=setup.runtime.id,
+        memory=PickMemory(total_bytes=e.memory.total_bytes, usable_bytes=hw.usable_memory_bytes,
+                          weights_bytes=e.memory.weights_bytes,
+                          kv_cache_bytes=e.memory.kv_cache_bytes),
+        speed=PickSpeed(decode_tokens_per_s=e.speed.decode_tokens_per_s,
+                        time_to_first_token_s=e.speed.time_to_first_token_s),
+        max_context_tokens=e.max_context_tokens,
+        reasons=(Reason(rule="memory-fit", message=f"fits: {gb(e.memory.total_bytes)} of "
+                        f"{gb(hw.usable_memory_bytes)} usable"), *reasons),
+        why=why,
+    )
+
+
+def closest_miss(excluded: list[Exclusion], hw: Hardware) -> str | None:
+    """For 'nothing fits': the memory-fit exclusion with the smallest need, and what would help."""
+    misses = [(r.needed_bytes, e.model_id, r.message) for e in excluded for r in e.reasons
+              if r.rule == "memory-fit" and r.needed_bytes]
+    if not misses:
+        return None
+    needed, model_id, message = min(misses)
+    gap = (needed - hw.usable_memory_bytes) / 1e9
+    return (f"closest: {model_id} ({message}); it would fit with {gap:.1f} GB more usable memory, "
+            "a smaller quantization (--quant q3_k_m, q2_k) or a shorter --context")

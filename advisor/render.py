@@ -1,0 +1,244 @@
+"""Rich tables from result values. Computes nothing; formats numbers for people."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from advisor.detect import Detection
+from advisor.estimate import Estimate
+from advisor.recommend import Recommendation
+from advisor.results import DevicesResult, ModelsResult, ModelView
+
+
+def console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def billions(n: int | None) -> str:
+    if n is None:
+        return "-"
+    return f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.0f}M"
+
+
+def tokens(n: int | None) -> str:
+    if n is None:
+        return "-"
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:g}M" if n % 1_000_000 == 0 else f"{n / 1_048_576:.2f}M"
+    return f"{n // 1024}K" if n % 1024 == 0 else f"{n:,}"
+
+
+def gigabytes(n: float | None) -> str:
+    return "-" if n is None else f"{n / 1e9:.1f} GB"
+
+
+def models_table(result: ModelsResult) -> Table:
+    table = Table(title=f"{len(result.models)} Qwen models")
+    for col in ("id", "params", "active", "context", "modalities", "license", "released"):
+        table.add_column(col, no_wrap=col in ("id", "released"))
+    for m in result.models:
+        active = billions(m.params_active) if m.params_active != m.params_total else "="
+        license_text = m.license.id + ("" if m.license.commercial_use else " (non-comm.)")
+        table.add_row(
+            m.id if m.open_weights else f"{m.id} [API]",
+            billions(m.params_total),
+            active,
+            f"{tokens(m.context_native)}/{tokens(m.context_max)}",
+            ",".join(m.modalities.input) + "→" + ",".join(m.modalities.output),
+            license_text,
+            str(m.release_date or "-"),
+        )
+    return table
+
+
+def model_tables(m: ModelView) -> list[Table]:
+    about = Table(title=f"{m.name}", show_header=False)
+    about.add_column("field", style="bold")
+    about.add_column("value")
+    rows = [
+        ("id", m.id),
+        ("Hugging Face", m.hf_repo or "- (API only)"),
+        ("ModelScope", m.modelscope_repo or "-"),
+        ("family", f"{m.family} (Qwen{m.generation})"),
+        ("released", str(m.release_date or "-")),
+        ("architecture", m.architecture or "-"),
+        ("parameters", f"{billions(m.params_total)} total, {billions(m.params_active)} active"
+         + (f", {billions(m.params_non_embedding)} non-embedding" if m.params_non_embedding
+            else "")
+         + (f", ~{billions(m.params_towers)} in vision/audio towers" if m.params_towers else "")),
+        ("context", f"{m.context_native:,} native, {m.context_max:,} max"
+         + (f" ({m.context.extension_method}"
+            + (f" x{m.context.yarn_factor:g}" if m.context.yarn_factor else "") + ")"
+            if m.context.extension_method != "none" else "")),
+        ("modalities", ", ".join(m.modalities.input) + " → " + ", ".join(m.modalities.output)),
+        ("tasks", ", ".join(m.tasks)),
+        ("thinking", m.thinking),
+        ("languages", m.languages or "-"),
+        ("license", f"{m.license.id}; commercial use "
+         + ("allowed" if m.license.commercial_use else "not allowed")
+         + (f" ({m.license.condition})" if m.license.condition else "")),
+    ]
+    for key, value in rows:
+        about.add_row(key, value)
+    tables = [about]
+    if m.config:
+        cfg = Table(title="config.json (language model)", show_header=False)
+        cfg.add_column("key", style="bold")
+        cfg.add_column("value", justify="right")
+        for key, value in m.config.model_dump(exclude_none=True).items():
+            cfg.add_row(key, str(value))
+        cfg.add_row("(layers keeping a KV cache)", str(m.kv_cache_layers))
+        tables.append(cfg)
+    if m.quantized:
+        quant = Table(title="official quantized checkpoints")
+        quant.add_column("format")
+        quant.add_column("repo")
+        quant.add_column("files")
+        for q in m.quantized:
+            quant.add_row(q.format, q.repo, ", ".join(q.quants))
+        tables.append(quant)
+    if m.benchmarks:
+        bench = Table(title="published benchmarks")
+        bench.add_column("benchmark")
+        bench.add_column("score", justify="right")
+        for key, value in sorted(m.benchmarks.items()):
+            bench.add_row(key, f"{value:g}")
+        tables.append(bench)
+    sources = Table(title="sources")
+    sources.add_column("kind")
+    sources.add_column("reference")
+    sources.add_column("backs")
+    for s in m.sources:
+        sources.add_row(s.kind, s.ref, ", ".join(s.backs))
+    tables.append(sources)
+    return tables
+
+
+def devices_table(result: DevicesResult) -> Table:
+    table = Table(title=f"{len(result.devices)} device profiles")
+    for col in ("id", "class", "memory", "usable", "bandwidth", "FP16", "runtimes"):
+        table.add_column(col, no_wrap=col in ("id", "class"))
+    for d in result.devices:
+        sizes = "/".join(f"{m:g}" for m in d.memory_gib_options) or f"{d.memory_gib:g}"
+        table.add_row(
+            d.id, d.device_class, f"{sizes} GiB", f"{d.usable_memory_fraction:.0%}",
+            f"{d.bandwidth_gb_s:g} GB/s", f"{d.fp16_tflops:g} TF" if d.fp16_tflops else "-",
+            ", ".join(d.runtimes),
+        )
+    aliases = ", ".join(f"{k}={v}" for k, v in sorted(result.aliases.items()))
+    table.caption = f"class aliases: {aliases}"
+    return table
+
+
+def detection_table(result: Detection) -> Table:
+    p, hw = result.probe, result.hardware
+    table = Table(title="this machine", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    gpus = ", ".join(f"{g.name} ({g.memory_bytes / 1024**3:.0f} GiB)" for g in p.gpus) or "none seen"
+    for key, value in (
+        ("system", f"{p.system} {p.machine}"),
+        ("CPU", f"{p.cpu_model or '?'} ({p.cpu_cores or '?'} cores)"),
+        ("RAM", f"{gigabytes(p.ram_total_bytes)} total, {gigabytes(p.ram_available_bytes)} free"),
+        ("GPUs", gpus),
+        ("Apple chip", p.apple_chip or "-"),
+        ("profile", result.device_id or "(none: generic CPU machine)"),
+        ("taken as", f"{hw.name}: {gigabytes(hw.usable_memory_bytes)} usable, "
+                     f"{hw.bandwidth_gb_s:g} GB/s"),
+    ):
+        table.add_row(key, value)
+    for line in result.notes:
+        table.add_row("note", line)
+    return table
+
+
+def estimate_tables(e: Estimate) -> list[Table]:
+    a = e.assumptions
+    mem = Table(title=f"{e.model_id} on {e.device}: {a.quant} on {a.runtime}", show_header=False)
+    mem.add_column("what", style="bold")
+    mem.add_column("value", justify="right")
+    m = e.memory
+    rows = [
+        ("weights", gigabytes(m.weights_bytes)),
+        (f"KV cache ({a.context_tokens:,} tokens x {a.batch}, {a.kv_dtype})",
+         gigabytes(m.kv_cache_bytes)),
+        ("runtime overhead", gigabytes(m.overhead_bytes)),
+        ("total needed", gigabytes(m.total_bytes)),
+        ("usable on device", gigabytes(m.usable_bytes)),
+    ]
+    if m.runtime_reserved_bytes:
+        rows.append((f"{a.runtime} reserves (gpu_memory_utilization)",
+                     gigabytes(m.runtime_reserved_bytes)))
+    if m.offloaded_bytes:
+        rows.append(("offloaded to host RAM", gigabytes(m.offloaded_bytes)))
+    s = e.speed
+    rows += [
+        ("fits", "yes" if e.fits else ("with offload" if m.offloaded_bytes else "NO")),
+        ("longest context that fits", f"{e.max_context_tokens:,} tokens"),
+        ("decode", f"{s.decode_tokens_per_s:.1f} tok/s ({s.bound})"
+         if s.decode_tokens_per_s else "-"),
+        ("prefill", f"{s.prefill_tokens_per_s:,.0f} tok/s" if s.prefill_tokens_per_s else "-"),
+        (f"time to first token ({a.prompt_tokens:,}-token prompt)",
+         f"{s.time_to_first_token_s:.2f} s" if s.time_to_first_token_s is not None else "-"),
+        ("weights from", e.official_checkpoint or "-"),
+    ]
+    for key, value in rows:
+        mem.add_row(key, value)
+    assume = Table(title="assumptions", show_header=False)
+    assume.add_column("what", style="bold")
+    assume.add_column("value")
+    eff = a.efficiency
+    assume.add_row("quantization", f"{a.quant} ({a.quant_bits_per_weight:g} bits/weight)")
+    assume.add_row("efficiency", f"bandwidth {eff.bandwidth:.0%}, compute {eff.compute:.0%}, "
+                   f"{eff.per_token_overhead_ms:g} ms/token fixed"
+                   + (f", multi-GPU {eff.multi_gpu:.0%}" if eff.multi_gpu < 1 else ""))
+    for flag in e.flags:
+        assume.add_row("flag", flag)
+    for line in a.notes:
+        assume.add_row("note", line)
+    return [mem, assume]
+
+
+def recommend_tables(r: Recommendation, chinese: bool) -> list[Table]:
+    local = [p for p in r.recommendations if p.deployment == "local"]
+    cloud = [p for p in r.recommendations if p.deployment == "cloud-api"]
+    tables = []
+    title = f"Recommended for {r.device.name} (task: {r.constraints.task})"
+    table = Table(title=title, caption=f"context assumed: {r.context_tokens_assumed} tokens")
+    for col in ("#", "model", "quant", "runtime", "memory / usable", "tok/s", "max ctx",
+                "license", "why"):
+        table.add_column(col, no_wrap=col in ("#", "model", "quant"))
+    for p in local:
+        assert p.memory and p.speed
+        repo = p.modelscope_repo if chinese and p.modelscope_repo else p.hf_repo
+        table.add_row(
+            str(p.rank), f"{p.model_id}\n{repo}", p.quant or "-", p.runtime or "-",
+            f"{p.memory.total_bytes / 1e9:.1f} / {p.memory.usable_bytes / 1e9:.1f} GB",
+            f"{p.speed.decode_tokens_per_s:.1f}" if p.speed.decode_tokens_per_s else "-",
+            tokens(p.max_context_tokens), p.license, p.why,
+        )
+    if not local:
+        table.add_row("-", "nothing fits", "", "", "", "", "", "", r.closest or "")
+    tables.append(table)
+    if cloud:
+        api = Table(title="Cloud APIs (data leaves your premises; not run on your device)")
+        for col in ("model", "context", "license", "why"):
+            api.add_column(col)
+        for p in cloud:
+            api.add_row(p.model_id, tokens(p.max_context_tokens), p.license, p.why)
+        tables.append(api)
+    return tables
+
+
+def explain_table(r: Recommendation) -> Table:
+    table = Table(title="every rule's verdict")
+    for col in ("model", "verdict", "rule", "message"):
+        table.add_column(col)
+    for p in r.recommendations:
+        for reason in p.reasons:
+            table.add_row(p.model_id, f"pick #{p.rank}", reason.rule, reason.message)
+    for e in r.excluded:
+        for reason in e.reasons:
+            table.add_row(e.model_id, "excluded", reason.rule, reason.message)
+    return table

@@ -1,0 +1,100 @@
+"""Result documents printed by the CLI; every JSON output is one of these, versioned."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict
+
+from advisor.hardware import DeviceProfile
+from advisor.schema import (
+    Context,
+    License,
+    ModelConfig,
+    ModelEntry,
+    QuantizedCheckpoint,
+    Source,
+)
+
+SCHEMA_VERSION = 1
+
+
+class Result(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Modalities(Result):
+    input: tuple[str, ...]
+    output: tuple[str, ...]
+
+
+class ModelView(Result):
+    """One catalog model as users' scripts see it (`advisor models --json`, `advisor show`)."""
+
+    id: str
+    name: str
+    family: str
+    generation: str
+    release_date: dt.date | None
+    hf_repo: str | None
+    modelscope_repo: str | None
+    open_weights: bool
+    architecture: str | None
+    license: License
+    params_total: int | None
+    params_active: int | None
+    params_non_embedding: int | None
+    params_towers: int
+    context_native: int
+    context_max: int
+    context: Context
+    modalities: Modalities
+    tasks: tuple[str, ...]
+    thinking: str
+    languages: str | None
+    languages_count: int | None
+    config: ModelConfig | None
+    kv_cache_layers: int | None
+    quantized: tuple[QuantizedCheckpoint, ...]
+    benchmarks: dict[str, float]
+    sources: tuple[Source, ...]
+
+    @classmethod
+    def of(cls, m: ModelEntry) -> ModelView:
+        return cls(
+            **m.model_dump(
+                include={
+                    "id", "name", "family", "generation", "release_date", "hf_repo",
+                    "modelscope_repo", "open_weights", "architecture", "params_total",
+                    "params_non_embedding", "tasks", "thinking", "languages", "languages_count",
+                    "benchmarks",
+                }
+            ),
+            license=m.license,
+            context=m.context,
+            config=m.config,
+            quantized=m.quantized,
+            sources=m.sources,
+            params_active=m.params_active_or_total,
+            params_towers=m.towers_params,
+            context_native=m.context.native_tokens,
+            context_max=m.context.max_tokens,
+            modalities=Modalities(input=m.modalities_in, output=m.modalities_out),
+            kv_cache_layers=m.config.kv_cache_layers if m.config else None,
+        )
+
+
+class ModelsResult(Result):
+    schema_version: int = SCHEMA_VERSION
+    models: tuple[ModelView, ...]
+
+
+class ShowResult(Result):
+    schema_version: int = SCHEMA_VERSION
+    model: ModelView
+
+
+class DevicesResult(Result):
+    schema_version: int = SCHEMA_VERSION
+    devices: tuple[DeviceProfile, ...]
+    aliases: dict[str, str]

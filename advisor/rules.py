@@ -1,0 +1,155 @@
+"""Rules of `advisor recommend`. Hard rules return a Reason that excludes a model; soft rules
+return score parts. Each has a stable id (the `rule` field users' scripts may rely on)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict
+
+from advisor.loader import packaged_path, read_toml
+from advisor.schema import ModelEntry
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    rule: str
+    message: str
+    needed_bytes: int | None = None
+    """memory-fit only: the smallest memory any setup of the model needs."""
+
+
+class Constraints(BaseModel):
+    """What the user needs; hardware is resolved separately."""
+
+    model_config = ConfigDict(frozen=True)
+    private: bool = False
+    chinese: bool = False
+    task: str = "chat"
+    context_tokens: int | None = None
+    commercial: bool = False
+    min_speed_tokens_per_s: float | None = None
+    runtime: str | None = None
+    quant: str | None = None
+    top: int = 5
+
+
+class Scoring(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    weights: dict[str, float]
+    pace: dict[str, float]
+    generation_bonus: dict[str, float]
+    specialist_families: dict[str, list[str]]
+
+
+@lru_cache(maxsize=1)
+def load_scoring() -> Scoring:
+    data = read_toml(packaged_path("scoring.toml"))
+    data.pop("schema_version", None)
+    return Scoring.model_validate(data)
+
+
+def gb(n: float) -> str:
+    return f"{n / 1e9:.1f} GB"
+
+
+def ktokens(n: int) -> str:
+    return f"{n // 1024}k" if n >= 1024 and n % 1024 == 0 else f"{n:,}"
+
+
+# --- hard rules on the model alone -------------------------------------------------------------
+
+def privacy_local(m: ModelEntry, c: Constraints) -> Reason | None:
+    if c.private and not m.open_weights:
+        return Reason(rule="privacy-local", message="API-only model: prompts and data would leave "
+                      "your premises for Alibaba Cloud; --private needs open weights run locally")
+    return None
+
+
+TASK_MODALITY = {"vision": "image", "video": "video", "audio": "audio"}
+LONG_CONTEXT_TOKENS = 262_144
+
+
+def serves_task(m: ModelEntry, task: str) -> bool:
+    if task in TASK_MODALITY:
+        return TASK_MODALITY[task] in m.modalities_in
+    if task == "long-context":
+        return "long-context" in m.tasks or m.context.max_tokens >= LONG_CONTEXT_TOKENS
+    return task in m.tasks
+
+
+def task(m: ModelEntry, c: Constraints) -> Reason | None:
+    if serves_task(m, c.task):
+        return None
+    return Reason(rule="task", message=f"not made for {c.task} (tasks: {', '.join(m.tasks)})")
+
+
+def context(m: ModelEntry, c: Constraints) -> Reason | None:
+    if c.context_tokens and m.context.max_tokens < c.context_tokens:
+        return Reason(rule="context", message=f"supports at most {m.context.max_tokens:,} tokens; "
+                      f"the job needs {c.context_tokens:,}")
+    return None
+
+
+def license_commercial(m: ModelEntry, c: Constraints) -> Reason | None:
+    if c.commercial and not m.license.commercial_use:
+        return Reason(rule="license-commercial", message=f"license {m.license.id} does not allow "
+                      "commercial use")
+    return None
+
+
+MODEL_RULES: tuple[Callable[[ModelEntry, Constraints], Reason | None], ...] = (
+    privacy_local, task, context, license_commercial,
+)
+
+
+def model_reasons(m: ModelEntry, c: Constraints) -> list[Reason]:
+    return [r for rule in MODEL_RULES if (r := rule(m, c))]
+
+
+# --- soft rules ---------------------------------------------------------------------------------
+
+def quality_prior(m: ModelEntry, s: Scoring) -> float:
+    """log2 of effective size in billions over log2(235), plus the generation's bonus."""
+    total = m.params_total or 0
+    active = m.params_active or total
+    effective = math.sqrt(total * active) if total else 0.0
+    size = math.log2(max(effective / 1e9, 0.1)) / math.log2(235)
+    generation = m.generation + ("-2507" if m.family == "qwen3-2507" else "")
+    bonus = s.generation_bonus.get(generation, s.generation_bonus.get(m.generation, 0.0))
+    return s.weights["quality"] * size + s.weights["generation"] * bonus
+
+
+def specialisation(m: ModelEntry, c: Constraints, s: Scoring) -> float:
+    families = s.specialist_families.get(c.task, [])
+    return s.weights["specialisation"] if m.family in families else 0.0
+
+
+def speed_score(decode_tokens_per_s: float, s: Scoring) -> float:
+    pace = s.pace["comfortable_tokens_per_s"]
+    return s.weights["speed"] * min(1.0, decode_tokens_per_s / pace)
+
+
+def headroom_penalty(used_fraction: float, s: Scoring) -> float:
+    start = s.pace["headroom_start"]
+    return s.weights["headroom"] * max(0.0, used_fraction - start) / (1 - start)
+
+
+def chinese_score(m: ModelEntry, best: float, c: Constraints, s: Scoring) -> float:
+    """Published C-Eval/CMMLU relative to the best candidate's (0 without --chinese or data)."""
+    if not c.chinese or best <= 0:
+        return 0.0
+    return s.weights["chinese"] * chinese_benchmark(m) / best
+
+
+def chinese_benchmark(m: ModelEntry) -> float:
+    scores = [m.benchmarks[k] for k in ("ceval", "cmmlu") if k in m.benchmarks]
+    return sum(scores) / len(scores) if scores else 0.0
+
+
+def recency(m: ModelEntry, s: Scoring) -> float:
+    if not m.release_date:
+        return 0.0
+    return s.weights["recency"] * max(0.0, m.release_date.year + m.release_date.month / 12 - 2024)

@@ -1,0 +1,262 @@
+"""Typed, frozen records of the catalog: models, their architecture, licenses and sources.
+
+Keys follow Hugging Face `config.json` names. Every fact field must be backed by a source
+(`ModelEntry.sources[*].backs`); unknown keys are rejected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+
+InModality = Literal["text", "image", "video", "audio"]
+OutModality = Literal["text", "audio", "embedding", "score"]
+Task = Literal[
+    "chat", "reasoning", "code", "math", "vision", "video", "audio", "embedding", "rerank",
+    "moderation", "tool-use", "long-context", "translation",
+]
+Thinking = Literal["none", "hybrid", "thinking-only"]
+Architecture = Literal["dense", "moe", "hybrid-moe", "hybrid-dense"]
+SourceKind = Literal["config", "model-card", "tech-report", "docs", "blog"]
+QuantFormat = Literal[
+    "fp8", "gptq-int8", "gptq-int4", "awq", "gguf", "mlx-4bit", "mlx-6bit", "mlx-8bit", "mlx-bf16",
+    "mxfp4", "nvfp4",
+]
+ExtensionMethod = Literal["none", "yarn", "dca"]
+
+TASKS: tuple[str, ...] = Task.__args__  # type: ignore[attr-defined]
+
+# Fields of a model entry that state a fact and so need a source.
+FACT_FIELDS = (
+    "release_date", "license", "params_total", "params_active", "params_non_embedding",
+    "modalities_in", "modalities_out", "tasks", "thinking", "languages", "languages_count",
+    "context", "quantized", "config", "benchmarks",
+)
+# Parameter counts computed from config may differ from the card's rounded figure by this much.
+PARAM_TOLERANCE = 0.05
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class License(Record):
+    id: str = Field(min_length=1)
+    commercial_use: bool
+    condition: str = ""
+
+
+class ModelConfig(Record):
+    """The language model's architecture, under config.json names."""
+
+    num_hidden_layers: PositiveInt
+    hidden_size: PositiveInt
+    intermediate_size: PositiveInt | None = None
+    num_attention_heads: PositiveInt
+    num_key_value_heads: PositiveInt
+    head_dim: PositiveInt
+    vocab_size: PositiveInt
+    tie_word_embeddings: bool
+    max_position_embeddings: PositiveInt
+    num_experts: PositiveInt | None = None
+    num_experts_per_tok: PositiveInt | None = None
+    moe_intermediate_size: PositiveInt | None = None
+    shared_expert_intermediate_size: int | None = Field(default=None, ge=0)
+    full_attention_interval: PositiveInt | None = None
+    linear_num_key_heads: PositiveInt | None = None
+    linear_num_value_heads: PositiveInt | None = None
+    linear_key_head_dim: PositiveInt | None = None
+    linear_value_head_dim: PositiveInt | None = None
+    linear_conv_kernel_dim: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelConfig:
+        if self.num_attention_heads % self.num_key_value_heads:
+            raise ValueError(
+                f"num_attention_heads ({self.num_attention_heads}) is not divisible by "
+                f"num_key_value_heads ({self.num_key_value_heads})"
+            )
+        moe = (self.num_experts, self.num_experts_per_tok, self.moe_intermediate_size)
+        if any(v is not None for v in moe) and any(v is None for v in moe):
+            raise ValueError(
+                "num_experts, num_experts_per_tok and moe_intermediate_size go together"
+            )
+        if self.num_experts and self.num_experts_per_tok and (
+            self.num_experts_per_tok > self.num_experts
+        ):
+            raise ValueError("num_experts_per_tok is larger than num_experts")
+        if self.num_experts is None and self.intermediate_size is None:
+            raise ValueError("intermediate_size is required for a dense model")
+        return self
+
+    @property
+    def is_moe(self) -> bool:
+        return self.num_experts is not None
+
+    @property
+    def kv_cache_layers(self) -> int:
+        """Layers that keep a KV cache (hybrid models keep one in `full_attention_interval`)."""
+        if self.full_attention_interval:
+            return self.num_hidden_layers // self.full_attention_interval
+        return self.num_hidden_layers
+
+
+class Context(Record):
+    native_tokens: PositiveInt
+    max_tokens: PositiveInt
+    extension_method: ExtensionMethod = "none"
+    yarn_factor: float | None = Field(default=None, gt=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Context:
+        if self.max_tokens < self.native_tokens:
+            raise ValueError(
+                f"max_tokens ({self.max_tokens}) is below native_tokens ({self.native_tokens})"
+            )
+        return self
+
+
+class QuantizedCheckpoint(Record):
+    format: QuantFormat
+    repo: str = Field(min_length=3, pattern=r"^[\w.-]+/[\w.-]+$")
+    quants: tuple[str, ...] = ()
+
+
+class Source(Record):
+    ref: str = Field(min_length=5)
+    kind: SourceKind
+    backs: tuple[str, ...] = Field(min_length=1)
+    verified_via: str | None = None
+
+
+class ModelEntry(Record):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    name: str = Field(min_length=1)
+    family: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    generation: str
+    release_date: dt.date | None = None
+    hf_repo: str | None = Field(default=None, pattern=r"^[\w.-]+/[\w.-]+$")
+    modelscope_repo: str | None = Field(default=None, pattern=r"^[\w.-]+/[\w.-]+$")
+    open_weights: bool = True
+    architecture: Architecture | None = None
+    params_total: PositiveInt | None = None
+    params_active: PositiveInt | None = None
+    params_non_embedding: PositiveInt | None = None
+    modalities_in: tuple[InModality, ...] = ("text",)
+    modalities_out: tuple[OutModality, ...] = ("text",)
+    tasks: tuple[Task, ...] = Field(min_length=1)
+    thinking: Thinking = "none"
+    languages: str | None = None
+    languages_count: PositiveInt | None = None
+    license: License
+    config: ModelConfig | None = None
+    context: Context
+    quantized: tuple[QuantizedCheckpoint, ...] = ()
+    benchmarks: dict[str, float] = Field(default_factory=dict)
+    sources: tuple[Source, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelEntry:
+        problems = [*self._weights_problems(), *self._param_problems(), *self._unbacked()]
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def _weights_problems(self) -> list[str]:
+        if not self.open_weights:
+            return [
+                f"{name}: an API-only model (open_weights = false) has no {name}"
+                for name in ("config", "hf_repo", "quantized")
+                if getattr(self, name)
+            ]
+        problems = [
+            f"{name}: required for an open-weight model"
+            for name in ("config", "hf_repo", "params_total", "architecture")
+            if getattr(self, name) is None
+        ]
+        if self.config and self.architecture:
+            if self.config.is_moe != self.architecture.endswith("moe"):
+                problems.append(
+                    f"architecture: '{self.architecture}' disagrees with config "
+                    f"(num_experts {'set' if self.config.is_moe else 'absent'})"
+                )
+            if self.architecture.startswith("hybrid") != bool(self.config.full_attention_interval):
+                problems.append(
+                    "config.full_attention_interval: required for hybrid attention, "
+                    "and only there"
+                )
+        if self.architecture in ("moe", "hybrid-moe") and self.params_active is None:
+            problems.append("params_active: required for a mixture-of-experts model")
+        return problems
+
+    def _param_problems(self) -> list[str]:
+        problems = []
+        if self.params_active and self.params_total and self.params_active > self.params_total:
+            problems.append(
+                f"params_active: {self.params_active:,} exceeds params_total {self.params_total:,}"
+            )
+        if self.config and self.params_total and self.architecture:
+            from advisor.params import count_params
+
+            computed = count_params(self.config, self.architecture).total
+            gap = (computed - self.params_total) / self.params_total
+            towers = set(self.modalities_in) - {"text"} or set(self.modalities_out) - {
+                "text", "embedding", "score"
+            }
+            # Vision/audio towers are in the card's total but not in the text config.
+            too_low = gap < -PARAM_TOLERANCE and not towers
+            if gap > PARAM_TOLERANCE or too_low:
+                problems.append(
+                    f"params_total: config gives {computed:,} parameters, "
+                    f"{gap:+.1%} from the stated {self.params_total:,} "
+                    f"(tolerance ±{PARAM_TOLERANCE:.0%})"
+                )
+        return problems
+
+    def _unbacked(self) -> list[str]:
+        backed = {name for src in self.sources for name in src.backs}
+        problems = [
+            f"sources: backs unknown field '{name}'"
+            for name in sorted(backed)
+            if name.split(".")[0] not in FACT_FIELDS
+        ]
+        for name in FACT_FIELDS:
+            value = getattr(self, name)
+            if value is None or value == () or value == {}:
+                continue
+            if name in ("config", "benchmarks"):
+                keys = value.model_fields_set if name == "config" else value.keys()
+                problems += [
+                    f"{name}.{key}: no source backs it"
+                    for key in sorted(keys)
+                    if name not in backed and f"{name}.{key}" not in backed
+                ]
+            elif name not in backed and not any(b.startswith(name + ".") for b in backed):
+                if name in ("modalities_in", "modalities_out", "thinking") and (
+                    name not in self.model_fields_set
+                ):
+                    continue  # defaults state nothing
+                problems.append(f"{name}: no source backs it")
+        return problems
+
+    @property
+    def params_active_or_total(self) -> int | None:
+        return self.params_active or self.params_total
+
+    @property
+    def towers_params(self) -> int:
+        """Parameters outside the text model (vision/audio encoders), from the card's total."""
+        if not (self.config and self.params_total and self.architecture):
+            return 0
+        from advisor.params import count_params
+
+        return max(0, self.params_total - count_params(self.config, self.architecture).total)
+
+
+class Catalog(Record):
+    models: tuple[ModelEntry, ...]
+
+    def by_id(self) -> dict[str, ModelEntry]:
+        return {m.id: m for m in self.models}
