@@ -1,0 +1,77 @@
+"""Catalog loading: every failure is located; ids resolve; user catalogs extend the packaged one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from advisor.errors import CatalogError, InputError
+from advisor.loader import check_catalog, find_model, load_catalog
+
+DATA = Path(__file__).parent / "data"
+
+BAD_FILES = [
+    ("syntax_error.toml", "TOML syntax error: Invalid value (at line 27, column 23)"),
+    ("wrong_type.toml", "model 'qwen3-8b': config.num_hidden_layers: Input should be a valid integer"),
+    ("unknown_key.toml", "model 'qwen3-8b': config.hiden_size: unknown key"),
+    ("duplicate_id.toml", "model 'qwen3-8b': id: duplicate id"),
+    ("missing_source.toml", "model 'qwen3-8b': release_date: no source backs it"),
+    ("empty.toml", "the file is empty"),
+    ("binary.toml", "not UTF-8 text"),
+    ("heads_not_divisible.toml",
+     "config: num_attention_heads (32) is not divisible by num_key_value_heads (7)"),
+    ("active_exceeds_total.toml",
+     "model 'qwen3-30b-a3b': params_active: 40,000,000,000 exceeds params_total"),
+    ("api_with_config.toml", "model 'qwen3-max': config: an API-only model (open_weights = false)"),
+    ("param_mismatch.toml", "params_total: config gives 8,190,427,136 parameters, -50.1% from"),
+    ("unbacked_source_field.toml", "sources: backs unknown field 'colour'"),
+]
+
+
+@pytest.mark.parametrize(("name", "fragment"), BAD_FILES)
+def test_each_bad_file_gives_a_located_message(name: str, fragment: str) -> None:
+    problems = check_catalog(DATA / name)
+    assert problems, f"{name} should fail"
+    assert any(p.startswith(f"{DATA / name}: ") and fragment in p for p in problems), problems
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    problems = check_catalog(DATA / "two_problems.toml")
+    assert len(problems) == 2
+    assert "model 'qwen3-8b'" in problems[0]
+    assert "model 'qwen3-30b-a3b': config.head_dim" in problems[1]
+
+
+def test_directory_and_missing_file(tmp_path: Path) -> None:
+    assert check_catalog(tmp_path) == [f"{tmp_path}: is a directory, not a TOML file"]
+    assert check_catalog(tmp_path / "nope.toml") == [f"{tmp_path / 'nope.toml'}: no such file"]
+
+
+def test_packaged_catalog_is_valid() -> None:
+    assert check_catalog(None) == []
+    assert len(load_catalog().models) >= 3
+
+
+def test_packaged_errors_name_the_repository_path(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError) as err:
+        load_catalog(DATA / "duplicate_id.toml")
+    assert "duplicate_id.toml: model 'qwen3-8b': id: duplicate id" in str(err.value)
+
+
+def test_user_catalog_extends_the_packaged_one() -> None:
+    packaged = {m.id for m in load_catalog().models}
+    extended = {m.id for m in load_catalog(DATA / "user_extends.toml").models}
+    assert extended == packaged | {"acme-qwen3-8b-ft"}
+
+
+@pytest.mark.parametrize("name", ["qwen3-8b", "QWEN3-8B", "Qwen/Qwen3-8B", "qwen/qwen3-8b "])
+def test_model_found_by_id_or_repo_case_insensitively(name: str, small_catalog: Path) -> None:
+    assert find_model(load_catalog(small_catalog), name).id == "qwen3-8b"
+
+
+def test_unknown_model_suggests_the_closest(small_catalog: Path) -> None:
+    with pytest.raises(InputError) as err:
+        find_model(load_catalog(small_catalog), "qwen3-9b")
+    assert str(err.value) == "unknown model 'qwen3-9b'; did you mean 'qwen3-8b'?"
+    assert err.value.exit_code == 2
