@@ -70,7 +70,7 @@ def emit(result: BaseModel, fmt: OutputFormat, as_json: bool, tables: Callable[[
          ) -> None:
     """The one place that decides how a result document is printed."""
     if as_json or fmt is OutputFormat.json:
-        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        sys.stdout.write(result.model_dump_json(indent=2, by_alias=True) + "\n")
         return
     from advisor.render import console
 
@@ -215,7 +215,7 @@ def hardware(device: str | None, memory: str | None, bandwidth: float | None,
 
         return hardware_from(query, find_device(detection.device_id)[0])
     hw = hardware_from(query)
-    for line in hw.assumptions[:-1]:
+    for line in hw.notes:
         note(f"note: {line}")
     return hw
 

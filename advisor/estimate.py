@@ -138,19 +138,20 @@ def flops_per_token(model: ModelEntry, context: int) -> float:
     return 2.0 * active + attention
 
 
-def _efficiency(rt: RuntimeSpec, hw: Hardware) -> Efficiency:
+def efficiency(rt: RuntimeSpec, hw: Hardware, fmt: WeightFormat) -> Efficiency:
+    """The runtime's fitted efficiencies for this device class and weight format."""
     table_bw, table_c = rt.bandwidth_efficiency, rt.compute_efficiency
-    bw = table_bw.get(hw.device_class, table_bw.get("default", 0.5))
-    comp = table_c.get(hw.device_class, table_c.get("default", 0.3))
+    bw = table_bw.get(hw.device_class, table_bw["default"])
+    comp = table_c.get(hw.device_class, table_c["default"])
     return Efficiency(
-        bandwidth=bw,
+        bandwidth=bw * rt.format_efficiency.get(fmt.id, 1.0),
         compute=comp,
         multi_gpu=rt.multi_gpu_efficiency if hw.gpus > 1 else 1.0,
         per_token_overhead_ms=rt.per_token_overhead_ms,
     )
 
 
-def _tensor_parallel(hw: Hardware, eff: Efficiency) -> float:
+def tensor_parallel(hw: Hardware, eff: Efficiency) -> float:
     """Speed-up of N GPUs over one, with the runtime's scaling efficiency."""
     return 1.0 + (hw.gpus - 1) * eff.multi_gpu
 
@@ -177,7 +178,7 @@ def estimate(
     c = model.config
     prompt = min(prompt_tokens if prompt_tokens is not None else context_tokens, context_tokens)
     kv_elem = tables.kv_bytes(kv_dtype)
-    eff = _efficiency(rt, hw)
+    eff = efficiency(rt, hw, fmt)
     weights = weights_bytes(model, fmt)
     kv = kv_cache_bytes(c, context_tokens, batch, kv_elem)
     overhead = overhead_bytes(rt, c, prompt, batch) * (hw.gpus if hw.is_gpu else 1)
@@ -186,7 +187,7 @@ def estimate(
     fits = total <= hw.usable_memory_bytes
     max_ctx = max_context_tokens(model, hw, fmt, rt, batch, kv_elem)
 
-    speed_up = _tensor_parallel(hw, eff)
+    speed_up = tensor_parallel(hw, eff)
     read = bytes_read_per_token(model, fmt)
     kv_read = kv_cache_bytes(c, context_tokens, 1, kv_elem) * batch
     offloaded = 0

@@ -39,6 +39,8 @@ class RuntimeSpec(Frozen):
     reserve_fraction: float | None = Field(default=None, gt=0, le=1)
     per_token_overhead_ms: float = Field(ge=0)
     bandwidth_efficiency: dict[str, float]
+    format_efficiency: dict[str, float] = Field(default_factory=dict)
+    """Multiplier on bandwidth efficiency for formats whose kernels read memory less well."""
     compute_efficiency: dict[str, float]
     multi_gpu_efficiency: float = Field(gt=0, le=1)
     max_gpus: int = Field(ge=1)

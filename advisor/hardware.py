@@ -122,7 +122,14 @@ class Hardware(BaseModel):
     host_bandwidth_gb_s: float | None = None
     """Host RAM bandwidth for offload: the `desktop` profile's (dual-channel DDR5)."""
     unified_memory: bool = False
-    assumptions: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    """What was assumed about the device (class alias, overrides), shown to the user."""
+    usable_memory_evidence: str = ""
+
+    @property
+    def assumptions(self) -> tuple[str, ...]:
+        return (*self.notes, f"usable memory {self.usable_memory_fraction:.0%} of "
+                f"{self.memory_bytes / self.gpus / GIB:g} GiB ({self.usable_memory_evidence})")
 
     @property
     def is_gpu(self) -> bool:
@@ -215,11 +222,8 @@ def hardware_from(query: HardwareQuery, detected: DeviceProfile | None = None) -
         host_ram_bytes=int(host * GIB) if host else None,
         host_bandwidth_gb_s=_host_bandwidth(),
         unified_memory=profile.unified_memory,
-        assumptions=(
-            *notes,
-            f"usable memory {profile.usable_memory_fraction:.0%} of {memory_gib:g} GiB"
-            f" ({profile.usable_memory_evidence})",
-        ),
+        notes=tuple(notes),
+        usable_memory_evidence=profile.usable_memory_evidence,
     )
 
 
@@ -252,9 +256,9 @@ def _custom(query: HardwareQuery, notes: list[str]) -> Hardware:
         fast_formats=("bf16", "fp16", "int8", "int4") if query.tflops else (),
         host_ram_bytes=int(query.ram_gib * GIB) if query.ram_gib else None,
         host_bandwidth_gb_s=_host_bandwidth(),
-        assumptions=(
+        notes=(
             *notes,
-            f"custom hardware: {fraction:.0%} of the given memory taken as usable",
-            "custom hardware with --tflops is treated as a GPU, without as a CPU machine",
+            "custom hardware: with --tflops treated as a GPU, without as a CPU machine",
         ),
+        usable_memory_evidence="no profile: a generic share",
     )

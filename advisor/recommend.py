@@ -10,10 +10,12 @@ from advisor.estimate import (
     bytes_read_per_token,
     compatible,
     decode_tokens_per_s,
+    efficiency,
     estimate,
     flops_per_token,
     kv_cache_bytes,
     overhead_bytes,
+    tensor_parallel,
     weights_bytes,
 )
 from advisor.formats import RuntimeSpec, Tables, WeightFormat
@@ -118,17 +120,15 @@ def quick_setup(m: ModelEntry, hw: Hardware, tables: Tables, fmt: WeightFormat, 
                 ctx: int, kv_elem: float) -> Setup:
     """Total memory and decode speed with the same formulas as `estimate`, without the report."""
     assert m.config
-    eff_bw = rt.bandwidth_efficiency.get(hw.device_class, rt.bandwidth_efficiency.get("default",
-                                                                                    0.5))
-    scale = 1 + (hw.gpus - 1) * rt.multi_gpu_efficiency
+    eff = efficiency(rt, hw, fmt)
+    scale = tensor_parallel(hw, eff)
     kv = kv_cache_bytes(m.config, ctx, 1, kv_elem)
     total = weights_bytes(m, fmt) + kv + overhead_bytes(rt, m.config, ctx, 1) * (
         hw.gpus if hw.is_gpu else 1)
-    eff_c = rt.compute_efficiency.get(hw.device_class, rt.compute_efficiency.get("default", 0.3))
     tps, _ = decode_tokens_per_s(
-        bytes_read_per_token(m, fmt), kv, hw.bandwidth_gb_s * scale, eff_bw,
-        rt.per_token_overhead_ms, flops_per_token(m, ctx),
-        hw.fp16_tflops * scale if hw.fp16_tflops else None, eff_c,
+        bytes_read_per_token(m, fmt), kv, hw.bandwidth_gb_s * scale, eff.bandwidth,
+        eff.per_token_overhead_ms, flops_per_token(m, ctx),
+        hw.fp16_tflops * scale if hw.fp16_tflops else None, eff.compute,
     )
     return Setup(fmt=fmt, runtime=rt, total_bytes=total, decode_tokens_per_s=tps)
 

@@ -1,0 +1,163 @@
+"""Estimator: properties of the pure formulas, the JSON contract, and accuracy against
+published measurements (the error bounds README's "Accuracy" section reports)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from advisor.accuracy import (
+    load_rows,
+    official_prediction,
+    published_prediction,
+    ratio_errors,
+    relative_errors,
+    share_within,
+)
+from advisor.cli import app
+from advisor.estimate import decode_tokens_per_s, estimate, kv_cache_bytes, weights_bytes
+from advisor.formats import load_tables
+from advisor.hardware import HardwareQuery, hardware_from, load_devices
+from advisor.loader import load_catalog
+
+DATA = Path(__file__).parent / "data"
+tables = load_tables()
+catalog = load_catalog()
+open_models = [m for m in catalog.models if m.open_weights]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(open_models), st.integers(0, 2_000_000), st.integers(0, 2_000_000),
+       st.integers(1, 64), st.sampled_from(sorted(tables.kv_dtypes)))
+def test_more_context_never_lowers_kv_memory(model, a, b, batch, kv_dtype):
+    assert model.config
+    elem = tables.kv_dtypes[kv_dtype]
+    lo, hi = sorted((a, b))
+    assert kv_cache_bytes(model.config, lo, batch, elem) <= kv_cache_bytes(
+        model.config, hi, batch, elem)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(open_models), st.sampled_from(sorted(tables.formats)),
+       st.sampled_from(sorted(tables.formats)))
+def test_fewer_bits_never_raise_weight_memory(model, a, b):
+    fa, fb = tables.formats[a], tables.formats[b]
+    bits = ("bits_per_weight", "embedding_bits", "output_head_bits")
+    if all(getattr(fa, k) <= getattr(fb, k) for k in bits):
+        assert weights_bytes(model, fa) <= weights_bytes(model, fb)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats(1e6, 1e12), st.floats(0, 1e11), st.floats(1, 10_000), st.floats(1, 10_000),
+       st.floats(0.05, 1.0), st.floats(0, 50))
+def test_more_bandwidth_never_lowers_decode_speed(weights, kv, bw1, bw2, eff, overhead_ms):
+    lo, hi = sorted((bw1, bw2))
+    assert decode_tokens_per_s(weights, kv, lo, eff, overhead_ms)[0] <= decode_tokens_per_s(
+        weights, kv, hi, eff, overhead_ms)[0]
+
+
+def test_awq_keeps_embeddings_in_16_bit() -> None:
+    model = catalog.by_id()["qwen3-8b"]
+    assert model.config
+    embed = model.config.vocab_size * model.config.hidden_size
+    naive = weights_bytes(model, tables.formats["awq"]) - 2 * embed * (16 - 4.16) / 8
+    assert weights_bytes(model, tables.formats["awq"]) > naive * 1.1
+
+
+def test_moe_reads_active_parameters_only() -> None:
+    hw = hardware_from(HardwareQuery(device="h100"))
+    dense = estimate(catalog.by_id()["qwen3-32b"], hw, tables, tables.formats["bf16"],
+                     tables.runtimes["vllm"], 4096)
+    moe = estimate(catalog.by_id()["qwen3-30b-a3b"], hw, tables, tables.formats["bf16"],
+                   tables.runtimes["vllm"], 4096)
+    assert moe.memory.weights_bytes > 0.9 * dense.memory.weights_bytes
+    assert moe.speed.decode_tokens_per_s > 3 * dense.speed.decode_tokens_per_s
+
+
+def test_longest_context_fits_and_one_more_token_would_not() -> None:
+    hw = hardware_from(HardwareQuery(device="rtx-4090"))
+    model = catalog.by_id()["qwen3-14b"]
+    fmt, rt = tables.formats["q4_k_m"], tables.runtimes["llama.cpp"]
+    e = estimate(model, hw, tables, fmt, rt, 4096)
+    assert 0 < e.max_context_tokens <= model.context.max_tokens
+    at = estimate(model, hw, tables, fmt, rt, e.max_context_tokens)
+    assert at.fits
+    if e.max_context_tokens < model.context.max_tokens:
+        assert not estimate(model, hw, tables, fmt, rt, e.max_context_tokens + 1).fits
+
+
+def test_estimate_json_contract() -> None:
+    result = CliRunner().invoke(app, ["estimate", "qwen3-8b", "--device", "rtx-4090", "--quant",
+                                      "q4_k_m", "--context", "8192", "--json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    for key in ("weights_bytes", "kv_cache_bytes", "overhead_bytes", "total_bytes"):
+        assert doc["memory"][key] > 0
+    assert doc["memory"]["total_bytes"] == sum(
+        doc["memory"][k] for k in ("weights_bytes", "kv_cache_bytes", "overhead_bytes"))
+    assert doc["fits"] is True
+    assert doc["max_context_tokens"] >= 8192
+    for key in ("decode_tokens_per_s", "prefill_tokens_per_s", "time_to_first_token_s"):
+        assert doc["speed"][key] > 0
+    for key in ("quant", "runtime", "context_tokens", "efficiency", "overheads"):
+        assert key in doc["assumptions"]
+    assert doc["assumptions"]["quant"] == "q4_k_m"
+
+
+def test_estimate_without_quant_says_what_the_device_decided() -> None:
+    result = CliRunner().invoke(app, ["estimate", "qwen3-4b", "--device", "phone"])
+    assert result.exit_code == 0, result.stderr
+    assert "runtime llama.cpp chosen" in result.stderr
+    assert "quantization q4_k_m chosen" in result.stderr
+
+
+def test_vllm_reports_what_it_reserves() -> None:
+    hw = hardware_from(HardwareQuery(device="h100"))
+    e = estimate(catalog.by_id()["qwen3-8b"], hw, tables, tables.formats["bf16"],
+                 tables.runtimes["vllm"], 8192)
+    assert e.memory.runtime_reserved_bytes == int(hw.memory_bytes * 0.9)
+
+
+# --- accuracy against published measurements -------------------------------------------------
+
+official = load_rows(DATA / "qwen25_speed_benchmark.json")
+devices = load_devices()
+
+
+def test_memory_within_10_percent_on_qwen25_transformers_rows() -> None:
+    rows = [r for r in official if r["framework"] == "Transformers"]
+    pairs = [(r["memory_gb"], official_prediction(r, catalog, tables, devices)[0]) for r in rows]
+    errors = relative_errors(pairs)
+    assert len(errors) == len(rows) >= 100
+    assert share_within([1 + e for e in errors], 1.10) >= 0.95
+    assert statistics.median(errors) <= 0.025
+
+
+def test_decode_speed_within_1_5x_on_qwen25_vllm_rows() -> None:
+    rows = [r for r in official if r["framework"] == "vLLM"]
+    errors = ratio_errors((r["tokens_per_s"], official_prediction(r, catalog, tables, devices)[1])
+                          for r in rows)
+    assert len(errors) >= 0.9 * len(rows)
+    assert share_within(errors, 1.5) >= 0.80
+
+
+def test_decode_speed_within_1_5x_on_other_published_rows() -> None:
+    rows = load_rows(DATA / "published_decode.json")
+    errors = ratio_errors((r["decode_tokens_per_s"], published_prediction(r, tables, devices))
+                          for r in rows)
+    assert len(errors) >= 0.8 * len(rows)
+    assert share_within(errors, 1.5) >= 0.80
+
+
+@pytest.mark.parametrize("bad", [["--quant", "q9_k"], ["--runtime", "tensorflow"],
+                                 ["--kv-dtype", "fp4"], ["--context", "0"], ["--batch", "-1"]])
+def test_bad_estimate_options_exit_2(bad: list[str]) -> None:
+    result = CliRunner().invoke(app, ["estimate", "qwen3-8b", "--device", "rtx-4090", *bad])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.stderr
