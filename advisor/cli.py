@@ -37,12 +37,19 @@ app.add_typer(catalog_app, name="catalog")
 class OutputFormat(str, Enum):
     table = "table"
     json = "json"
+    markdown = "markdown"
+    csv = "csv"
 
 
 FormatOpt = Annotated[
     OutputFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write the document to this file (atomically) instead "
+                 "of stdout.", dir_okay=False),
+]
 
 _state: dict[str, Path | None] = {"catalog": None}
 
@@ -66,17 +73,31 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def emit(result: BaseModel, fmt: OutputFormat, as_json: bool, tables: Callable[[], list[Any]]
-         ) -> None:
-    """The one place that decides how a result document is printed."""
-    if as_json or fmt is OutputFormat.json:
-        sys.stdout.write(result.model_dump_json(indent=2, by_alias=True) + "\n")
-        return
-    from advisor.render import console
+def emit(result: BaseModel, fmt: OutputFormat, as_json: bool, tables: Callable[[], list[Any]],
+         output: Path | None = None) -> None:
+    """The one place that decides how a result document is printed or written."""
+    from advisor import export
 
-    out = console()
-    for table in tables():
-        out.print(table)
+    chosen = OutputFormat.json if as_json else fmt
+    if chosen is OutputFormat.table and output is None:
+        from advisor.render import console
+
+        out = console()
+        for table in tables():
+            out.print(table)
+        return
+    renderers: dict[OutputFormat, Callable[[], str]] = {
+        OutputFormat.json: lambda: export.to_json(result),
+        OutputFormat.markdown: lambda: export.to_markdown(result),
+        OutputFormat.csv: lambda: export.to_csv(result),
+        OutputFormat.table: lambda: export.render_text(tables),
+    }
+    text = renderers[chosen]()
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        export.write_atomic(output, text)
+        note(f"wrote {output}")
 
 
 def note(message: str) -> None:
@@ -115,6 +136,7 @@ def models_cmd(
     open_only: Annotated[bool, typer.Option("--open-only", help="Only open-weight models.")] = False,
     fmt: FormatOpt = OutputFormat.table,
     as_json: JsonOpt = False,
+    output: OutputOpt = None,
 ) -> None:
     """List the catalog's models."""
     from advisor.loader import resolve
@@ -134,7 +156,7 @@ def models_cmd(
     if open_only:
         chosen = [m for m in chosen if m.open_weights]
     result = ModelsResult(models=tuple(ModelView.of(m) for m in chosen))
-    emit(result, fmt, as_json, lambda: [models_table(result)])
+    emit(result, fmt, as_json, lambda: [models_table(result)], output)
 
 
 @app.command("show")
@@ -143,6 +165,7 @@ def show_cmd(
     model: Annotated[str, typer.Argument(help="Catalog id or Hugging Face repo, e.g. qwen3-8b.")],
     fmt: FormatOpt = OutputFormat.table,
     as_json: JsonOpt = False,
+    output: OutputOpt = None,
 ) -> None:
     """Everything about one model, its sources included."""
     from advisor.loader import find_model
@@ -150,7 +173,7 @@ def show_cmd(
     from advisor.results import ModelView, ShowResult
 
     result = ShowResult(model=ModelView.of(find_model(load(), model)))
-    emit(result, fmt, as_json, lambda: model_tables(result.model))
+    emit(result, fmt, as_json, lambda: model_tables(result.model), output)
 
 
 @catalog_app.command("check")
@@ -228,6 +251,7 @@ def devices_cmd(
     ] = None,
     fmt: FormatOpt = OutputFormat.table,
     as_json: JsonOpt = False,
+    output: OutputOpt = None,
 ) -> None:
     """List the device profiles."""
     from advisor.hardware import load_devices
@@ -242,19 +266,21 @@ def devices_cmd(
         wanted = resolve(device_class, classes, "device class")
         chosen = [d for d in chosen if d.device_class == wanted]
     result = DevicesResult(devices=tuple(chosen), aliases=cat.aliases)
-    emit(result, fmt, as_json, lambda: [devices_table(result)])
+    emit(result, fmt, as_json, lambda: [devices_table(result)], output)
 
 
 @app.command("detect")
 @handle_errors
-def detect_cmd(fmt: FormatOpt = OutputFormat.table, as_json: JsonOpt = False) -> None:
+def detect_cmd(
+    fmt: FormatOpt = OutputFormat.table, as_json: JsonOpt = False, output: OutputOpt = None
+) -> None:
     """Show what this machine is taken to be (RAM, CPU, GPUs) and the profile it maps to."""
     from advisor.detect import map_probe, probe
     from advisor.hardware import load_devices
     from advisor.render import detection_table
 
     result = map_probe(probe(), load_devices())
-    emit(result, fmt, as_json, lambda: [detection_table(result)])
+    emit(result, fmt, as_json, lambda: [detection_table(result)], output)
 
 
 @app.command("estimate")
@@ -275,6 +301,7 @@ def estimate_cmd(
     kv_dtype: Annotated[str, typer.Option("--kv-dtype", help="KV cache element type: fp16, fp8, q8_0, q4_0.")] = "fp16",
     fmt: FormatOpt = OutputFormat.table,
     as_json: JsonOpt = False,
+    output: OutputOpt = None,
 ) -> None:
     """Memory, fit, longest context and speed of one model on one device."""
     from advisor.errors import InputError
@@ -297,7 +324,7 @@ def estimate_cmd(
     for line in notes:
         note(f"note: {line}")
     result = estimate(entry, hw, tables, weight_format, rt, ctx, prompt, batch, kv_dtype)
-    emit(result, fmt, as_json, lambda: estimate_tables(result))
+    emit(result, fmt, as_json, lambda: estimate_tables(result), output)
 
 
 @app.command("recommend")
@@ -322,6 +349,7 @@ def recommend_cmd(
     why_not: Annotated[str | None, typer.Option("--why-not", help="Explain why one model is not recommended.")] = None,
     fmt: FormatOpt = OutputFormat.table,
     as_json: JsonOpt = False,
+    output: OutputOpt = None,
 ) -> None:
     """Ranked picks for your device and needs, each with its reasons."""
     from advisor.errors import InputError
@@ -371,7 +399,89 @@ def recommend_cmd(
                 typer.echo(f"{target}: {r.rule}: {r.message}")
         return
     emit(result, fmt, as_json,
-         lambda: [*recommend_tables(result, chinese), *([explain_table(result)] if explain else [])])
+         lambda: [*recommend_tables(result, chinese), *([explain_table(result)] if explain else [])],
+         output)
+
+
+@app.command("compare")
+@handle_errors
+def compare_cmd(
+    models: Annotated[list[str], typer.Argument(help="Two or more catalog ids or repos.")],
+    device: DeviceOpt = None,
+    memory: MemoryOpt = None,
+    bandwidth: BandwidthOpt = None,
+    tflops: TflopsOpt = None,
+    gpus: GpusOpt = 1,
+    ram: RamOpt = None,
+    quant: Annotated[str | None, typer.Option("--quant", "-q", help="Weight format for memory and speed.")] = None,
+    runtime: Annotated[str | None, typer.Option("--runtime", "-r", help="Runtime for speed.")] = None,
+    context: Annotated[int, typer.Option("--context", "-c", help="Tokens in the KV cache.")] = 8192,
+    fmt: FormatOpt = OutputFormat.table,
+    as_json: JsonOpt = False,
+    output: OutputOpt = None,
+) -> None:
+    """Compare models side by side (rows: attributes; best value per row marked)."""
+    from advisor.compare import compare
+    from advisor.errors import InputError
+    from advisor.estimate import choose_setup
+    from advisor.formats import load_tables
+    from advisor.loader import find_model
+    from advisor.render import compare_table
+
+    cat = load()
+    entries = [find_model(cat, name) for name in models]
+    if len(entries) < 2:
+        raise InputError("compare needs at least two models, e.g. advisor compare qwen3-8b qwen3-14b")
+    check_count(context, "--context", 100_000_000)
+    tables = load_tables()
+    hw = rt = None
+    weight_format = tables.weight_format(quant or "bf16")
+    if device or memory:
+        hw = hardware(device, memory, bandwidth, tflops, gpus, ram)
+        weight_format, rt, notes = choose_setup(tables, hw, quant, runtime)
+        for line in notes:
+            note(f"note: {line}")
+    result = compare(entries, tables, weight_format, context, hw, rt)
+    emit(result, fmt, as_json, lambda: [compare_table(result)], output)
+
+
+@app.command("schema")
+@handle_errors
+def schema_cmd(
+    document: Annotated[str, typer.Argument(help="recommend, compare, models, show, estimate, "
+                                            "devices or detect.")],
+) -> None:
+    """Print the JSON Schema of a command's JSON output."""
+    import json
+
+    from advisor.loader import resolve
+
+    types = document_types()
+    name = resolve(document, {k: k for k in types}, "document")
+    schema = types[name]().model_json_schema(by_alias=True)
+    sys.stdout.write(json.dumps(schema, indent=2) + "\n")
+
+
+def document_types() -> dict[str, Callable[[], type[BaseModel]]]:
+    """Each command's JSON document type, imported only when asked for."""
+
+    def lazy(module: str, name: str) -> Callable[[], type[BaseModel]]:
+        def get() -> type[BaseModel]:
+            import importlib
+
+            return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+        return get
+
+    return {
+        "recommend": lazy("advisor.recommend", "Recommendation"),
+        "compare": lazy("advisor.compare", "CompareResult"),
+        "models": lazy("advisor.results", "ModelsResult"),
+        "show": lazy("advisor.results", "ShowResult"),
+        "estimate": lazy("advisor.estimate", "Estimate"),
+        "devices": lazy("advisor.results", "DevicesResult"),
+        "detect": lazy("advisor.detect", "Detection"),
+    }
 
 
 def check_count(value: int, option: str, upper: int) -> None:

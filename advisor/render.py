@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from advisor.compare import CompareResult
 from advisor.detect import Detection
 from advisor.estimate import Estimate
 from advisor.recommend import Recommendation
@@ -241,4 +242,16 @@ def explain_table(r: Recommendation) -> Table:
     for e in r.excluded:
         for reason in e.reasons:
             table.add_row(e.model_id, "excluded", reason.rule, reason.message)
+    return table
+
+
+def compare_table(r: CompareResult) -> Table:
+    where = f" on {r.device} ({r.quant}, {r.runtime})" if r.device else f" (weights at {r.quant})"
+    table = Table(title=f"comparison{where}", caption="bold: best value in the row")
+    table.add_column("attribute", style="bold")
+    for model_id in r.models:
+        table.add_column(model_id)
+    for row in r.rows:
+        cells = [f"[bold green]{v}[/]" if i in row.best else v for i, v in enumerate(row.values)]
+        table.add_row(row.attribute, *cells)
     return table

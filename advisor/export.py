@@ -1,0 +1,139 @@
+"""Documents in every format (JSON, Markdown, CSV) and atomic writes to files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from advisor.errors import ExportError
+
+Rows = tuple[list[str], list[list[str]]]
+
+
+def _gb(n: int | None) -> str:
+    return "" if n is None else f"{n / 1e9:.2f}"
+
+
+def _num(x: float | None) -> str:
+    return "" if x is None else f"{x:.1f}"
+
+
+def flat_rows(result: BaseModel) -> Rows:
+    """The result as one table of strings: the shape Markdown and CSV share."""
+    name = type(result).__name__
+    if name == "ModelsResult":
+        head = ["id", "hf_repo", "open_weights", "params_total", "params_active", "context_native",
+                "context_max", "modalities_in", "tasks", "license", "commercial_use", "released"]
+        return head, [[m.id, m.hf_repo or "", str(m.open_weights), str(m.params_total or ""),
+                       str(m.params_active or ""), str(m.context_native), str(m.context_max),
+                       "+".join(m.modalities.input), "+".join(m.tasks), m.license.id,
+                       str(m.license.commercial_use), str(m.release_date or "")]
+                      for m in result.models]  # type: ignore[attr-defined]
+    if name == "DevicesResult":
+        head = ["id", "class", "name", "memory_gib", "usable_fraction", "bandwidth_gb_s",
+                "fp16_tflops", "runtimes"]
+        return head, [[d.id, d.device_class, d.name, f"{d.memory_gib:g}",
+                       f"{d.usable_memory_fraction:g}", f"{d.bandwidth_gb_s:g}",
+                       "" if d.fp16_tflops is None else f"{d.fp16_tflops:g}", "+".join(d.runtimes)]
+                      for d in result.devices]  # type: ignore[attr-defined]
+    if name == "Recommendation":
+        head = ["rank", "model_id", "deployment", "quant", "runtime", "memory_gb", "usable_gb",
+                "decode_tokens_per_s", "max_context_tokens", "license", "score", "why"]
+        rows = [[str(p.rank), p.model_id, p.deployment, p.quant or "", p.runtime or "",
+                 _gb(p.memory.total_bytes if p.memory else None),
+                 _gb(p.memory.usable_bytes if p.memory else None),
+                 _num(p.speed.decode_tokens_per_s if p.speed else None),
+                 str(p.max_context_tokens or ""), p.license, f"{p.score:.3f}", p.why]
+                for p in result.recommendations]  # type: ignore[attr-defined]
+        rows += [["", e.model_id, "excluded", "", "", "", "", "", "", "", "",
+                  "; ".join(f"{r.rule}: {r.message}" for r in e.reasons)]
+                 for e in result.excluded]  # type: ignore[attr-defined]
+        return head, rows
+    if name == "CompareResult":
+        ids = list(result.models)  # type: ignore[attr-defined]
+        return ["attribute", *ids, "best"], [
+            [row.attribute, *row.values, "+".join(ids[i] for i in row.best)]
+            for row in result.rows]  # type: ignore[attr-defined]
+    return ["field", "value"], [[k, _text(v)] for k, v in _leaves(result.model_dump(mode="json"))]
+
+
+def _leaves(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Flatten nested objects to dotted keys (lists stay whole)."""
+    if isinstance(data, dict):
+        out: list[tuple[str, Any]] = []
+        for key, value in data.items():
+            out += _leaves(value, f"{prefix}{key}.")
+        return out
+    return [(prefix.rstrip("."), data)]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return "; ".join(_text(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_text(v)}" for k, v in value.items())
+    return "" if value is None else str(value)
+
+
+def to_markdown(result: BaseModel) -> str:
+    head, rows = flat_rows(result)
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(result: BaseModel) -> str:
+    head, rows = flat_rows(result)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(head)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def to_json(result: BaseModel) -> str:
+    return result.model_dump_json(indent=2, by_alias=True) + "\n"
+
+
+def render_text(tables: Callable[[], list[Any]], width: int = 120) -> str:
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, highlight=False, color_system=None)
+    for table in tables():
+        console.print(table)
+    return buffer.getvalue()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write the whole file or nothing: a temporary file beside it, then a rename."""
+    target = Path(path)
+    if target.is_dir():
+        raise ExportError(f"cannot write {target}: it is a directory; give a file name")
+    parent = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise
