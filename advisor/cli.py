@@ -172,8 +172,12 @@ def show_cmd(
     from advisor.render import model_tables
     from advisor.results import ModelView, ShowResult
 
-    result = ShowResult(model=ModelView.of(find_model(load(), model)))
-    emit(result, fmt, as_json, lambda: model_tables(result.model), output)
+    from advisor.recipes import all_recipes
+
+    entry = find_model(load(), model)
+    context = min(entry.context.native_tokens, 32768)
+    result = ShowResult(model=ModelView.of(entry), recipes=tuple(all_recipes(entry, context)))
+    emit(result, fmt, as_json, lambda: model_tables(result.model, result.recipes), output)
 
 
 @catalog_app.command("check")
@@ -443,6 +447,46 @@ def compare_cmd(
             note(f"note: {line}")
     result = compare(entries, tables, weight_format, context, hw, rt)
     emit(result, fmt, as_json, lambda: [compare_table(result)], output)
+
+
+@app.command("run")
+@handle_errors
+def run_cmd(
+    model: Annotated[str, typer.Argument(help="Catalog id or Hugging Face repo.")],
+    runtime: Annotated[str | None, typer.Option("--runtime", "-r", help="Only this runtime.")] = None,
+    quant: Annotated[str | None, typer.Option("--quant", "-q", help="Weight format.")] = None,
+    context: Annotated[int | None, typer.Option("--context", "-c", help="Context to serve (default: native).")] = None,
+    gpus: GpusOpt = 1,
+    source: Annotated[str, typer.Option("--source", help="Download from huggingface or modelscope first.")] = "huggingface",
+) -> None:
+    """Print just the commands to get and run a model."""
+    from advisor.errors import InputError
+    from advisor.formats import load_tables
+    from advisor.loader import find_model, resolve
+    from advisor.recipes import all_recipes, recipes
+
+    entry = find_model(load(), model)
+    if not entry.open_weights:
+        raise InputError(f"'{entry.id}' is API-only: there are no weights to run")
+    where = resolve(source, {"huggingface": "huggingface", "modelscope": "modelscope"}, "source",
+                    {"hf": "huggingface", "ms": "modelscope"})
+    ctx = context or entry.context.native_tokens
+    check_count(ctx, "--context", entry.context.max_tokens)
+    tables = load_tables()
+    modelscope = where == "modelscope"
+    found = (recipes(entry, tables.weight_format(quant).id, ctx, gpus, modelscope) if quant
+             else all_recipes(entry, ctx, gpus, modelscope))
+    if runtime:
+        wanted = tables.runtime(runtime).id if runtime != "lm-studio" else runtime
+        found = [r for r in found if r.runtime == wanted]
+    if not found:
+        raise InputError(f"no official artifact of {entry.id} runs on "
+                         f"{runtime or 'any runtime'}{' at ' + quant if quant else ''}; "
+                         f"see `advisor show {entry.id}`")
+    for r in found:
+        typer.echo(f"# {r.runtime}" + (f" ({r.note})" if r.note else ""))
+        for command in r.commands:
+            typer.echo(command)
 
 
 @app.command("schema")

@@ -20,6 +20,7 @@ from advisor.estimate import (
 )
 from advisor.formats import RuntimeSpec, Tables, WeightFormat
 from advisor.hardware import Hardware
+from advisor.recipes import Recipe, recipes
 from advisor.results import SCHEMA_VERSION
 from advisor.rules import (
     Constraints,
@@ -78,6 +79,8 @@ class Pick(Frozen):
     score_parts: dict[str, float]
     reasons: tuple[Reason, ...]
     why: str
+    recipes: tuple[Recipe, ...] = ()
+    """How to get and run the pick: its own runtime first."""
 
 
 class Exclusion(Frozen):
@@ -248,6 +251,10 @@ def make_pick(rank: int, score: float, m: ModelEntry, setup: Setup | None,
         reasons=(Reason(rule="memory-fit", message=f"fits: {gb(e.memory.total_bytes)} of "
                         f"{gb(hw.usable_memory_bytes)} usable"), *reasons),
         why=why,
+        recipes=tuple(sorted(
+            recipes(m, setup.fmt.id, min(e.max_context_tokens, context_for(m, c) * 4) or
+                    context_for(m, c), hw.gpus, c.chinese),
+            key=lambda r: r.runtime != setup.runtime.id)),
     )
 
 

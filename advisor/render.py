@@ -9,6 +9,7 @@ from advisor.compare import CompareResult
 from advisor.detect import Detection
 from advisor.estimate import Estimate
 from advisor.recommend import Recommendation
+from advisor.recipes import Recipe
 from advisor.results import DevicesResult, ModelsResult, ModelView
 
 
@@ -53,7 +54,7 @@ def models_table(result: ModelsResult) -> Table:
     return table
 
 
-def model_tables(m: ModelView) -> list[Table]:
+def model_tables(m: ModelView, recipes: tuple[Recipe, ...] = ()) -> list[Table]:
     about = Table(title=f"{m.name}", show_header=False)
     about.add_column("field", style="bold")
     about.add_column("value")
@@ -106,6 +107,8 @@ def model_tables(m: ModelView) -> list[Table]:
         for key, value in sorted(m.benchmarks.items()):
             bench.add_row(key, f"{value:g}")
         tables.append(bench)
+    if recipes:
+        tables.append(recipes_table(recipes))
     sources = Table(title="sources")
     sources.add_column("kind")
     sources.add_column("reference")
@@ -254,4 +257,13 @@ def compare_table(r: CompareResult) -> Table:
     for row in r.rows:
         cells = [f"[bold green]{v}[/]" if i in row.best else v for i, v in enumerate(row.values)]
         table.add_row(row.attribute, *cells)
+    return table
+
+
+def recipes_table(recipes: tuple[Recipe, ...]) -> Table:
+    table = Table(title="how to run it")
+    table.add_column("runtime", no_wrap=True)
+    table.add_column("commands")
+    for r in recipes:
+        table.add_row(r.runtime, "\n".join(r.commands) + (f"\n({r.note})" if r.note else ""))
     return table

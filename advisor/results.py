@@ -7,6 +7,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict
 
 from advisor.hardware import DeviceProfile
+from advisor.recipes import Recipe
 from advisor.schema import (
     Context,
     License,
@@ -92,6 +93,7 @@ class ModelsResult(Result):
 class ShowResult(Result):
     schema_version: int = SCHEMA_VERSION
     model: ModelView
+    recipes: tuple[Recipe, ...] = ()
 
 
 class DevicesResult(Result):

@@ -32,7 +32,7 @@ TASKS: tuple[str, ...] = Task.__args__  # type: ignore[attr-defined]
 FACT_FIELDS = (
     "release_date", "license", "params_total", "params_active", "params_non_embedding",
     "modalities_in", "modalities_out", "tasks", "thinking", "languages", "languages_count",
-    "context", "quantized", "config", "benchmarks",
+    "context", "quantized", "config", "benchmarks", "ollama_tag",
 )
 # Parameter counts computed from config may differ from the card's rounded figure by this much.
 PARAM_TOLERANCE = 0.05
@@ -154,6 +154,7 @@ class ModelEntry(Record):
     config: ModelConfig | None = None
     context: Context
     quantized: tuple[QuantizedCheckpoint, ...] = ()
+    ollama_tag: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.\-]*:[a-z0-9.\-]+$")
     benchmarks: dict[str, float] = Field(default_factory=dict)
     sources: tuple[Source, ...] = Field(min_length=1)
 
@@ -168,7 +169,7 @@ class ModelEntry(Record):
         if not self.open_weights:
             return [
                 f"{name}: an API-only model (open_weights = false) has no {name}"
-                for name in ("config", "hf_repo", "quantized")
+                for name in ("config", "hf_repo", "quantized", "ollama_tag")
                 if getattr(self, name)
             ]
         problems = [

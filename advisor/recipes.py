@@ -1,0 +1,102 @@
+"""The exact commands to get and run a model with its quantization on its runtime.
+
+Every repo name and tag comes from the catalog (hf_repo, modelscope_repo, quantized repos,
+ollama_tag); nothing is typed in free-hand, so a recipe exists only where the catalog says
+the artifact exists.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from advisor.schema import ModelEntry
+
+GGUF_FILE_QUANTS = {"q4_k_m": "Q4_K_M", "q5_k_m": "Q5_K_M", "q6_k": "Q6_K", "q8_0": "Q8_0",
+                    "q4_0": "Q4_0", "q3_k_m": "Q3_K_M", "q2_k": "Q2_K", "fp16": "F16",
+                    "bf16": "BF16"}
+
+
+class Recipe(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    runtime: str
+    commands: tuple[str, ...]
+    note: str = ""
+
+
+def quantized_repo(m: ModelEntry, fmt_id: str) -> str | None:
+    """The official repo holding `fmt_id` weights (16-bit: the main repo)."""
+    if fmt_id in ("bf16", "fp16"):
+        return m.hf_repo
+    for q in m.quantized:
+        if q.format == fmt_id:
+            return q.repo
+    return None
+
+
+def gguf_repo(m: ModelEntry, fmt_id: str) -> str | None:
+    for q in m.quantized:
+        if q.format == "gguf" and (fmt_id in q.quants or not q.quants):
+            return q.repo
+    return None
+
+
+def downloads(m: ModelEntry, repo: str, modelscope_first: bool) -> list[str]:
+    """Download commands; ModelScope only where the catalog names the ModelScope repo."""
+    hf = f"hf download {repo}"
+    ms = (f"modelscope download --model {m.modelscope_repo}"
+          if m.modelscope_repo and repo == m.hf_repo else None)
+    ordered = [ms, hf] if modelscope_first else [hf, ms]
+    return [c for c in ordered if c]
+
+
+def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
+            modelscope_first: bool = False) -> list[Recipe]:
+    """Recipes for every runtime that can run this model at `fmt_id` from official artifacts."""
+    out: list[Recipe] = []
+    if not m.open_weights or not m.hf_repo:
+        return out
+    tp = f" --tensor-parallel-size {gpus}" if gpus > 1 else ""
+    ms_env = "VLLM_USE_MODELSCOPE=True " if modelscope_first and m.modelscope_repo else ""
+    repo = quantized_repo(m, fmt_id)
+    if repo and fmt_id not in GGUF_FILE_QUANTS.keys() - {"bf16", "fp16"} and not fmt_id.startswith(
+            "mlx"):
+        out.append(Recipe(runtime="vllm", commands=(
+            *downloads(m, repo, modelscope_first),
+            f"{ms_env}vllm serve {repo} --max-model-len {context_tokens}{tp}")))
+        out.append(Recipe(runtime="sglang", commands=(
+            f"python -m sglang.launch_server --model-path {repo} "
+            f"--context-length {context_tokens}" + (f" --tp {gpus}" if gpus > 1 else ""),)))
+        out.append(Recipe(runtime="transformers", commands=(
+            "python -c \"from transformers import pipeline; "
+            f"p = pipeline('text-generation', model='{repo}', torch_dtype='auto', "
+            "device_map='auto'); print(p([{'role': 'user', 'content': 'Hello'}], "
+            "max_new_tokens=128)[0]['generated_text'][-1]['content'])\"",)))
+    gguf = gguf_repo(m, fmt_id)
+    if gguf and fmt_id in GGUF_FILE_QUANTS:
+        tag = GGUF_FILE_QUANTS[fmt_id]
+        out.append(Recipe(runtime="llama.cpp", commands=(
+            f"llama-server -hf {gguf}:{tag} --jinja -c {context_tokens}",)))
+        out.append(Recipe(runtime="lm-studio", commands=(f"lms get {gguf}",),
+                          note=f"choose the {tag} file; or search the repo in the app"))
+    if m.ollama_tag and fmt_id == "q4_k_m":
+        out.append(Recipe(runtime="ollama", commands=(f"ollama run {m.ollama_tag}",),
+                          note="Ollama library tags default to Q4_K_M weights"))
+    if fmt_id.startswith("mlx") and repo:
+        out.append(Recipe(runtime="mlx", commands=(
+            "pip install mlx-lm",
+            f"mlx_lm.generate --model {repo} --max-tokens 256 --prompt \"Hello\"")))
+    return out
+
+
+def all_recipes(m: ModelEntry, context_tokens: int, gpus: int = 1,
+                modelscope_first: bool = False) -> list[Recipe]:
+    """Recipes for the 16-bit weights and every official quantized artifact of `m`."""
+    formats = ["bf16"] + [q.format for q in m.quantized if q.format != "gguf"]
+    formats += [q for c in m.quantized if c.format == "gguf" for q in (c.quants or ("q4_k_m",))]
+    if m.ollama_tag:
+        formats.append("q4_k_m")
+    seen: dict[tuple[str, tuple[str, ...]], Recipe] = {}
+    for fmt_id in dict.fromkeys(formats):
+        for r in recipes(m, fmt_id, context_tokens, gpus, modelscope_first):
+            seen.setdefault((r.runtime, r.commands), r)
+    return list(seen.values())
