@@ -380,6 +380,9 @@ def recommend_cmd(
         quant = tables.weight_format(quant).id
     if runtime:
         runtime = tables.runtime(runtime).id
+    if quant and runtime and tables.formats[quant].family not in tables.runtimes[runtime].format_families:
+        raise InputError(f"--quant {quant} conflicts with --runtime {runtime}: {runtime} runs "
+                         f"{', '.join(tables.runtimes[runtime].format_families)} formats")
     cat = load()
     target = find_model(cat, why_not).id if why_not else None
     hw = hardware(device, memory, bandwidth, tflops, gpus, ram)
@@ -536,5 +539,12 @@ def check_count(value: int, option: str, upper: int) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: no traceback escapes unless ADVISOR_DEBUG is set."""
+    try:
+        app()
+    except Exception as exc:  # a bug, not bad input: say so in one line
+        if os.environ.get("ADVISOR_DEBUG"):
+            raise
+        typer.echo(f"error: internal error ({type(exc).__name__}: {exc}); "
+                   "rerun with ADVISOR_DEBUG=1 for the traceback and report it", err=True)
+        sys.exit(1)

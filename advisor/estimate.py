@@ -316,11 +316,11 @@ def official_checkpoint(model: ModelEntry, fmt: WeightFormat) -> str | None:
 
 def compatible(fmt: WeightFormat, rt: RuntimeSpec, hw: Hardware) -> str | None:
     """Why `rt` cannot run `fmt` on `hw`, or None when it can."""
+    if hw.device_class not in rt.device_classes:
+        return f"{rt.id} does not run on {hw.device_class} devices ({', '.join(rt.device_classes)})"
     if fmt.family not in rt.format_families:
         runs = ", ".join(rt.format_families)
         return f"{rt.id} does not run {fmt.id} weights (it runs {runs} formats)"
-    if hw.device_class not in rt.device_classes:
-        return f"{rt.id} does not run on {hw.device_class} devices ({', '.join(rt.device_classes)})"
     if fmt.family == "fp8" and "fp8" not in hw.fast_formats:
         return f"{hw.name} has no fast FP8 kernels (FP8 needs Ada/Hopper/Blackwell or MI300)"
     return None

@@ -5,6 +5,7 @@ Norms, biases and rotary tables are left out (well under 0.1% of any Qwen model)
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 from advisor.schema import ModelConfig
@@ -47,6 +48,7 @@ def _mlp(c: ModelConfig) -> tuple[int, int]:
     return total, active
 
 
+@lru_cache(maxsize=4096)
 def count_params(c: ModelConfig, architecture: str) -> ParamCount:
     """Count total and per-token active parameters of the language model described by `c`."""
     hybrid = architecture.startswith("hybrid")
