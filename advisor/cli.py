@@ -29,8 +29,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain Click help: no Rich import on --help or usage errors
 )
-catalog_app = typer.Typer(help="Validate catalog files.", no_args_is_help=True)
+catalog_app = typer.Typer(help="Validate catalog files.", no_args_is_help=True,
+                          rich_markup_mode=None)
 app.add_typer(catalog_app, name="catalog")
 
 
