@@ -12,6 +12,8 @@ Every estimate lists what it assumed. Formulas:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from pydantic import BaseModel, ConfigDict
 
 from advisor.formats import RuntimeSpec, Tables, WeightFormat
@@ -82,27 +84,36 @@ class Estimate(Result):
     assumptions: Assumptions
 
 
-def weights_bytes(model: ModelEntry, fmt: WeightFormat) -> int:
+class WeightCounts(NamedTuple):
+    """What the weight formulas need of a model, computed once per model."""
+
+    linear: int
+    linear_active: int
+    embed: int
+    tied: bool
+    towers: int
+
+
+def weight_counts(model: ModelEntry) -> WeightCounts:
+    assert model.config and model.architecture
+    count = count_params(model.config, model.architecture)
+    embed = model.config.vocab_size * model.config.hidden_size
+    return WeightCounts(count.total - count.embedding, count.active - count.embedding, embed,
+                        model.config.tie_word_embeddings, model.towers_params)
+
+
+def weights_bytes(model: ModelEntry | WeightCounts, fmt: WeightFormat) -> int:
     """Resident weight bytes: all experts, embeddings and towers included."""
-    assert model.config and model.architecture
-    count = count_params(model.config, model.architecture)
-    c = model.config
-    embed = c.vocab_size * c.hidden_size
-    linear = count.total - count.embedding
-    head_bits = 0.0 if c.tie_word_embeddings else embed * fmt.output_head_bits
-    bits = linear * fmt.bits_per_weight + embed * fmt.embedding_bits + head_bits
-    bits += model.towers_params * TOWER_BITS
-    return int(bits / 8)
+    w = model if isinstance(model, WeightCounts) else weight_counts(model)
+    head_bits = 0.0 if w.tied else w.embed * fmt.output_head_bits
+    bits = w.linear * fmt.bits_per_weight + w.embed * fmt.embedding_bits + head_bits
+    return int((bits + w.towers * TOWER_BITS) / 8)
 
 
-def bytes_read_per_token(model: ModelEntry, fmt: WeightFormat) -> int:
+def bytes_read_per_token(model: ModelEntry | WeightCounts, fmt: WeightFormat) -> int:
     """Weight bytes read to decode one token: active experts only, output head included."""
-    assert model.config and model.architecture
-    count = count_params(model.config, model.architecture)
-    c = model.config
-    embed = c.vocab_size * c.hidden_size
-    linear_active = count.active - count.embedding
-    return int((linear_active * fmt.bits_per_weight + embed * fmt.output_head_bits) / 8)
+    w = model if isinstance(model, WeightCounts) else weight_counts(model)
+    return int((w.linear_active * fmt.bits_per_weight + w.embed * fmt.output_head_bits) / 8)
 
 
 def kv_cache_bytes(c: ModelConfig, tokens: int, batch: int, bytes_per_element: float) -> int:
@@ -312,6 +323,22 @@ def official_checkpoint(model: ModelEntry, fmt: WeightFormat) -> str | None:
         if q.format == "gguf" and fmt.family == "gguf" and not q.quants:
             return q.repo
     return None
+
+
+# Runtimes that quantize 16-bit weights to FP8 when loading them (`--quantization fp8`).
+DYNAMIC_FP8_RUNTIMES = ("vllm", "sglang")
+# Formats anyone can make from the official 16-bit weights with the runtime's own tools
+# (llama.cpp's convert_hf_to_gguf.py + llama-quantize, mlx_lm.convert); GPTQ/AWQ need calibration.
+SELF_MADE_FAMILIES = ("float", "gguf", "mlx")
+
+
+def obtainable(model: ModelEntry, fmt: WeightFormat, rt: RuntimeSpec) -> bool:
+    """Whether a user can get `fmt` weights of `model` for `rt`: official, or made with its tools."""
+    if fmt.family in SELF_MADE_FAMILIES:
+        return True
+    if fmt.family == "fp8" and rt.id in DYNAMIC_FP8_RUNTIMES:
+        return True
+    return official_checkpoint(model, fmt) is not None
 
 
 def compatible(fmt: WeightFormat, rt: RuntimeSpec, hw: Hardware) -> str | None:

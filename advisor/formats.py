@@ -42,7 +42,8 @@ class RuntimeSpec(Frozen):
     format_efficiency: dict[str, float] = Field(default_factory=dict)
     """Multiplier on bandwidth efficiency for formats whose kernels read memory less well."""
     compute_efficiency: dict[str, float]
-    multi_gpu_efficiency: float = Field(gt=0, le=1)
+    multi_gpu_efficiency: float = Field(ge=0, le=1)
+    """Share of each extra GPU's bandwidth a decode step gains (0: layers split in sequence)."""
     max_gpus: int = Field(ge=1)
     fitted_on: str
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from advisor import cache
 from advisor.errors import CatalogError, InputError
 from advisor.schema import Catalog, ModelEntry
 
@@ -41,17 +42,23 @@ def display_name(path: Path) -> str:
     return str(path)
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file; every failure becomes a CatalogError naming the file."""
+def read_raw(path: Path) -> bytes:
+    """A catalog file's bytes; every failure becomes a CatalogError naming the file."""
     name = display_name(path)
     if path.is_dir():
         raise CatalogError([f"{name}: is a directory, not a TOML file"])
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise CatalogError([f"{name}: no such file"]) from None
     except OSError as exc:
         raise CatalogError([f"{name}: cannot be read ({exc.strerror})"]) from None
+
+
+def read_toml(path: Path, raw: bytes | None = None) -> dict[str, Any]:
+    """Parse a TOML file; every failure becomes a CatalogError naming the file."""
+    name = display_name(path)
+    raw = read_raw(path) if raw is None else raw
     if not raw.strip():
         raise CatalogError([f"{name}: the file is empty; expected TOML with [[models]] tables"])
     try:
@@ -113,8 +120,9 @@ def validate_records(
     return records, problems
 
 
-def _models_from(path: Path) -> tuple[list[ModelEntry], list[str], bool]:
-    data = read_toml(path)
+def _models_from(path: Path, raw: bytes | None = None
+                 ) -> tuple[list[ModelEntry], list[str], bool]:
+    data = read_toml(path, raw)
     name = display_name(path)
     problems = [
         f"{name}: unknown top-level key '{key}'"
@@ -133,25 +141,34 @@ def load_catalog(path: Path | None = None) -> Catalog:
 
 
 @lru_cache(maxsize=8)
-def _load_cached(path: str | None) -> Catalog:
+def _load_cached(path: str | None, use_cache: bool = True) -> Catalog:
+    packaged = packaged_path(MODELS_FILE)
+    files = [packaged] + ([Path(path)] if path else [])
+    raws = [read_raw(f) for f in files]
+    store = cache.location("catalog", raws) if use_cache else None
+    found = cache.read(store, Catalog)
+    if found is not None:
+        return found
     if path is None:
-        models, problems, _ = _models_from(packaged_path(MODELS_FILE))
+        models, problems, _ = _models_from(packaged, raws[0])
     else:
-        models, problems, extends = _models_from(Path(path))
+        models, problems, extends = _models_from(Path(path), raws[1])
         if extends:
-            base, base_problems, _ = _models_from(packaged_path(MODELS_FILE))
+            base, base_problems, _ = _models_from(packaged, raws[0])
             mine = {m.id for m in models}
             models = [m for m in base if m.id not in mine] + models
             problems = base_problems + problems
     if problems:
         raise CatalogError(problems)
-    return Catalog(models=tuple(models))
+    catalog = Catalog(models=tuple(models))
+    cache.write(store, catalog)
+    return catalog
 
 
 def check_catalog(path: Path | None) -> list[str]:
-    """Every problem in a catalog file (empty when it is valid)."""
+    """Every problem in a catalog file (empty when it is valid), validated afresh."""
     try:
-        load_catalog(path)
+        _load_cached(str(path) if path else os.environ.get(CATALOG_ENV) or None, use_cache=False)
     except CatalogError as exc:
         return exc.problems
     return []

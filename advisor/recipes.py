@@ -1,8 +1,9 @@
 """The exact commands to get and run a model with its quantization on its runtime.
 
 Every repo name and tag comes from the catalog (hf_repo, modelscope_repo, quantized repos,
-ollama_tag); nothing is typed in free-hand, so a recipe exists only where the catalog says
-the artifact exists.
+ollama_tag); nothing is typed in free-hand. Where Qwen published no file in the chosen format,
+the recipe makes it from the official 16-bit weights with the runtime's own tools (llama.cpp's
+convert_hf_to_gguf.py and llama-quantize, mlx_lm.convert, vLLM's on-load FP8) and says so.
 """
 
 from __future__ import annotations
@@ -85,7 +86,52 @@ def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
         out.append(Recipe(runtime="mlx", commands=(
             "pip install mlx-lm",
             f"mlx_lm.generate --model {repo} --max-tokens 256 --prompt \"Hello\"")))
-    return out
+    return out or self_made(m, fmt_id, context_tokens, gpus, modelscope_first)
+
+
+SELF_MADE_NOTE = ("Qwen published no {fmt} file of this model: these commands make it from the "
+                  "official weights with {tool}")
+
+
+def self_made(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
+              modelscope_first: bool = False) -> list[Recipe]:
+    """Recipes that make `fmt_id` weights from the official 16-bit weights (none for GPTQ/AWQ)."""
+    if not m.hf_repo:
+        return []
+    local = m.hf_repo.split("/")[-1]
+    get = [*downloads(m, m.hf_repo, modelscope_first)]
+    get = [f"{c} --local-dir {local}" if c.startswith("hf ") else f"{c} --local_dir {local}"
+           for c in get]
+    if fmt_id in GGUF_FILE_QUANTS:
+        tag = GGUF_FILE_QUANTS[fmt_id]
+        vision = " (vision: add --mmproj to convert the vision tower too)" if (
+            "image" in m.modalities_in) else ""
+        quantize = ([] if fmt_id in ("bf16", "fp16") else
+                    [f"llama-quantize {local}-BF16.gguf {local}-{tag}.gguf {tag}"])
+        return [Recipe(runtime="llama.cpp", commands=(
+            *get,
+            f"python llama.cpp/convert_hf_to_gguf.py {local} --outtype bf16 "
+            f"--outfile {local}-BF16.gguf",
+            *quantize,
+            f"llama-server -m {local}-{'BF16' if not quantize else tag}.gguf --jinja "
+            f"-c {context_tokens}"),
+            note=SELF_MADE_NOTE.format(fmt=tag, tool="llama.cpp's tools; needs a llama.cpp "
+                                       "release that supports this architecture") + vision)]
+    if fmt_id.startswith("mlx-"):
+        bits = fmt_id.removeprefix("mlx-").removesuffix("bit")
+        quantize = f" -q --q-bits {bits}" if bits.isdigit() else ""
+        return [Recipe(runtime="mlx", commands=(
+            "pip install mlx-lm",
+            f"mlx_lm.convert --hf-path {m.hf_repo}{quantize} --mlx-path {local}-{fmt_id}",
+            f"mlx_lm.generate --model {local}-{fmt_id} --max-tokens 256 --prompt \"Hello\""),
+            note=SELF_MADE_NOTE.format(fmt=fmt_id, tool="mlx_lm.convert"))]
+    if fmt_id == "fp8":
+        tp = f" --tensor-parallel-size {gpus}" if gpus > 1 else ""
+        return [Recipe(runtime="vllm", commands=(
+            *downloads(m, m.hf_repo, modelscope_first),
+            f"vllm serve {m.hf_repo} --quantization fp8 --max-model-len {context_tokens}{tp}"),
+            note=SELF_MADE_NOTE.format(fmt="FP8", tool="vLLM, which quantizes on load"))]
+    return []
 
 
 def all_recipes(m: ModelEntry, context_tokens: int, gpus: int = 1,

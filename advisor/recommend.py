@@ -3,9 +3,12 @@ picks and splits them from the exclusions. Every catalog model ends in exactly o
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from pydantic import BaseModel, ConfigDict
 
 from advisor.estimate import (
+    Efficiency,
     Estimate,
     bytes_read_per_token,
     compatible,
@@ -14,8 +17,11 @@ from advisor.estimate import (
     estimate,
     flops_per_token,
     kv_cache_bytes,
+    obtainable,
+    official_checkpoint,
     overhead_bytes,
     tensor_parallel,
+    weight_counts,
     weights_bytes,
 )
 from advisor.formats import RuntimeSpec, Tables, WeightFormat
@@ -36,6 +42,7 @@ from advisor.rules import (
     recency,
     specialisation,
     speed_score,
+    unused_modalities,
 )
 from advisor.schema import Catalog, ModelEntry
 
@@ -99,11 +106,20 @@ class Recommendation(Frozen):
     notes: tuple[str, ...] = ()
 
 
-class Setup(Frozen):
+class Setup(NamedTuple):
     fmt: WeightFormat
     runtime: RuntimeSpec
     total_bytes: int
     decode_tokens_per_s: float
+
+
+class Option(NamedTuple):
+    """A format x runtime the device can run, with what does not depend on the model."""
+
+    fmt: WeightFormat
+    runtime: RuntimeSpec
+    eff: Efficiency
+    scale: float
 
 
 def context_for(m: ModelEntry, c: Constraints) -> int:
@@ -113,44 +129,62 @@ def context_for(m: ModelEntry, c: Constraints) -> int:
 def runtimes_to_try(hw: Hardware, tables: Tables, c: Constraints) -> list[RuntimeSpec]:
     if c.runtime:
         return [tables.runtime(c.runtime)]
-    default = tables.defaults.get(hw.device_class)
-    names = [default.runtime] if default else []
+    home = home_runtime(hw, tables)
+    names = [home] if home else []
     names += [n for n in GENERAL_RUNTIMES if n not in names and n in hw.runtimes]
     return [tables.runtimes[n] for n in names if n in tables.runtimes]
 
 
-def quick_setup(m: ModelEntry, hw: Hardware, tables: Tables, fmt: WeightFormat, rt: RuntimeSpec,
-                ctx: int, kv_elem: float) -> Setup:
-    """Total memory and decode speed with the same formulas as `estimate`, without the report."""
+def options(hw: Hardware, tables: Tables, c: Constraints) -> list[Option]:
+    """Every runnable format x runtime on `hw` for the constraints, computed once per request."""
+    formats = [tables.weight_format(c.quant)] if c.quant else list(tables.formats.values())
+    found = []
+    for rt in runtimes_to_try(hw, tables, c):
+        for fmt in formats:
+            if compatible(fmt, rt, hw) is None:
+                eff = efficiency(rt, hw, fmt)
+                found.append(Option(fmt, rt, eff, tensor_parallel(hw, eff)))
+    return found
+
+
+def quick_setups(m: ModelEntry, hw: Hardware, grid: list[Option], ctx: int, kv_elem: float
+                 ) -> list[Setup]:
+    """Total memory and decode speed of each option, with the same formulas as `estimate`."""
     assert m.config
-    eff = efficiency(rt, hw, fmt)
-    scale = tensor_parallel(hw, eff)
     kv = kv_cache_bytes(m.config, ctx, 1, kv_elem)
-    total = weights_bytes(m, fmt) + kv + overhead_bytes(rt, m.config, ctx, 1) * (
-        hw.gpus if hw.is_gpu else 1)
-    tps, _ = decode_tokens_per_s(
-        bytes_read_per_token(m, fmt), kv, hw.bandwidth_gb_s * scale, eff.bandwidth,
-        eff.per_token_overhead_ms, flops_per_token(m, ctx),
-        hw.fp16_tflops * scale if hw.fp16_tflops else None, eff.compute,
-    )
-    return Setup(fmt=fmt, runtime=rt, total_bytes=total, decode_tokens_per_s=tps)
+    flops = flops_per_token(m, ctx)
+    copies = hw.gpus if hw.is_gpu else 1
+    counts = weight_counts(m)
+    by_format: dict[str, tuple[int, int]] = {}
+    setups = []
+    for fmt, rt, eff, scale in grid:
+        if fmt.id not in by_format:
+            by_format[fmt.id] = (weights_bytes(counts, fmt), bytes_read_per_token(counts, fmt))
+        weights, read = by_format[fmt.id]
+        total = weights + kv + overhead_bytes(rt, m.config, ctx, 1) * copies
+        tps, _ = decode_tokens_per_s(
+            read, kv, hw.bandwidth_gb_s * scale, eff.bandwidth, eff.per_token_overhead_ms, flops,
+            hw.fp16_tflops * scale if hw.fp16_tflops else None, eff.compute,
+        )
+        setups.append(Setup(fmt, rt, total, tps))
+    return setups
 
 
-def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: Scoring
-               ) -> tuple[Setup | None, list[Reason]]:
+def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: Scoring,
+               grid: list[Option] | None = None) -> tuple[Setup | None, list[Reason]]:
     """Highest-quality format x runtime that fits with headroom and meets the speed need."""
     ctx = context_for(m, c)
     kv_elem = tables.kv_dtypes["fp16"]
-    formats = [tables.weight_format(c.quant)] if c.quant else list(tables.formats.values())
-    setups = [
-        quick_setup(m, hw, tables, fmt, rt, ctx, kv_elem)
-        for rt in runtimes_to_try(hw, tables, c)
-        for fmt in formats
-        if compatible(fmt, rt, hw) is None
-    ]
-    if not setups:
+    grid = options(hw, tables, c) if grid is None else grid
+    mine = [o for o in grid if obtainable(m, o.fmt, o.runtime)]
+    if not mine:
         wanted = " with " + " on ".join(x for x in (c.quant, c.runtime) if x)
+        if grid:
+            return None, [Reason(rule="runtime", message=(
+                f"no {c.quant or 'runnable'} weights to get{wanted}: Qwen published none, and "
+                "GPTQ/AWQ weights need a calibration run to make"))]
         return None, [Reason(rule="runtime", message=f"no runnable setup{wanted} on {hw.name}")]
+    setups = quick_setups(m, hw, mine, ctx, kv_elem)
     fitting = [x for x in setups if x.total_bytes <= hw.usable_memory_bytes]
     if not fitting:
         small = min(setups, key=lambda x: x.total_bytes)
@@ -164,13 +198,28 @@ def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: S
         return None, [Reason(rule="min-speed", message=(
             f"at most {quick.decode_tokens_per_s:.1f} tok/s ({quick.fmt.id} on "
             f"{quick.runtime.id}); the job needs {need:g} tok/s"))]
-    limit = s.pace["headroom_start"] * hw.usable_memory_bytes
+    home = home_runtime(hw, tables)
 
-    def preference(x: Setup) -> tuple[bool, float, bool, float]:
-        official = any(q.format == x.fmt.id or x.fmt.id in q.quants for q in m.quantized)
-        return (x.total_bytes <= limit, -x.fmt.quality_loss, official, x.decode_tokens_per_s)
+    def preference(x: Setup) -> tuple[float, bool, float]:
+        """Best score (quality kept, speed, headroom); near ties go to an official download."""
+        ready = official_checkpoint(m, x.fmt) is not None
+        return (round(sum(setup_parts(x, hw, s, home).values()), 2), ready, x.decode_tokens_per_s)
 
     return max(fast, key=preference), []
+
+
+def home_runtime(hw: Hardware, tables: Tables) -> str | None:
+    """The runtime made for this class of device ([defaults] in catalog/runtimes.toml)."""
+    default = tables.defaults.get(hw.device_class)
+    return default.runtime if default else None
+
+
+def setup_parts(x: Setup, hw: Hardware, s: Scoring, home: str | None) -> dict[str, float]:
+    """The score parts that depend on the setup rather than on the model."""
+    return {"speed": speed_score(x.decode_tokens_per_s, s),
+            "runtime": s.weights["runtime"] if x.runtime.id == home else 0.0,
+            "headroom": -headroom_penalty(x.total_bytes / hw.usable_memory_bytes, s),
+            "quant_loss": -s.weights["quant_loss"] * x.fmt.quality_loss}
 
 
 def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s: Scoring
@@ -185,18 +234,19 @@ def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s:
         else:
             survivors.append(m)
     best_chinese = max((chinese_benchmark(m) for m in survivors), default=0.0)
+    grid = options(hw, tables, c)
+    home = home_runtime(hw, tables)
     for m in survivors:
         setup = None
         parts = {"quality": quality_prior(m, s), "specialisation": specialisation(m, c, s),
+                 "unused_modalities": -unused_modalities(m, c, s),
                  "chinese": chinese_score(m, best_chinese, c, s), "recency": recency(m, s)}
         if m.open_weights:
-            setup, reasons = best_setup(m, hw, tables, c, s)
+            setup, reasons = best_setup(m, hw, tables, c, s, grid)
             if setup is None:
                 excluded.append(Exclusion(model_id=m.id, reasons=tuple(reasons)))
                 continue
-            parts["speed"] = speed_score(setup.decode_tokens_per_s, s)
-            parts["headroom"] = -headroom_penalty(setup.total_bytes / hw.usable_memory_bytes, s)
-            parts["quant_loss"] = -s.weights["quant_loss"] * setup.fmt.quality_loss
+            parts.update(setup_parts(setup, hw, s, home))
         scored.append((round(sum(parts.values()), 4), m, setup, parts))
 
     picks: list[Pick] = []

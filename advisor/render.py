@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich import box
 from rich.table import Table
 
 from advisor.compare import CompareResult
@@ -209,21 +210,25 @@ def recommend_tables(r: Recommendation, chinese: bool) -> list[Table]:
     cloud = [p for p in r.recommendations if p.deployment == "cloud-api"]
     tables = []
     title = f"Recommended for {r.device.name} (task: {r.constraints.task})"
-    table = Table(title=title, caption=f"context assumed: {r.context_tokens_assumed} tokens")
-    for col in ("#", "model", "quant", "runtime", "memory / usable", "tok/s", "max ctx",
-                "license", "why"):
-        table.add_column(col, no_wrap=col in ("#", "model", "quant"))
+    usable = r.device.usable_memory_bytes / 1e9
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, caption=(
+        f"GB: memory used, of {usable:.1f} usable; ctx: longest context that fits; context "
+        f"assumed: {r.context_tokens_assumed} tokens; --explain shows every score part"))
+    for col in ("#", "model", "quant", "runtime", "GB", "tok/s", "ctx", "license"):
+        # The model names the pick: it never wraps; license and context give way on narrow screens.
+        table.add_column(col, no_wrap=col != "license",
+                         overflow="ellipsis" if col == "license" else "fold")
     for p in local:
         assert p.memory and p.speed
         repo = p.modelscope_repo if chinese and p.modelscope_repo else p.hf_repo
         table.add_row(
             str(p.rank), f"{p.model_id}\n{repo}", p.quant or "-", p.runtime or "-",
-            f"{p.memory.total_bytes / 1e9:.1f} / {p.memory.usable_bytes / 1e9:.1f} GB",
+            f"{p.memory.total_bytes / 1e9:.1f}",
             f"{p.speed.decode_tokens_per_s:.1f}" if p.speed.decode_tokens_per_s else "-",
-            tokens(p.max_context_tokens), p.license, p.why,
+            tokens(p.max_context_tokens), p.license,
         )
     if not local:
-        table.add_row("-", "nothing fits", "", "", "", "", "", "", r.closest or "")
+        table.add_row("-", f"nothing fits\n{r.closest or ''}", "", "", "", "", "", "")
     tables.append(table)
     if cloud:
         api = Table(title="Cloud APIs (data leaves your premises; not run on your device)")

@@ -42,6 +42,7 @@ class Scoring(BaseModel):
     pace: dict[str, float]
     generation_bonus: dict[str, float]
     specialist_families: dict[str, list[str]]
+    narrow_families: dict[str, list[str]]
 
 
 @lru_cache(maxsize=1)
@@ -100,8 +101,16 @@ def license_commercial(m: ModelEntry, c: Constraints) -> Reason | None:
     return None
 
 
+def api_speed_unknown(m: ModelEntry, c: Constraints) -> Reason | None:
+    if c.min_speed_tokens_per_s and not m.open_weights:
+        return Reason(rule="min-speed", message="cloud API: its speed depends on the provider's "
+                      f"load and is not known offline, so {c.min_speed_tokens_per_s:g} tok/s "
+                      "cannot be promised")
+    return None
+
+
 MODEL_RULES: tuple[Callable[[ModelEntry, Constraints], Reason | None], ...] = (
-    privacy_local, task, context, license_commercial,
+    privacy_local, task, context, license_commercial, api_speed_unknown,
 )
 
 
@@ -112,8 +121,10 @@ def model_reasons(m: ModelEntry, c: Constraints) -> list[Reason]:
 # --- soft rules ---------------------------------------------------------------------------------
 
 def quality_prior(m: ModelEntry, s: Scoring) -> float:
-    """log2 of effective size in billions over log2(235), plus the generation's bonus."""
-    total = m.params_total or 0
+    """log2 of effective size in billions over log2(235), plus the generation's bonus.
+
+    Size is the language model's: vision/audio towers add no language quality."""
+    total = (m.params_total or 0) - m.towers_params
     active = m.params_active or total
     effective = math.sqrt(total * active) if total else 0.0
     size = math.log2(max(effective / 1e9, 0.1)) / math.log2(235)
@@ -123,8 +134,19 @@ def quality_prior(m: ModelEntry, s: Scoring) -> float:
 
 
 def specialisation(m: ModelEntry, c: Constraints, s: Scoring) -> float:
-    families = s.specialist_families.get(c.task, [])
-    return s.weights["specialisation"] if m.family in families else 0.0
+    """Bonus for a family made for the task; penalty for a narrow family made for another."""
+    if m.family in s.specialist_families.get(c.task, []):
+        return s.weights["specialisation"]
+    if m.family in s.narrow_families["families"]:
+        return -s.weights["off_task"]
+    return 0.0
+
+
+def unused_modalities(m: ModelEntry, c: Constraints, s: Scoring) -> float:
+    """Penalty for inputs the job does not use (a vision tower on a text job): the same language
+    model with more to download, hold in memory and set up."""
+    needed = {"text", TASK_MODALITY.get(c.task, "text")}
+    return s.weights["unused_modalities"] if set(m.modalities_in) - needed else 0.0
 
 
 def speed_score(decode_tokens_per_s: float, s: Scoring) -> float:

@@ -1,20 +1,26 @@
 """Print the speed figures README reports, as medians of repeated runs.
 
 - engine: `recommend` over the packaged catalog, in process (catalog already loaded);
-- cold start: `advisor --help` and `advisor recommend --device phone --private` as subprocesses.
-Run: python bench/bench.py [--runs N]
+- cold start: `advisor --help` and `advisor recommend --device phone --private` as subprocesses;
+- scale: `advisor --catalog SYNTHETIC recommend --device h100 --json` on a synthetic catalog of
+  10,000 models (the packaged entries repeated under new ids), wall time and peak RSS.
+Run: python bench/bench.py [--runs N] [--models N]
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import re
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+CATALOG = Path(__file__).resolve().parents[1] / "catalog" / "qwen_models.toml"
 
 
 def median_ms(fn, runs: int) -> float:
@@ -26,9 +32,31 @@ def median_ms(fn, runs: int) -> float:
     return statistics.median(times)
 
 
+def synthetic_catalog(models: int, path: Path) -> None:
+    """Write `models` entries: the packaged ones repeated, each copy under a new id."""
+    header, *blocks = re.split(r"(?m)^(?=\[\[models\]\]$)", CATALOG.read_text())
+    out = [header]
+    for n in range(models):
+        block = blocks[n % len(blocks)]
+        out.append(re.sub(r'(?m)^id = "([^"]+)"', rf'id = "\1-syn{n}"', block, count=1))
+    path.write_text("".join(out))
+
+
+def peak_run(argv: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS in MB of one subprocess (run alone, so the peak is its own)."""
+    code = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+            "subprocess.run(sys.argv[1:], capture_output=True, check=True); "
+            "print(time.perf_counter() - t, "
+            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return float(out[0]), float(out[1]) / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--models", type=int, default=10_000)
     args = parser.parse_args()
     from advisor.formats import load_tables
     from advisor.hardware import HardwareQuery, hardware_from
@@ -48,6 +76,14 @@ def main() -> None:
         ms = median_ms(lambda argv=argv: subprocess.run(argv, capture_output=True, check=True),
                        args.runs)
         print(f"cold start, {' '.join(['advisor', *argv[1:]])}: {ms:.0f} ms median")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "synthetic.toml"
+        synthetic_catalog(args.models, path)
+        runs = [peak_run([exe, "--catalog", str(path), "recommend", "--device", "h100", "--json"])
+                for _ in range(3)]
+        print(f"scale, recommend over {args.models:,} models: "
+              f"{statistics.median(r[0] for r in runs):.2f} s median, "
+              f"{max(r[1] for r in runs):.0f} MB peak RSS")
 
 
 if __name__ == "__main__":

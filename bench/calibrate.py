@@ -3,7 +3,7 @@ with the errors they give. Run: python bench/calibrate.py [--catalog PATH]
 
 1. Transformers memory: peak GiB = weights + KV + fixed + a x (hidden + ffn) x 2 B x prompt tokens,
    least squares over the single-GPU rows of Qwen's official Qwen2.5 table (A100 80GB).
-2. vLLM speed: bandwidth efficiency, per-token cost, compute efficiency, format factors and
+2. vLLM and Transformers speed: bandwidth efficiency, per-token cost, compute efficiency, format factors and
    multi-GPU scaling, by grid search on the same table's vLLM rows (median |log error|).
 3. llama.cpp / Ollama / MLX: per device class, the median efficiency implied by the published
    batch-1 decode rows, for the per-token cost that puts most rows within 1.5x.
@@ -57,8 +57,9 @@ def log_error(pairs) -> float:
     return statistics.median(abs(math.log(p / m)) for m, p in pairs if p)
 
 
-def fit_vllm(rows, catalog, tables, devices, base: RuntimeSpec) -> RuntimeSpec:
-    vllm = [r for r in rows if r["framework"] == "vLLM"]
+def fit_official(rows, framework: str, catalog, tables, devices, base: RuntimeSpec
+                 ) -> RuntimeSpec:
+    vllm = [r for r in rows if r["framework"] == framework]
 
     def score(rt: RuntimeSpec, subset) -> float:
         return log_error((r["tokens_per_s"], official_prediction(r, catalog, tables, devices, rt)[1])
@@ -69,16 +70,16 @@ def fit_vllm(rows, catalog, tables, devices, base: RuntimeSpec) -> RuntimeSpec:
         (base.model_copy(update={"bandwidth_efficiency": {"default": e},
                                  "per_token_overhead_ms": t0,
                                  "compute_efficiency": {"default": ec}})
-         for e, t0, ec in itertools.product([x / 100 for x in range(50, 92, 2)],
-                                            [x / 4 for x in range(0, 17)],
-                                            [0.3, 0.4, 0.5, 0.6])),
+         for e, t0, ec in itertools.product([x / 100 for x in range(10, 92, 2)],
+                                            [x / 2 for x in range(0, 81)],
+                                            [x / 20 for x in range(6, 19)])),
         key=lambda rt: score(rt, single_bf16),
     )
     factors = {}
     for fmt_id, quant in (("gptq-int8", "GPTQ-Int8"), ("gptq-int4", "GPTQ-Int4"), ("awq", "AWQ")):
         subset = [r for r in vllm if r["gpu_count"] == 1 and r["quant"] == quant]
         factors[fmt_id] = min(
-            (x / 100 for x in range(50, 102, 2)),
+            (x / 100 for x in range(50, 132, 2)),
             key=lambda f, subset=subset, fmt_id=fmt_id: score(
                 best.model_copy(update={"format_efficiency": {**factors, fmt_id: f}}), subset),
         )
@@ -126,10 +127,12 @@ def main() -> None:
     official = load_rows(DATA / "qwen25_speed_benchmark.json")
     slope, fixed = fit_transformers_memory(official, catalog, tables)
     print(f"transformers: activation_bytes_per_token={slope:.2f} fixed_overhead_gib={fixed:.2f}")
-    rt = fit_vllm(official, catalog, tables, devices, tables.runtimes["vllm"])
-    print(f"vllm: bandwidth_efficiency={rt.bandwidth_efficiency} per_token_overhead_ms="
-          f"{rt.per_token_overhead_ms} compute_efficiency={rt.compute_efficiency} "
-          f"format_efficiency={rt.format_efficiency} multi_gpu_efficiency={rt.multi_gpu_efficiency}")
+    for framework, runtime in (("vLLM", "vllm"), ("Transformers", "transformers")):
+        rt = fit_official(official, framework, catalog, tables, devices, tables.runtimes[runtime])
+        print(f"{runtime}: bandwidth_efficiency={rt.bandwidth_efficiency} per_token_overhead_ms="
+              f"{rt.per_token_overhead_ms} compute_efficiency={rt.compute_efficiency} "
+              f"format_efficiency={rt.format_efficiency} "
+              f"multi_gpu_efficiency={rt.multi_gpu_efficiency}")
     fit_published(load_rows(DATA / "published_decode.json"), tables, devices)
 
 

@@ -21,9 +21,16 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("advisor-cache")
+
+
 @pytest.fixture(autouse=True)
-def stable_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def stable_env(monkeypatch: pytest.MonkeyPatch, cache_dir: Path) -> None:
     monkeypatch.setenv("COLUMNS", "160")
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", str(cache_dir))
+    monkeypatch.delenv("ADVISOR_NO_CACHE", raising=False)
     monkeypatch.delenv("ADVISOR_CATALOG", raising=False)
     monkeypatch.delenv("ADVISOR_DEBUG", raising=False)
 

@@ -75,3 +75,39 @@ def test_unknown_model_suggests_the_closest(small_catalog: Path) -> None:
         find_model(load_catalog(small_catalog), "qwen3-9b")
     assert str(err.value) == "unknown model 'qwen3-9b'; did you mean 'qwen3-8b'?"
     assert err.value.exit_code == 2
+
+
+def test_validated_catalog_is_cached_on_content_and_damage_means_a_fresh_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from advisor.loader import _load_cached
+
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", str(tmp_path / "cache"))
+    mine = tmp_path / "mine.toml"
+    mine.write_bytes((DATA / "small_catalog.toml").read_bytes())
+    _load_cached.cache_clear()
+    first = load_catalog(mine)
+    stored = list((tmp_path / "cache").glob("catalog-*.pickle"))
+    assert len(stored) == 1
+    _load_cached.cache_clear()
+    assert load_catalog(mine) == first  # from the cache
+    stored[0].write_bytes(b"not a pickle")
+    _load_cached.cache_clear()
+    assert load_catalog(mine) == first  # damaged entry: loaded afresh
+    mine.write_text(mine.read_text().replace('name = "Qwen3-8B"', 'name = "Qwen3-8B (mine)"'))
+    _load_cached.cache_clear()
+    assert load_catalog(mine).by_id()["qwen3-8b"].name == "Qwen3-8B (mine)"  # new content, new key
+    assert len(list((tmp_path / "cache").glob("catalog-*.pickle"))) == 2
+    _load_cached.cache_clear()
+
+
+def test_an_unwritable_cache_does_not_fail_the_load(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from advisor.loader import _load_cached
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", str(blocker / "cache"))  # parent is a file
+    _load_cached.cache_clear()
+    assert load_catalog(DATA / "small_catalog.toml").by_id()["qwen3-8b"]
+    _load_cached.cache_clear()

@@ -1,0 +1,75 @@
+"""A cache of validated catalogs, so that a run skips TOML parsing and validation.
+
+Entries are keyed on the catalog files' bytes and on the code that validates them; a missing,
+stale or unreadable entry is ignored and the catalog loaded afresh. The cache lives in
+`$ADVISOR_CACHE_DIR`, else `$XDG_CACHE_HOME/qwen-advisor`, else `~/.cache/qwen-advisor`;
+`ADVISOR_NO_CACHE=1` turns it off. Writes are atomic and best-effort (a read-only home is fine).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+# Modules whose code decides what a valid catalog is: editing one invalidates the cache.
+VALIDATING_MODULES = ("schema.py", "params.py", "loader.py", "hardware.py", "cache.py")
+
+
+def directory() -> Path | None:
+    if os.environ.get("ADVISOR_NO_CACHE"):
+        return None
+    if os.environ.get("ADVISOR_CACHE_DIR"):
+        return Path(os.environ["ADVISOR_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "qwen-advisor"
+
+
+def location(kind: str, raws: list[bytes]) -> Path | None:
+    """Where the validated result of these file contents is kept (None: cache off)."""
+    where = directory()
+    if where is None:
+        return None
+    digest = hashlib.sha256(sys.version.encode())
+    package = Path(__file__).parent
+    for name in VALIDATING_MODULES:
+        digest.update((package / name).read_bytes())
+    for raw in raws:
+        digest.update(len(raw).to_bytes(8, "little") + raw)
+    return where / f"{kind}-{digest.hexdigest()[:32]}.pickle"
+
+
+def read(path: Path | None, kind: type[T]) -> T | None:
+    """The cached object, or None when absent, unreadable or not a `kind`."""
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as f:
+            found = pickle.load(f)
+    except Exception:  # noqa: BLE001 - any damage means "load afresh"
+        return None
+    return found if isinstance(found, kind) else None
+
+
+def write(path: Path | None, value: object) -> None:
+    """Store `value` atomically; failing to cache never fails the command."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        pass
