@@ -1,4 +1,4 @@
-"""A cache of validated catalogs, so that a run skips TOML parsing and validation.
+"""A cache of validated catalog files, so that a run skips TOML parsing and validation.
 
 Entries are keyed on the catalog files' bytes and on the code that validates them; a missing,
 stale or unreadable entry is ignored and the catalog loaded afresh. The cache lives in
@@ -13,13 +13,16 @@ import os
 import pickle
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
+KEEP_PER_KIND = 8
 
 # Modules whose code decides what a valid catalog is: editing one invalidates the cache.
-VALIDATING_MODULES = ("schema.py", "params.py", "loader.py", "hardware.py", "cache.py")
+VALIDATING_MODULES = ("schema.py", "params.py", "loader.py", "hardware.py", "formats.py", "rules.py",
+                      "cache.py")
 
 
 def directory() -> Path | None:
@@ -71,5 +74,32 @@ def write(path: Path | None, value: object) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        prune(path)
     except OSError:
         pass
+
+
+def prune(newest: Path, keep: int = KEEP_PER_KIND) -> None:
+    """Drop all but the `keep` most recent entries of `newest`'s kind."""
+    kind = newest.name.split("-")[0]
+    entries = sorted(newest.parent.glob(f"{kind}-*.pickle"), key=lambda p: p.stat().st_mtime,
+                     reverse=True)
+    for stale in entries[keep:]:
+        stale.unlink(missing_ok=True)
+
+
+def load(kind: str, paths: Sequence[Path], build: Callable[[], T], result: type[T]) -> T:
+    """`build()`'s result for these files, from the cache while their bytes are unchanged.
+
+    `build` reads and validates the files itself, so its errors are never cached."""
+    try:
+        raws = [path.read_bytes() for path in paths]
+    except OSError:
+        return build()  # build names the unreadable file
+    store = location(kind, raws)
+    found = read(store, result)
+    if found is not None:
+        return found
+    value = build()
+    write(store, value)
+    return value

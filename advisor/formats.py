@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 
+from advisor import cache
 from advisor.errors import CatalogError
 from advisor.loader import display_name, packaged_path, read_toml, resolve, validate_records
 
@@ -78,6 +79,11 @@ class Tables(Frozen):
 
 @lru_cache(maxsize=1)
 def load_tables() -> Tables:
+    paths = [packaged_path("quantization.toml"), packaged_path("runtimes.toml")]
+    return cache.load("tables", paths, _validated_tables, Tables)
+
+
+def _validated_tables() -> Tables:
     qpath, rpath = packaged_path("quantization.toml"), packaged_path("runtimes.toml")
     qdata, rdata = read_toml(qpath), read_toml(rpath)
     formats, problems = validate_records(

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
+from advisor import cache
 from advisor.errors import CatalogError, InputError
 from advisor.loader import display_name, packaged_path, read_toml, resolve, validate_records
 
@@ -84,6 +85,10 @@ class DeviceCatalog(BaseModel):
 
 @lru_cache(maxsize=1)
 def load_devices() -> DeviceCatalog:
+    return cache.load("devices", [packaged_path(DEVICES_FILE)], _validated_devices, DeviceCatalog)
+
+
+def _validated_devices() -> DeviceCatalog:
     path = packaged_path(DEVICES_FILE)
     data = read_toml(path)
     name = display_name(path)

@@ -55,10 +55,10 @@ def read_raw(path: Path) -> bytes:
         raise CatalogError([f"{name}: cannot be read ({exc.strerror})"]) from None
 
 
-def read_toml(path: Path, raw: bytes | None = None) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file; every failure becomes a CatalogError naming the file."""
     name = display_name(path)
-    raw = read_raw(path) if raw is None else raw
+    raw = read_raw(path)
     if not raw.strip():
         raise CatalogError([f"{name}: the file is empty; expected TOML with [[models]] tables"])
     try:
@@ -120,9 +120,8 @@ def validate_records(
     return records, problems
 
 
-def _models_from(path: Path, raw: bytes | None = None
-                 ) -> tuple[list[ModelEntry], list[str], bool]:
-    data = read_toml(path, raw)
+def _models_from(path: Path) -> tuple[list[ModelEntry], list[str], bool]:
+    data = read_toml(path)
     name = display_name(path)
     problems = [
         f"{name}: unknown top-level key '{key}'"
@@ -144,25 +143,25 @@ def load_catalog(path: Path | None = None) -> Catalog:
 def _load_cached(path: str | None, use_cache: bool = True) -> Catalog:
     packaged = packaged_path(MODELS_FILE)
     files = [packaged] + ([Path(path)] if path else [])
-    raws = [read_raw(f) for f in files]
-    store = cache.location("catalog", raws) if use_cache else None
-    found = cache.read(store, Catalog)
-    if found is not None:
-        return found
+    if not use_cache:
+        return _validated(path)
+    return cache.load("catalog", files, lambda: _validated(path), Catalog)
+
+
+def _validated(path: str | None) -> Catalog:
+    packaged = packaged_path(MODELS_FILE)
     if path is None:
-        models, problems, _ = _models_from(packaged, raws[0])
+        models, problems, _ = _models_from(packaged)
     else:
-        models, problems, extends = _models_from(Path(path), raws[1])
+        models, problems, extends = _models_from(Path(path))
         if extends:
-            base, base_problems, _ = _models_from(packaged, raws[0])
+            base, base_problems, _ = _models_from(packaged)
             mine = {m.id for m in models}
             models = [m for m in base if m.id not in mine] + models
             problems = base_problems + problems
     if problems:
         raise CatalogError(problems)
-    catalog = Catalog(models=tuple(models))
-    cache.write(store, catalog)
-    return catalog
+    return Catalog(models=tuple(models))
 
 
 def check_catalog(path: Path | None) -> list[str]:

@@ -42,12 +42,10 @@ def gguf_repo(m: ModelEntry, fmt_id: str) -> str | None:
 
 
 def downloads(m: ModelEntry, repo: str, modelscope_first: bool) -> list[str]:
-    """Download commands; ModelScope only where the catalog names the ModelScope repo."""
-    hf = f"hf download {repo}"
-    ms = (f"modelscope download --model {m.modelscope_repo}"
-          if m.modelscope_repo and repo == m.hf_repo else None)
-    ordered = [ms, hf] if modelscope_first else [hf, ms]
-    return [c for c in ordered if c]
+    """The download command: ModelScope where asked and the catalog names the ModelScope repo."""
+    if modelscope_first and m.modelscope_repo and repo == m.hf_repo:
+        return [f"modelscope download --model {m.modelscope_repo}"]
+    return [f"hf download {repo}"]
 
 
 def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
@@ -57,8 +55,9 @@ def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
     if not m.open_weights or not m.hf_repo:
         return out
     tp = f" --tensor-parallel-size {gpus}" if gpus > 1 else ""
-    ms_env = "VLLM_USE_MODELSCOPE=True " if modelscope_first and m.modelscope_repo else ""
     repo = quantized_repo(m, fmt_id)
+    from_ms = modelscope_first and bool(m.modelscope_repo) and repo == m.hf_repo
+    ms_env = "VLLM_USE_MODELSCOPE=True " if from_ms else ""
     if repo and fmt_id not in GGUF_FILE_QUANTS.keys() - {"bf16", "fp16"} and not fmt_id.startswith(
             "mlx"):
         out.append(Recipe(runtime="vllm", commands=(

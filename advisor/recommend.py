@@ -156,12 +156,15 @@ def quick_setups(m: ModelEntry, hw: Hardware, grid: list[Option], ctx: int, kv_e
     copies = hw.gpus if hw.is_gpu else 1
     counts = weight_counts(m)
     by_format: dict[str, tuple[int, int]] = {}
+    by_runtime: dict[str, int] = {}
     setups = []
     for fmt, rt, eff, scale in grid:
         if fmt.id not in by_format:
             by_format[fmt.id] = (weights_bytes(counts, fmt), bytes_read_per_token(counts, fmt))
+        if rt.id not in by_runtime:
+            by_runtime[rt.id] = overhead_bytes(rt, m.config, ctx, 1) * copies
         weights, read = by_format[fmt.id]
-        total = weights + kv + overhead_bytes(rt, m.config, ctx, 1) * copies
+        total = weights + kv + by_runtime[rt.id]
         tps, _ = decode_tokens_per_s(
             read, kv, hw.bandwidth_gb_s * scale, eff.bandwidth, eff.per_token_overhead_ms, flops,
             hw.fp16_tflops * scale if hw.fp16_tflops else None, eff.compute,
@@ -199,11 +202,13 @@ def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: S
             f"at most {quick.decode_tokens_per_s:.1f} tok/s ({quick.fmt.id} on "
             f"{quick.runtime.id}); the job needs {need:g} tok/s"))]
     home = home_runtime(hw, tables)
+    official = {f.id for f in {x.fmt.id: x.fmt for x in fast}.values()
+                if official_checkpoint(m, f) is not None}
 
     def preference(x: Setup) -> tuple[float, bool, float]:
         """Best score (quality kept, speed, headroom); near ties go to an official download."""
-        ready = official_checkpoint(m, x.fmt) is not None
-        return (round(sum(setup_parts(x, hw, s, home).values()), 2), ready, x.decode_tokens_per_s)
+        return (round(sum(setup_parts(x, hw, s, home).values()), 2), x.fmt.id in official,
+                x.decode_tokens_per_s)
 
     return max(fast, key=preference), []
 
@@ -255,9 +260,12 @@ def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s:
                        key=lambda x: (-x[0], x[1].id))
         for position, (score, m, setup, parts) in enumerate(group):
             if position >= c.top:
-                excluded.append(Exclusion(model_id=m.id, reasons=(Reason(
-                    rule="top-n", message=f"ranked {position + 1}, below the top {c.top} "
-                    f"(score {score:.3f}; use --top)"),)))
+                # Built without re-validation: thousands of these on a large catalog.
+                reason = Reason.model_construct(
+                    rule="top-n", needed_bytes=None,
+                    message=f"ranked {position + 1}, below the top {c.top} "
+                    f"(score {score:.3f}; use --top)")
+                excluded.append(Exclusion.model_construct(model_id=m.id, reasons=(reason,)))
                 continue
             picks.append(make_pick(len(picks) + 1, score, m, setup, parts, hw, tables, c))
     order = {m.id: i for i, m in enumerate(catalog.models)}

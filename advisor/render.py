@@ -82,6 +82,9 @@ def model_tables(m: ModelView, recipes: tuple[Recipe, ...] = ()) -> list[Table]:
          + ("allowed" if m.license.commercial_use else "not allowed")
          + (f" ({m.license.condition})" if m.license.condition else "")),
     ]
+    if m.unverified:
+        rows.append(("not fully verified", ", ".join(m.unverified)
+                     + " (see the sources' notes and catalog/UNVERIFIED.md)"))
     for key, value in rows:
         about.add_row(key, value)
     tables = [about]
@@ -114,8 +117,9 @@ def model_tables(m: ModelView, recipes: tuple[Recipe, ...] = ()) -> list[Table]:
     sources.add_column("kind")
     sources.add_column("reference")
     sources.add_column("backs")
+    sources.add_column("read in")
     for s in m.sources:
-        sources.add_row(s.kind, s.ref, ", ".join(s.backs))
+        sources.add_row(s.kind, s.ref, ", ".join(s.backs), s.verified_via or "-")
     tables.append(sources)
     return tables
 

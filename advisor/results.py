@@ -59,6 +59,8 @@ class ModelView(Result):
     quantized: tuple[QuantizedCheckpoint, ...]
     benchmarks: dict[str, float]
     sources: tuple[Source, ...]
+    unverified: tuple[str, ...] = ()
+    """Fields whose source could not be read in full in an official copy (catalog/UNVERIFIED.md)."""
 
     @classmethod
     def of(cls, m: ModelEntry) -> ModelView:
@@ -82,6 +84,7 @@ class ModelView(Result):
             context_max=m.context.max_tokens,
             modalities=Modalities(input=m.modalities_in, output=m.modalities_out),
             kv_cache_layers=m.config.kv_cache_layers if m.config else None,
+            unverified=m.unverified,
         )
 
 

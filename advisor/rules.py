@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict
 
+from advisor import cache
 from advisor.loader import packaged_path, read_toml
 from advisor.schema import ModelEntry
 
@@ -47,6 +48,10 @@ class Scoring(BaseModel):
 
 @lru_cache(maxsize=1)
 def load_scoring() -> Scoring:
+    return cache.load("scoring", [packaged_path("scoring.toml")], _validated_scoring, Scoring)
+
+
+def _validated_scoring() -> Scoring:
     data = read_toml(packaged_path("scoring.toml"))
     data.pop("schema_version", None)
     return Scoring.model_validate(data)

@@ -7,9 +7,9 @@ Keys follow Hugging Face `config.json` names. Every fact field must be backed by
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, StringConstraints, model_validator
 
 InModality = Literal["text", "image", "video", "audio"]
 OutModality = Literal["text", "audio", "embedding", "score"]
@@ -25,6 +25,9 @@ QuantFormat = Literal[
     "mxfp4", "nvfp4",
 ]
 ExtensionMethod = Literal["none", "yarn", "dca"]
+
+# Benchmark names: lowercase, hyphenated (`mmlu-redux`; `-nothink` for Qwen3's non-thinking mode).
+BenchmarkKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.\-]*$")]
 
 TASKS: tuple[str, ...] = Task.__args__  # type: ignore[attr-defined]
 
@@ -155,7 +158,7 @@ class ModelEntry(Record):
     context: Context
     quantized: tuple[QuantizedCheckpoint, ...] = ()
     ollama_tag: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.\-]*:[a-z0-9.\-]+$")
-    benchmarks: dict[str, float] = Field(default_factory=dict)
+    benchmarks: dict[BenchmarkKey, float] = Field(default_factory=dict)
     sources: tuple[Source, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -241,6 +244,12 @@ class ModelEntry(Record):
                     continue  # defaults state nothing
                 problems.append(f"{name}: no source backs it")
         return problems
+
+    @property
+    def unverified(self) -> tuple[str, ...]:
+        """Fields backed by a source whose notes say part of it was not read in an official copy."""
+        return tuple(sorted({name for src in self.sources if "UNVERIFIED" in (src.verified_via or "")
+                             for name in src.backs}))
 
     @property
     def params_active_or_total(self) -> int | None:

@@ -111,3 +111,13 @@ def test_an_unwritable_cache_does_not_fail_the_load(tmp_path: Path,
     _load_cached.cache_clear()
     assert load_catalog(DATA / "small_catalog.toml").by_id()["qwen3-8b"]
     _load_cached.cache_clear()
+
+
+def test_unverified_list_names_every_model_with_an_unverified_source() -> None:
+    listed = (Path(__file__).parents[1] / "catalog" / "UNVERIFIED.md").read_text()
+    for m in load_catalog().models:
+        line = next((x for x in listed.splitlines() if x.startswith(f"| `{m.id}` |")), None)
+        if m.unverified:
+            assert line == f"| `{m.id}` | {', '.join(m.unverified)} |", m.id
+        else:
+            assert line is None, f"{m.id} is listed but all its sources are verified"
