@@ -21,8 +21,9 @@ T = TypeVar("T")
 KEEP_PER_KIND = 8
 
 # Modules whose code decides what a valid catalog is: editing one invalidates the cache.
-VALIDATING_MODULES = ("schema.py", "params.py", "loader.py", "hardware.py", "formats.py", "rules.py",
-                      "cache.py")
+VALIDATING_MODULES = (
+    "schema.py", "params.py", "loader.py", "hardware.py", "formats.py", "rules.py", "cache.py",
+)
 
 
 def directory() -> Path | None:
@@ -55,7 +56,7 @@ def read(path: Path | None, kind: type[T]) -> T | None:
     try:
         with path.open("rb") as f:
             found = pickle.load(f)
-    except Exception:  # noqa: BLE001 - any damage means "load afresh"
+    except Exception:
         return None
     return found if isinstance(found, kind) else None
 

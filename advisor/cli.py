@@ -18,7 +18,6 @@ import typer
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from advisor.hardware import HardwareQuery
     from advisor.schema import Catalog
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -171,10 +170,9 @@ def show_cmd(
 ) -> None:
     """Everything about one model, its sources included."""
     from advisor.loader import find_model
+    from advisor.recipes import all_recipes
     from advisor.render import model_tables
     from advisor.results import ModelView, ShowResult
-
-    from advisor.recipes import all_recipes
 
     entry = find_model(load(), model)
     context = min(entry.context.native_tokens, 32768)

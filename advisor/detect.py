@@ -11,7 +11,14 @@ from collections import Counter
 
 from pydantic import BaseModel, ConfigDict
 
-from advisor.hardware import GIB, DeviceCatalog, DeviceProfile, Hardware, HardwareQuery, hardware_from
+from advisor.hardware import (
+    GIB,
+    DeviceCatalog,
+    DeviceProfile,
+    Hardware,
+    HardwareQuery,
+    hardware_from,
+)
 
 
 class GpuProbe(BaseModel):

@@ -204,9 +204,11 @@ def estimate(
     offloaded = 0
     extra = list(notes)
     tflops = hw.fp16_tflops
-    if not fits and hw.is_gpu and rt.id in ("llama.cpp", "ollama", "lm-studio") and (
-        hw.host_ram_bytes
-    ):
+    offloads = hw.is_gpu and rt.id in ("llama.cpp", "ollama", "lm-studio")
+    if not fits and offloads and not hw.host_ram_bytes:
+        extra.append(f"does not fit in GPU memory; {rt.id} can offload layers to system RAM: "
+                     "pass --ram-gb to estimate that")
+    if not fits and offloads and hw.host_ram_bytes:
         offloaded = total - hw.usable_memory_bytes
         if offloaded < hw.host_ram_bytes * 0.8:
             extra.append(
@@ -333,7 +335,7 @@ SELF_MADE_FAMILIES = ("float", "gguf", "mlx")
 
 
 def obtainable(model: ModelEntry, fmt: WeightFormat, rt: RuntimeSpec) -> bool:
-    """Whether a user can get `fmt` weights of `model` for `rt`: official, or made with its tools."""
+    """Whether `fmt` weights of `model` can be had for `rt`: official, or made with its tools."""
     if fmt.family in SELF_MADE_FAMILIES:
         return True
     if fmt.family == "fp8" and rt.id in DYNAMIC_FP8_RUNTIMES:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich import box
+from rich.console import Console
 from rich.table import Table
 
 from advisor.compare import CompareResult
 from advisor.detect import Detection
 from advisor.estimate import Estimate
-from advisor.recommend import Recommendation
 from advisor.recipes import Recipe
+from advisor.recommend import Recommendation
 from advisor.results import DevicesResult, ModelsResult, ModelView
 
 

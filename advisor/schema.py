@@ -248,7 +248,8 @@ class ModelEntry(Record):
     @property
     def unverified(self) -> tuple[str, ...]:
         """Fields backed by a source whose notes say part of it was not read in an official copy."""
-        return tuple(sorted({name for src in self.sources if "UNVERIFIED" in (src.verified_via or "")
+        notes = [(src, src.verified_via or "") for src in self.sources]
+        return tuple(sorted({name for src, note in notes if "UNVERIFIED" in note
                              for name in src.backs}))
 
     @property

@@ -3,8 +3,9 @@ with the errors they give. Run: python bench/calibrate.py [--catalog PATH]
 
 1. Transformers memory: peak GiB = weights + KV + fixed + a x (hidden + ffn) x 2 B x prompt tokens,
    least squares over the single-GPU rows of Qwen's official Qwen2.5 table (A100 80GB).
-2. vLLM and Transformers speed: bandwidth efficiency, per-token cost, compute efficiency, format factors and
-   multi-GPU scaling, by grid search on the same table's vLLM rows (median |log error|).
+2. vLLM and Transformers speed: bandwidth efficiency, per-token cost, compute efficiency, format
+   factors and multi-GPU scaling, by grid search on the same table's rows of each framework
+   (median |log error|).
 3. llama.cpp / Ollama / MLX: per device class, the median efficiency implied by the published
    batch-1 decode rows, for the per-token cost that puts most rows within 1.5x.
 """
@@ -62,8 +63,9 @@ def fit_official(rows, framework: str, catalog, tables, devices, base: RuntimeSp
     vllm = [r for r in rows if r["framework"] == framework]
 
     def score(rt: RuntimeSpec, subset) -> float:
-        return log_error((r["tokens_per_s"], official_prediction(r, catalog, tables, devices, rt)[1])
-                         for r in subset)
+        return log_error(
+            (r["tokens_per_s"], official_prediction(r, catalog, tables, devices, rt)[1])
+            for r in subset)
 
     single_bf16 = [r for r in vllm if r["gpu_count"] == 1 and r["quant"] == "BF16"]
     best = min(

@@ -10,7 +10,14 @@ from typer.testing import CliRunner
 from advisor.cli import app
 from advisor.detect import GpuProbe, Probe, map_probe, probe
 from advisor.errors import InputError
-from advisor.hardware import GIB, HardwareQuery, find_device, hardware_from, load_devices, parse_size_gib
+from advisor.hardware import (
+    GIB,
+    HardwareQuery,
+    find_device,
+    hardware_from,
+    load_devices,
+    parse_size_gib,
+)
 
 devices = load_devices()
 
