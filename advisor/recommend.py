@@ -294,10 +294,7 @@ def make_pick(rank: int, score: float, m: ModelEntry, setup: Setup | None,
                     why=f"cloud API; {m.context.max_tokens:,}-token context; no local hardware")
     e: Estimate = estimate(m, hw, tables, setup.fmt, setup.runtime, context_for(m, c))
     decode = e.speed.decode_tokens_per_s or 0.0
-    why = (f"{m.name} at {setup.fmt.id} uses {gb(e.memory.total_bytes)} of "
-           f"{gb(hw.usable_memory_bytes)}, ~{decode:.0f} tok/s")
-    if parts.get("specialisation"):
-        why += f", built for {c.task}"
+    why = pick_why(m, setup, parts, decode, c)
     return Pick(
         **common, deployment="local", quant=setup.fmt.id, runtime=setup.runtime.id,
         memory=PickMemory(total_bytes=e.memory.total_bytes, usable_bytes=hw.usable_memory_bytes,
@@ -316,6 +313,33 @@ def make_pick(rank: int, score: float, m: ModelEntry, setup: Setup | None,
     )
 
 
+def pick_why(m: ModelEntry, setup: Setup, parts: dict[str, float], decode: float,
+             c: Constraints) -> str:
+    """One line on what put the pick where it is: size and generation, fit to the task, the
+    download, and anything that cost it points."""
+    size = billions(m.params_total)
+    shape = f"{size} MoE, {billions(m.params_active)} active" if m.params_active else f"{size}"
+    bits = [f"{shape} Qwen{m.generation.replace('-', ' ')}"]
+    if parts.get("specialisation", 0) > 0:
+        bits.append(f"built for {c.task}")
+    elif parts.get("specialisation", 0) < 0:
+        bits.append(f"tuned for another task than {c.task}")
+    if parts.get("unused_modalities"):
+        bits.append("takes " + "/".join(x for x in m.modalities_in if x != "text")
+                    + " input the task does not use")
+    official = official_checkpoint(m, setup.fmt) is not None
+    bits.append(f"{'official' if official else 'self-made'} {setup.fmt.id} weights")
+    if parts.get("headroom"):
+        bits.append("tight fit")
+    if decode < 10:
+        bits.append(f"slow (~{decode:.0f} tok/s)")
+    return "; ".join(bits)
+
+
+def billions(n: int | None) -> str:
+    return f"{n / 1e9:.3g}B" if n else "?"
+
+
 def closest_miss(excluded: list[Exclusion], hw: Hardware) -> str | None:
     """For 'nothing fits': the memory-fit exclusion with the smallest need, and what would help."""
     misses = [(r.needed_bytes, e.model_id, r.message) for e in excluded for r in e.reasons
@@ -324,5 +348,6 @@ def closest_miss(excluded: list[Exclusion], hw: Hardware) -> str | None:
         return None
     needed, model_id, message = min(misses)
     gap = (needed - hw.usable_memory_bytes) / 1e9
-    return (f"closest: {model_id} ({message}); it would fit with {gap:.1f} GB more usable memory, "
-            "a smaller quantization (--quant q3_k_m, q2_k) or a shorter --context")
+    smaller = "" if " at q2_k " in message else ", a smaller quantization (--quant q3_k_m, q2_k)"
+    return (f"closest: {model_id} ({message}); it would fit with {gap:.1f} GB more usable "
+            f"memory{smaller} or a shorter --context")

@@ -218,21 +218,28 @@ def recommend_tables(r: Recommendation, chinese: bool) -> list[Table]:
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, caption=(
         f"GB: memory used, of {usable:.1f} usable; ctx: longest context that fits; context "
         f"assumed: {r.context_tokens_assumed} tokens; --explain shows every score part"))
-    for col in ("#", "model", "quant", "runtime", "GB", "tok/s", "ctx", "license"):
-        # The model names the pick: it never wraps; license and context give way on narrow screens.
-        table.add_column(col, no_wrap=col != "license",
+    width = max((len(x) for p in local for x in (p.model_id, p.hf_repo or "")), default=40)
+    # On a narrow screen the license column goes (it is in --explain and the JSON).
+    columns = ["#", "model", "quant", "runtime", "GB", "tok/s", "ctx", "license"]
+    if Console().width < width + 60:
+        columns.remove("license")
+    for col in columns:
+        # The model cell names the pick (never wrapped) and says why under it (wrapped to fit);
+        # the license gives way first on a narrow screen.
+        table.add_column(col, no_wrap=col not in ("model", "license"),
+                         min_width=width if col == "model" else None,
                          overflow="ellipsis" if col == "license" else "fold")
     for p in local:
         assert p.memory and p.speed
         repo = p.modelscope_repo if chinese and p.modelscope_repo else p.hf_repo
-        table.add_row(
-            str(p.rank), f"{p.model_id}\n{repo}", p.quant or "-", p.runtime or "-",
-            f"{p.memory.total_bytes / 1e9:.1f}",
+        table.add_row(*[
+            str(p.rank), f"{p.model_id}\n{repo}\n[dim]{p.why}[/dim]", p.quant or "-",
+            p.runtime or "-", f"{p.memory.total_bytes / 1e9:.1f}",
             f"{p.speed.decode_tokens_per_s:.1f}" if p.speed.decode_tokens_per_s else "-",
             tokens(p.max_context_tokens), p.license,
-        )
+        ][: len(columns)])
     if not local:
-        table.add_row("-", f"nothing fits\n{r.closest or ''}", "", "", "", "", "", "")
+        table.add_row("-", f"nothing fits\n{r.closest or ''}", *[""] * (len(columns) - 2))
     tables.append(table)
     if cloud:
         api = Table(title="Cloud APIs (data leaves your premises; not run on your device)")
