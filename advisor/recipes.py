@@ -42,10 +42,15 @@ def gguf_repo(m: ModelEntry, fmt_id: str) -> str | None:
 
 
 def downloads(m: ModelEntry, repo: str, modelscope_first: bool) -> list[str]:
-    """The download command: ModelScope where asked and the catalog names the ModelScope repo."""
-    if modelscope_first and m.modelscope_repo and repo == m.hf_repo:
-        return [f"modelscope download --model {m.modelscope_repo}"]
-    return [f"hf download {repo}"]
+    """The download command, and the other hub's as a commented alternative. ModelScope only
+    where the catalog names the ModelScope repo; it comes first when asked for."""
+    hf = f"hf download {repo}"
+    ms = (f"modelscope download --model {m.modelscope_repo}"
+          if m.modelscope_repo and repo == m.hf_repo else None)
+    if not ms:
+        return [hf]
+    first, other = (ms, hf) if modelscope_first else (hf, ms)
+    return [first, f"# or: {other}"]
 
 
 def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
@@ -98,9 +103,8 @@ def self_made(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
     if not m.hf_repo:
         return []
     local = m.hf_repo.split("/")[-1]
-    get = [*downloads(m, m.hf_repo, modelscope_first)]
-    get = [f"{c} --local-dir {local}" if c.startswith("hf ") else f"{c} --local_dir {local}"
-           for c in get]
+    get = [f"{c} --local-dir {local}" if "hf download" in c else f"{c} --local_dir {local}"
+           for c in downloads(m, m.hf_repo, modelscope_first)]
     if fmt_id in GGUF_FILE_QUANTS:
         tag = GGUF_FILE_QUANTS[fmt_id]
         vision = " (vision: add --mmproj to convert the vision tower too)" if (

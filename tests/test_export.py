@@ -158,3 +158,16 @@ def test_run_prints_commands_and_modelscope_first() -> None:
     lines = [x for x in result.stdout.splitlines() if not x.startswith("#")]
     assert lines[0].startswith("modelscope download --model ")
     assert "VLLM_USE_MODELSCOPE=True vllm serve" in result.stdout
+
+
+def test_chinese_picks_download_from_modelscope_first_and_others_offer_it() -> None:
+    # The catalog names ModelScope repos for the main weights, so those downloads go there first.
+    chinese = picks_for("h100", chinese=True)
+    with_ms = [p for p in chinese if p.modelscope_repo and p.recipes
+               and p.hf_repo in p.recipes[0].commands[0].split()]
+    assert with_ms
+    for p in with_ms:
+        assert p.recipes[0].commands[0].startswith("modelscope download --model "), p.model_id
+    result = runner.invoke(app, ["run", "qwen3-8b", "--runtime", "vllm", "--quant", "bf16"])
+    assert result.stdout.splitlines()[1:3] == [
+        "hf download Qwen/Qwen3-8B", "# or: modelscope download --model Qwen/Qwen3-8B"]
