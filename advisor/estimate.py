@@ -20,7 +20,7 @@ from advisor.formats import RuntimeSpec, Tables, WeightFormat
 from advisor.hardware import GIB, Hardware
 from advisor.params import count_params
 from advisor.results import SCHEMA_VERSION
-from advisor.schema import ModelConfig, ModelEntry
+from advisor.schema import UNLISTED_GGUF_QUANT, ModelConfig, ModelEntry
 
 TOWER_BITS = 16.0
 STATE_BYTES_PER_ELEMENT = 2.0  # linear-attention recurrent state kept in 16-bit
@@ -322,7 +322,7 @@ def official_checkpoint(model: ModelEntry, fmt: WeightFormat) -> str | None:
     for q in model.quantized:
         if q.format == fmt.id or (q.format == "gguf" and fmt.id in q.quants):
             return q.repo
-        if q.format == "gguf" and fmt.family == "gguf" and not q.quants:
+        if q.format == "gguf" and not q.quants and fmt.id == UNLISTED_GGUF_QUANT:
             return q.repo
     return None
 

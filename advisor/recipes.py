@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from advisor.schema import ModelEntry
+from advisor.schema import UNLISTED_GGUF_QUANT, ModelEntry
 
 GGUF_FILE_QUANTS = {"q4_k_m": "Q4_K_M", "q5_k_m": "Q5_K_M", "q6_k": "Q6_K", "q8_0": "Q8_0",
                     "q4_0": "Q4_0", "q3_k_m": "Q3_K_M", "q2_k": "Q2_K", "fp16": "F16",
@@ -36,7 +36,8 @@ def quantized_repo(m: ModelEntry, fmt_id: str) -> str | None:
 
 def gguf_repo(m: ModelEntry, fmt_id: str) -> str | None:
     for q in m.quantized:
-        if q.format == "gguf" and (fmt_id in q.quants or not q.quants):
+        if q.format == "gguf" and (fmt_id in q.quants or (
+                not q.quants and fmt_id == UNLISTED_GGUF_QUANT)):
             return q.repo
     return None
 
@@ -79,8 +80,11 @@ def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
     gguf = gguf_repo(m, fmt_id)
     if gguf and fmt_id in GGUF_FILE_QUANTS:
         tag = GGUF_FILE_QUANTS[fmt_id]
+        listed = any(q.repo == gguf and q.quants for q in m.quantized)
         out.append(Recipe(runtime="llama.cpp", commands=(
-            f"llama-server -hf {gguf}:{tag} --jinja -c {context_tokens}",)))
+            f"llama-server -hf {gguf}{f':{tag}' if listed else ''} --jinja -c {context_tokens}",),
+            note="" if listed else f"the catalog does not list this repo's files; llama.cpp "
+            f"takes its {tag} file by default"))
         out.append(Recipe(runtime="lm-studio", commands=(f"lms get {gguf}",),
                           note=f"choose the {tag} file; or search the repo in the app"))
     if m.ollama_tag and fmt_id == "q4_k_m":

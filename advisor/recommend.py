@@ -32,6 +32,7 @@ from advisor.rules import (
     Constraints,
     Reason,
     Scoring,
+    billions,
     chinese_benchmark,
     chinese_score,
     gb,
@@ -175,7 +176,7 @@ def quick_setups(m: ModelEntry, hw: Hardware, grid: list[Option], ctx: int, kv_e
 
 def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: Scoring,
                grid: list[Option] | None = None) -> tuple[Setup | None, list[Reason]]:
-    """Highest-quality format x runtime that fits with headroom and meets the speed need."""
+    """The best-scoring format x runtime that fits and meets the speed need, or why none does."""
     ctx = context_for(m, c)
     kv_elem = tables.kv_dtypes["fp16"]
     grid = options(hw, tables, c) if grid is None else grid
@@ -207,7 +208,8 @@ def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: S
 
     def preference(x: Setup) -> tuple[float, bool, float]:
         """Best score (quality kept, speed, headroom); near ties go to an official download."""
-        return (round(sum(setup_parts(x, hw, s, home).values()), 2), x.fmt.id in official,
+        ready = x.fmt.id in official
+        return (round(sum(setup_parts(x, hw, s, home, ready).values()), 2), ready,
                 x.decode_tokens_per_s)
 
     return max(fast, key=preference), []
@@ -219,10 +221,12 @@ def home_runtime(hw: Hardware, tables: Tables) -> str | None:
     return default.runtime if default else None
 
 
-def setup_parts(x: Setup, hw: Hardware, s: Scoring, home: str | None) -> dict[str, float]:
+def setup_parts(x: Setup, hw: Hardware, s: Scoring, home: str | None, official: bool
+                ) -> dict[str, float]:
     """The score parts that depend on the setup rather than on the model."""
     return {"speed": speed_score(x.decode_tokens_per_s, s),
             "runtime": s.weights["runtime"] if x.runtime.id == home else 0.0,
+            "download": s.weights["official_download"] if official else 0.0,
             "headroom": -headroom_penalty(x.total_bytes / hw.usable_memory_bytes, s),
             "quant_loss": -s.weights["quant_loss"] * x.fmt.quality_loss}
 
@@ -251,7 +255,8 @@ def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s:
             if setup is None:
                 excluded.append(Exclusion(model_id=m.id, reasons=tuple(reasons)))
                 continue
-            parts.update(setup_parts(setup, hw, s, home))
+            official = official_checkpoint(m, setup.fmt) is not None
+            parts.update(setup_parts(setup, hw, s, home, official))
         scored.append((round(sum(parts.values()), 4), m, setup, parts))
 
     picks: list[Pick] = []
@@ -267,7 +272,7 @@ def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s:
                     f"(score {score:.3f}; use --top)")
                 excluded.append(Exclusion.model_construct(model_id=m.id, reasons=(reason,)))
                 continue
-            picks.append(make_pick(len(picks) + 1, score, m, setup, parts, hw, tables, c))
+            picks.append(make_pick(len(picks) + 1, score, m, setup, parts, hw, tables, c, s))
     order = {m.id: i for i, m in enumerate(catalog.models)}
     excluded.sort(key=lambda e: order[e.model_id])
     closest = None if any(p.deployment == "local" for p in picks) else closest_miss(excluded, hw)
@@ -280,7 +285,8 @@ def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s:
 
 
 def make_pick(rank: int, score: float, m: ModelEntry, setup: Setup | None,
-              parts: dict[str, float], hw: Hardware, tables: Tables, c: Constraints) -> Pick:
+              parts: dict[str, float], hw: Hardware, tables: Tables, c: Constraints,
+              s: Scoring) -> Pick:
     reasons = [Reason(rule=f"score-{k}", message=f"{v:+.3f}") for k, v in parts.items() if v]
     common = dict(rank=rank, model_id=m.id, name=m.name, hf_repo=m.hf_repo,
                   modelscope_repo=m.modelscope_repo, license=m.license.id,
@@ -294,7 +300,7 @@ def make_pick(rank: int, score: float, m: ModelEntry, setup: Setup | None,
                     why=f"cloud API; {m.context.max_tokens:,}-token context; no local hardware")
     e: Estimate = estimate(m, hw, tables, setup.fmt, setup.runtime, context_for(m, c))
     decode = e.speed.decode_tokens_per_s or 0.0
-    why = pick_why(m, setup, parts, decode, c)
+    why = pick_why(m, setup, parts, decode, c, s)
     return Pick(
         **common, deployment="local", quant=setup.fmt.id, runtime=setup.runtime.id,
         memory=PickMemory(total_bytes=e.memory.total_bytes, usable_bytes=hw.usable_memory_bytes,
@@ -314,7 +320,7 @@ def make_pick(rank: int, score: float, m: ModelEntry, setup: Setup | None,
 
 
 def pick_why(m: ModelEntry, setup: Setup, parts: dict[str, float], decode: float,
-             c: Constraints) -> str:
+             c: Constraints, s: Scoring) -> str:
     """One line on what put the pick where it is: size and generation, fit to the task, the
     download, and anything that cost it points."""
     size = billions(m.params_total)
@@ -331,13 +337,9 @@ def pick_why(m: ModelEntry, setup: Setup, parts: dict[str, float], decode: float
     bits.append(f"{'official' if official else 'self-made'} {setup.fmt.id} weights")
     if parts.get("headroom"):
         bits.append("tight fit")
-    if decode < 10:
+    if decode < s.pace["comfortable_tokens_per_s"]:
         bits.append(f"slow (~{decode:.0f} tok/s)")
     return "; ".join(bits)
-
-
-def billions(n: int | None) -> str:
-    return f"{n / 1e9:.3g}B" if n else "?"
 
 
 def closest_miss(excluded: list[Exclusion], hw: Hardware) -> str | None:

@@ -12,16 +12,11 @@ from advisor.estimate import Estimate
 from advisor.recipes import Recipe
 from advisor.recommend import Recommendation
 from advisor.results import DevicesResult, ModelsResult, ModelView
+from advisor.rules import billions
 
 
 def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
-
-
-def billions(n: int | None) -> str:
-    if n is None:
-        return "-"
-    return f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.0f}M"
 
 
 def tokens(n: int | None) -> str:

@@ -61,6 +61,12 @@ def gb(n: float) -> str:
     return f"{n / 1e9:.1f} GB"
 
 
+def billions(n: int | None) -> str:
+    if n is None:
+        return "-"
+    return f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.0f}M"
+
+
 def ktokens(n: int) -> str:
     return f"{n // 1024}k" if n >= 1024 and n % 1024 == 0 else f"{n:,}"
 

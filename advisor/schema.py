@@ -121,6 +121,11 @@ class Context(Record):
         return self
 
 
+# A GGUF repo whose files the catalog does not list (`quants` empty) is taken to hold Q4_K_M: the
+# file llama.cpp's `-hf REPO` picks by default, and one every listed official Qwen GGUF repo has.
+UNLISTED_GGUF_QUANT = "q4_k_m"
+
+
 class QuantizedCheckpoint(Record):
     format: QuantFormat
     repo: str = Field(min_length=3, pattern=r"^[\w.-]+/[\w.-]+$")
