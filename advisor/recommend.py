@@ -265,12 +265,9 @@ def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s:
                        key=lambda x: (-x[0], x[1].id))
         for position, (score, m, setup, parts) in enumerate(group):
             if position >= c.top:
-                # Built without re-validation: thousands of these on a large catalog.
-                reason = Reason.model_construct(
-                    rule="top-n", needed_bytes=None,
-                    message=f"ranked {position + 1}, below the top {c.top} "
-                    f"(score {score:.3f}; use --top)")
-                excluded.append(Exclusion.model_construct(model_id=m.id, reasons=(reason,)))
+                reason = Reason(rule="top-n", message=f"ranked {position + 1}, below the top "
+                                f"{c.top} (score {score:.3f}; use --top)")
+                excluded.append(Exclusion(model_id=m.id, reasons=(reason,)))
                 continue
             picks.append(make_pick(len(picks) + 1, score, m, setup, parts, hw, tables, c, s))
     order = {m.id: i for i, m in enumerate(catalog.models)}

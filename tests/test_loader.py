@@ -118,6 +118,7 @@ def test_unverified_list_names_every_model_with_an_unverified_source() -> None:
     for m in load_catalog().models:
         line = next((x for x in listed.splitlines() if x.startswith(f"| `{m.id}` |")), None)
         if m.unverified:
-            assert line == f"| `{m.id}` | {', '.join(m.unverified)} |", m.id
+            assert line == f"| `{m.id}` | {', '.join(m.unverified)} |", (
+                f"{m.id}: run python bench/list_unverified.py")
         else:
             assert line is None, f"{m.id} is listed but all its sources are verified"
