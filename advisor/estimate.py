@@ -327,18 +327,9 @@ def official_checkpoint(model: ModelEntry, fmt: WeightFormat) -> str | None:
     return None
 
 
-# Runtimes that quantize 16-bit weights to FP8 when loading them (`--quantization fp8`).
-DYNAMIC_FP8_RUNTIMES = ("vllm", "sglang")
-# Formats anyone can make from the official 16-bit weights with the runtime's own tools
-# (llama.cpp's convert_hf_to_gguf.py + llama-quantize, mlx_lm.convert); GPTQ/AWQ need calibration.
-SELF_MADE_FAMILIES = ("float", "gguf", "mlx")
-
-
 def obtainable(model: ModelEntry, fmt: WeightFormat, rt: RuntimeSpec) -> bool:
     """Whether `fmt` weights of `model` can be had for `rt`: official, or made with its tools."""
-    if fmt.family in SELF_MADE_FAMILIES:
-        return True
-    if fmt.family == "fp8" and rt.id in DYNAMIC_FP8_RUNTIMES:
+    if fmt.made_from_16bit or fmt.id in rt.quantizes_on_load:
         return True
     return official_checkpoint(model, fmt) is not None
 

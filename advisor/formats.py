@@ -19,6 +19,8 @@ class WeightFormat(Frozen):
     id: str
     aliases: tuple[str, ...] = ()
     family: str
+    made_from_16bit: bool = False
+    """Anyone can make it from the official 16-bit weights with the runtime's own tools."""
     bits_per_weight: PositiveFloat
     embedding_bits: PositiveFloat
     output_head_bits: PositiveFloat
@@ -34,6 +36,8 @@ class RuntimeSpec(Frozen):
     format_families: tuple[str, ...]
     device_classes: tuple[str, ...]
     gpu_only: bool = False
+    quantizes_on_load: tuple[str, ...] = ()
+    """Formats the runtime makes from 16-bit weights as it loads them (vLLM's FP8)."""
     fixed_overhead_gib: float = Field(ge=0)
     activation_bytes_per_token: float = Field(ge=0)
     """Peak activation memory per prompt token, as a multiple of (hidden + intermediate) x 2 bytes."""
