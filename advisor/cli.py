@@ -266,7 +266,7 @@ def devices_cmd(
     cat = load_devices()
     chosen = list(cat.devices.values())
     if device_class:
-        classes = {d.device_class: d.device_class for d in chosen}
+        classes: dict[str, str] = {d.device_class: d.device_class for d in chosen}
         wanted = resolve(device_class, classes, "device class")
         chosen = [d for d in chosen if d.device_class == wanted]
     result = DevicesResult(devices=tuple(chosen), aliases=cat.aliases)

@@ -36,6 +36,12 @@ class CompareResult(BaseModel):
     estimates: tuple[Estimate | None, ...]
 
 
+def _benchmark_row(name: str, models: list[ModelEntry]) -> CompareRow:
+    return _row(f"benchmark: {name}", models,
+                lambda m: f"{m.benchmarks[name]:g}" if name in m.benchmarks else "-",
+                lambda m: m.benchmarks.get(name), "higher")
+
+
 def _row(attribute: str, models: list[ModelEntry], text: Callable[[ModelEntry], str],
          number: Callable[[ModelEntry], float | None] | None = None,
          better: Literal["higher", "lower"] | None = None) -> CompareRow:
@@ -103,9 +109,7 @@ def compare(models: list[ModelEntry], tables: Tables, fmt: WeightFormat, context
                  lambda m: e.speed.decode_tokens_per_s if (e := est(m)) else None, "higher"),
         ]
     names = sorted({k for m in models for k in m.benchmarks})
-    rows += [_row(f"benchmark: {name}", models,
-                  lambda m, name=name: f"{m.benchmarks[name]:g}" if name in m.benchmarks else "-",
-                  lambda m, name=name: m.benchmarks.get(name), "higher") for name in names]
+    rows += [_benchmark_row(name, models) for name in names]
     return CompareResult(
         models=tuple(m.id for m in models), device=hw.name if hw else None, quant=fmt.id,
         runtime=rt.id if rt else None, context_tokens=context_tokens, rows=tuple(rows),

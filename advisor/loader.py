@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -25,6 +25,7 @@ else:  # pragma: no cover
 MODELS_FILE = "qwen_models.toml"
 CATALOG_ENV = "ADVISOR_CATALOG"
 T = TypeVar("T", bound=BaseModel)
+V = TypeVar("V")
 
 
 def packaged_path(name: str) -> Path:
@@ -179,8 +180,8 @@ def suggest(name: str, choices: Iterable[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def resolve(name: str, items: dict[str, T], what: str, aliases: dict[str, str] | None = None,
-            hint: Callable[[], str] | None = None) -> T:
+def resolve(name: str, items: Mapping[str, V], what: str, aliases: dict[str, str] | None = None,
+            hint: Callable[[], str] | None = None) -> V:
     """Find an item by id or alias, case-insensitively, or raise InputError with a suggestion."""
     key = name.strip().lower()
     aliases = aliases or {}

@@ -126,10 +126,10 @@ def self_made(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
                                        "release that supports this architecture") + vision)]
     if fmt_id.startswith("mlx-"):
         bits = fmt_id.removeprefix("mlx-").removesuffix("bit")
-        quantize = f" -q --q-bits {bits}" if bits.isdigit() else ""
+        q_flags = f" -q --q-bits {bits}" if bits.isdigit() else ""
         return [Recipe(runtime="mlx", commands=(
             "pip install mlx-lm",
-            f"mlx_lm.convert --hf-path {m.hf_repo}{quantize} --mlx-path {local}-{fmt_id}",
+            f"mlx_lm.convert --hf-path {m.hf_repo}{q_flags} --mlx-path {local}-{fmt_id}",
             f"mlx_lm.generate --model {local}-{fmt_id} --max-tokens 256 --prompt \"Hello\""),
             note=SELF_MADE_NOTE.format(fmt=fmt_id, tool="mlx_lm.convert"))]
     if fmt_id == "fp8":

@@ -3,7 +3,7 @@ picks and splits them from the exclusions. Every catalog model ends in exactly o
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -285,7 +285,7 @@ def make_pick(rank: int, score: float, m: ModelEntry, setup: Setup | None,
               parts: dict[str, float], hw: Hardware, tables: Tables, c: Constraints,
               s: Scoring) -> Pick:
     reasons = [Reason(rule=f"score-{k}", message=f"{v:+.3f}") for k, v in parts.items() if v]
-    common = dict(rank=rank, model_id=m.id, name=m.name, hf_repo=m.hf_repo,
+    common: dict[str, Any] = dict(rank=rank, model_id=m.id, name=m.name, hf_repo=m.hf_repo,
                   modelscope_repo=m.modelscope_repo, license=m.license.id,
                   commercial_use=m.license.commercial_use, score=score,
                   score_parts={k: round(v, 4) for k, v in parts.items()})

@@ -103,8 +103,8 @@ def model_tables(m: ModelView, recipes: tuple[Recipe, ...] = ()) -> list[Table]:
         bench = Table(title="published benchmarks")
         bench.add_column("benchmark")
         bench.add_column("score", justify="right")
-        for key, value in sorted(m.benchmarks.items()):
-            bench.add_row(key, f"{value:g}")
+        for key, score in sorted(m.benchmarks.items()):
+            bench.add_row(key, f"{score:g}")
         tables.append(bench)
     if recipes:
         tables.append(recipes_table(recipes))
