@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer.main
 from typer.testing import CliRunner
 
 from advisor.cli import app
@@ -120,3 +121,13 @@ def test_python_dash_m_advisor() -> None:
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["models"]
+
+
+def test_every_command_is_documented_in_readme() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    group = typer.main.get_command(app)
+    names = [n for n, c in group.commands.items() if not getattr(c, "commands", None)]
+    names += [f"{n} {sub}" for n, c in group.commands.items()
+              for sub in getattr(c, "commands", {}) or {}]
+    missing = [n for n in names if f"`advisor {n}" not in readme]
+    assert not missing, f"commands missing from README's table: {missing}"
