@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from advisor.compare import CompareResult
-from advisor.detect import Detection
-from advisor.estimate import Estimate
-from advisor.recipes import Recipe
-from advisor.recommend import Recommendation
-from advisor.results import DevicesResult, ModelsResult, ModelView
 from advisor.rules import billions
+
+if TYPE_CHECKING:  # annotations only: importing them would build every command's result classes
+    from advisor.compare import CompareResult
+    from advisor.detect import Detection
+    from advisor.estimate import Estimate
+    from advisor.recipes import Recipe
+    from advisor.recommend import Recommendation
+    from advisor.results import DevicesResult, ModelsResult, ModelView
 
 
 def console(stderr: bool = False) -> Console:
