@@ -81,6 +81,7 @@ def privacy_local(m: ModelEntry, c: Constraints) -> Reason | None:
 
 
 TASK_MODALITY = {"vision": "image", "video": "video", "audio": "audio"}
+VISUAL = {"image", "video"}
 LONG_CONTEXT_TOKENS = 262_144
 
 
@@ -157,6 +158,8 @@ def unused_modalities(m: ModelEntry, c: Constraints, s: Scoring) -> float:
     """Penalty for inputs the job does not use (a vision tower on a text job): the same language
     model with more to download, hold in memory and set up."""
     needed = {"text", TASK_MODALITY.get(c.task, "text")}
+    if needed & VISUAL:
+        needed |= VISUAL  # one vision tower reads both images and video
     return s.weights["unused_modalities"] if set(m.modalities_in) - needed else 0.0
 
 

@@ -208,3 +208,12 @@ def test_bad_recommend_options_exit_2(bad: list[str]) -> None:
     assert result.exit_code == 2, result.stdout
     assert result.stderr.startswith("error: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_vision_models_are_not_penalised_for_video_on_a_vision_task() -> None:
+    vision = run("h100", task="vision", top=1000)
+    chat = run("h100", top=1000)
+    vl = next(p for p in vision.recommendations if p.model_id == "qwen3-vl-8b-instruct")
+    assert "unused_modalities" not in {k for k, v in vl.score_parts.items() if v}
+    vl_chat = next(p for p in chat.recommendations if p.model_id == "qwen3-vl-8b-instruct")
+    assert vl_chat.score_parts["unused_modalities"] < 0
