@@ -4,6 +4,7 @@ Entries are keyed on the catalog files' bytes and on the code that validates the
 stale or unreadable entry is ignored and the catalog loaded afresh. The cache lives in
 `$ADVISOR_CACHE_DIR`, else `$XDG_CACHE_HOME/qwen-advisor`, else `~/.cache/qwen-advisor`;
 `ADVISOR_NO_CACHE=1` turns it off. Writes are atomic and best-effort (a read-only home is fine).
+Entries are pickles, so only files owned by the current user are read.
 """
 
 from __future__ import annotations
@@ -55,8 +56,10 @@ def read(path: Path | None, kind: type[T]) -> T | None:
         return None
     try:
         with path.open("rb") as f:
+            if hasattr(os, "getuid") and os.fstat(f.fileno()).st_uid != os.getuid():
+                return None  # someone else's file: never unpickle it
             found = pickle.load(f)
-    except Exception:
+    except Exception:  # any damage (truncated, written by other code) means: load afresh
         return None
     return found if isinstance(found, kind) else None
 

@@ -142,10 +142,9 @@ def load_catalog(path: Path | None = None) -> Catalog:
 
 @lru_cache(maxsize=8)
 def _load_cached(path: str | None, use_cache: bool = True) -> Catalog:
-    packaged = packaged_path(MODELS_FILE)
-    files = [packaged] + ([Path(path)] if path else [])
     if not use_cache:
         return _validated(path)
+    files = [packaged_path(MODELS_FILE)] + ([Path(path)] if path else [])
     return cache.load("catalog", files, lambda: _validated(path), Catalog)
 
 
