@@ -63,6 +63,7 @@ def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
     tp = f" --tensor-parallel-size {gpus}" if gpus > 1 else ""
     repo = quantized_repo(m, fmt_id)
     from_ms = modelscope_first and bool(m.modelscope_repo) and repo == m.hf_repo
+    # QwenLM/Qwen3 README.md@7a2f61ff, "ModelScope": VLLM_USE_MODELSCOPE / SGLANG_USE_MODELSCOPE
     ms_env = "VLLM_USE_MODELSCOPE=True " if from_ms else ""
     if repo and fmt_id not in GGUF_FILE_QUANTS.keys() - {"bf16", "fp16"} and not fmt_id.startswith(
             "mlx"):
@@ -70,6 +71,7 @@ def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
             *downloads(m, repo, modelscope_first),
             f"{ms_env}vllm serve {repo} --max-model-len {context_tokens}{tp}")))
         out.append(Recipe(runtime="sglang", commands=(
+            f"{'SGLANG_USE_MODELSCOPE=true ' if from_ms else ''}"
             f"python -m sglang.launch_server --model-path {repo} "
             f"--context-length {context_tokens}" + (f" --tp {gpus}" if gpus > 1 else ""),)))
         out.append(Recipe(runtime="transformers", commands=(
