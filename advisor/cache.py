@@ -15,6 +15,7 @@ import pickle
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -36,15 +37,22 @@ def directory() -> Path | None:
     return Path(base) / "qwen-advisor"
 
 
+@lru_cache(maxsize=1)
+def code_fingerprint() -> bytes:
+    """Python version and the validating modules' source: read once per process."""
+    digest = hashlib.sha256(sys.version.encode())
+    package = Path(__file__).parent
+    for name in VALIDATING_MODULES:
+        digest.update((package / name).read_bytes())
+    return digest.digest()
+
+
 def location(kind: str, raws: list[bytes]) -> Path | None:
     """Where the validated result of these file contents is kept (None: cache off)."""
     where = directory()
     if where is None:
         return None
-    digest = hashlib.sha256(sys.version.encode())
-    package = Path(__file__).parent
-    for name in VALIDATING_MODULES:
-        digest.update((package / name).read_bytes())
+    digest = hashlib.sha256(code_fingerprint())
     for raw in raws:
         digest.update(len(raw).to_bytes(8, "little") + raw)
     return where / f"{kind}-{digest.hexdigest()[:32]}.pickle"

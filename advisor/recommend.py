@@ -192,7 +192,8 @@ def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: S
     fitting = [x for x in setups if x.total_bytes <= hw.usable_memory_bytes]
     if not fitting:
         small = min(setups, key=lambda x: x.total_bytes)
-        return None, [Reason(rule="memory-fit", needed_bytes=small.total_bytes, message=(
+        return None, [Reason(rule="memory-fit", needed_bytes=small.total_bytes,
+                             needed_quant=small.fmt.id, message=(
             f"needs {gb(small.total_bytes)} at {small.fmt.id} with {ktokens(ctx)} context; "
             f"the device has {gb(hw.usable_memory_bytes)} usable"))]
     need = c.min_speed_tokens_per_s or 0.0
@@ -272,7 +273,9 @@ def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s:
             picks.append(make_pick(len(picks) + 1, score, m, setup, parts, hw, tables, c, s))
     order = {m.id: i for i, m in enumerate(catalog.models)}
     excluded.sort(key=lambda e: order[e.model_id])
-    closest = None if any(p.deployment == "local" for p in picks) else closest_miss(excluded, hw)
+    smallest = min(tables.formats.values(), key=lambda f: f.bits_per_weight).id
+    closest = (None if any(p.deployment == "local" for p in picks)
+               else closest_miss(excluded, hw, smallest))
     return Recommendation(
         constraints=c, device=hw, recommendations=tuple(picks), excluded=tuple(excluded),
         closest=closest,
@@ -339,14 +342,15 @@ def pick_why(m: ModelEntry, setup: Setup, parts: dict[str, float], decode: float
     return "; ".join(bits)
 
 
-def closest_miss(excluded: list[Exclusion], hw: Hardware) -> str | None:
+def closest_miss(excluded: list[Exclusion], hw: Hardware, smallest_quant: str) -> str | None:
     """For 'nothing fits': the memory-fit exclusion with the smallest need, and what would help."""
-    misses = [(r.needed_bytes, e.model_id, r.message) for e in excluded for r in e.reasons
-              if r.rule == "memory-fit" and r.needed_bytes]
+    misses = [(r.needed_bytes, e.model_id, r.message, r.needed_quant) for e in excluded
+              for r in e.reasons if r.rule == "memory-fit" and r.needed_bytes]
     if not misses:
         return None
-    needed, model_id, message = min(misses)
+    needed, model_id, message, quant = min(misses)
     gap = (needed - hw.usable_memory_bytes) / 1e9
-    smaller = "" if " at q2_k " in message else ", a smaller quantization (--quant q3_k_m, q2_k)"
+    smaller = "" if quant == smallest_quant else (
+        f", a smaller quantization (down to --quant {smallest_quant})")
     return (f"closest: {model_id} ({message}); it would fit with {gap:.1f} GB more usable "
             f"memory{smaller} or a shorter --context")

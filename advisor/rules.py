@@ -20,6 +20,8 @@ class Reason(BaseModel):
     message: str
     needed_bytes: int | None = None
     """memory-fit only: the smallest memory any setup of the model needs."""
+    needed_quant: str | None = None
+    """memory-fit only: the weight format of that smallest setup."""
 
 
 class Constraints(BaseModel):

@@ -174,6 +174,9 @@ def test_nothing_fits_is_an_answer() -> None:
     r = recommend(catalog, hw, tables, Constraints(private=True), scoring)
     assert not r.recommendations
     assert r.closest and r.closest.startswith("closest: ")
+    assert "smaller quantization" not in r.closest  # already at the smallest format
+    at_q8 = recommend(catalog, hw, tables, Constraints(private=True, quant="q8_0"), scoring)
+    assert at_q8.closest and "a smaller quantization (down to --quant q2_k)" in at_q8.closest
 
 
 def test_recommend_json_contract() -> None:
