@@ -142,8 +142,7 @@ def quality_prior(m: ModelEntry, s: Scoring) -> float:
     active = m.params_active or total
     effective = math.sqrt(total * active) if total else 0.0
     size = math.log2(max(effective / 1e9, 0.1)) / math.log2(235)
-    generation = m.generation + ("-2507" if m.family == "qwen3-2507" else "")
-    bonus = s.generation_bonus.get(generation, s.generation_bonus.get(m.generation, 0.0))
+    bonus = s.generation_bonus.get(m.generation, 0.0)
     return s.weights["quality"] * size + s.weights["generation"] * bonus
 
 

@@ -220,3 +220,8 @@ def test_vision_models_are_not_penalised_for_video_on_a_vision_task() -> None:
     assert "unused_modalities" not in {k for k, v in vl.score_parts.items() if v}
     vl_chat = next(p for p in chat.recommendations if p.model_id == "qwen3-vl-8b-instruct")
     assert vl_chat.score_parts["unused_modalities"] < 0
+
+
+def test_every_generation_in_the_catalog_has_a_scoring_bonus() -> None:
+    missing = {m.generation for m in catalog.models} - set(scoring.generation_bonus)
+    assert not missing, f"add these to [generation_bonus] in catalog/scoring.toml: {missing}"
