@@ -124,8 +124,9 @@ def self_made(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
             *quantize,
             f"llama-server -m {local}-{'BF16' if not quantize else tag}.gguf --jinja "
             f"-c {context_tokens}"),
-            note=SELF_MADE_NOTE.format(fmt=tag, tool="llama.cpp's tools; needs a llama.cpp "
-                                       "release that supports this architecture") + vision)]
+            note=SELF_MADE_NOTE.format(fmt=tag, tool="llama.cpp's tools, run from a llama.cpp "
+                                       "checkout recent enough to support this architecture")
+            + vision)]
     if fmt_id.startswith("mlx-"):
         bits = fmt_id.removeprefix("mlx-").removesuffix("bit")
         q_flags = f" -q --q-bits {bits}" if bits.isdigit() else ""

@@ -240,6 +240,11 @@ def recommend_tables(r: Recommendation, chinese: bool) -> list[Table]:
     if not local:
         table.add_row("-", f"nothing fits\n{r.closest or ''}", *[""] * (len(columns) - 2))
     tables.append(table)
+    if local and local[0].recipes:
+        top = local[0]
+        run_top = recipes_table(top.recipes[:1], title=f"how to run #1, {top.model_id}")
+        run_top.caption = "any other: advisor run MODEL [--quant Q] [--runtime R]"
+        tables.append(run_top)
     if cloud:
         api = Table(title="Cloud APIs (data leaves your premises; not run on your device)")
         for col in ("model", "context", "license", "why"):
@@ -275,8 +280,8 @@ def compare_table(r: CompareResult) -> Table:
     return table
 
 
-def recipes_table(recipes: tuple[Recipe, ...]) -> Table:
-    table = Table(title="how to run it")
+def recipes_table(recipes: tuple[Recipe, ...], title: str = "how to run it") -> Table:
+    table = Table(title=title)
     table.add_column("runtime", no_wrap=True)
     table.add_column("commands")
     for r in recipes:

@@ -171,3 +171,11 @@ def test_chinese_picks_download_from_modelscope_first_and_others_offer_it() -> N
     result = runner.invoke(app, ["run", "qwen3-8b", "--runtime", "vllm", "--quant", "bf16"])
     assert result.stdout.splitlines()[1:3] == [
         "hf download Qwen/Qwen3-8B", "# or: modelscope download --model Qwen/Qwen3-8B"]
+
+
+def test_recommend_table_shows_how_to_run_the_top_pick() -> None:
+    result = runner.invoke(app, ["recommend", "--device", "h100", "--private", "--top", "2"])
+    assert result.exit_code == 0, result.stderr
+    top = picks_for("h100", top=2)[0]
+    assert f"how to run #1, {top.model_id}" in result.stdout
+    assert top.recipes[0].commands[-1].split()[0] in result.stdout
