@@ -213,7 +213,8 @@ def hardware_from(query: HardwareQuery, detected: DeviceProfile | None = None) -
     host = query.ram_gib or profile.host_ram_gib
     return Hardware(
         device_id=profile.id,
-        name=profile.name + (f" x{gpus}" if gpus > 1 else ""),
+        name=profile.name + (f" with {memory_gib:g} GiB" if query.memory_gib else "")
+        + (f" x{gpus}" if gpus > 1 else ""),
         device_class=profile.device_class,
         gpus=gpus,
         memory_bytes=memory * gpus,

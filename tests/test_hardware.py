@@ -64,6 +64,7 @@ def test_memory_override_and_multi_gpu() -> None:
     assert hw.memory_bytes == 8 * one.memory_bytes
     mac = hardware_from(HardwareQuery(device="m4-max", memory_gib=128))
     assert mac.memory_bytes == 128 * GIB
+    assert mac.name.endswith("with 128 GiB")  # the title says what the answer is for
 
 
 def test_multi_gpu_needs_a_gpu() -> None:
