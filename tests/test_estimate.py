@@ -139,20 +139,13 @@ def test_memory_within_10_percent_on_qwen25_transformers_rows() -> None:
     assert statistics.median(errors) <= 0.025
 
 
-def test_decode_speed_within_1_5x_on_qwen25_vllm_rows() -> None:
-    rows = [r for r in official if r["framework"] == "vLLM"]
+@pytest.mark.parametrize(("framework", "share"), [("vLLM", 0.80), ("Transformers", 0.75)])
+def test_speed_within_1_5x_on_most_qwen25_rows(framework: str, share: float) -> None:
+    rows = [r for r in official if r["framework"] == framework]
     errors = ratio_errors((r["tokens_per_s"], official_prediction(r, catalog, tables, devices)[1])
                           for r in rows)
     assert len(errors) >= 0.9 * len(rows)
-    assert share_within(errors, 1.5) >= 0.80
-
-
-def test_speed_within_1_5x_on_most_qwen25_transformers_rows() -> None:
-    rows = [r for r in official if r["framework"] == "Transformers"]
-    errors = ratio_errors((r["tokens_per_s"], official_prediction(r, catalog, tables, devices)[1])
-                          for r in rows)
-    assert len(errors) >= 0.9 * len(rows)
-    assert share_within(errors, 1.5) >= 0.75
+    assert share_within(errors, 1.5) >= share
 
 
 def test_decode_speed_within_1_5x_on_other_published_rows() -> None:
