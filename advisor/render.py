@@ -218,13 +218,12 @@ def recommend_tables(r: Recommendation, chinese: bool) -> list[Table]:
         f"GB: memory used, of {usable:.1f} usable; ctx: longest context that fits; context "
         f"assumed: {r.context_tokens_assumed} tokens; --explain shows every score part"))
     width = max((len(x) for p in local for x in (p.model_id, p.hf_repo or "")), default=40)
-    # On a narrow screen the license column goes (it is in --explain and the JSON).
+    # On a narrow screen the last column, license, goes (it is in --explain and the JSON).
     columns = ["#", "model", "quant", "runtime", "GB", "tok/s", "ctx", "license"]
-    if Console().width < width + 60:
+    if console().width < width + 60:
         columns.remove("license")
     for col in columns:
-        # The model cell names the pick (never wrapped) and says why under it (wrapped to fit);
-        # the license gives way first on a narrow screen.
+        # The model cell names the pick (never wrapped) and says why under it (wrapped to fit).
         table.add_column(col, no_wrap=col not in ("model", "license"),
                          min_width=width if col == "model" else None,
                          overflow="ellipsis" if col == "license" else "fold")
