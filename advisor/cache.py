@@ -13,7 +13,6 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +23,8 @@ KEEP_PER_KIND = 8
 
 # Modules whose code decides what a valid catalog is: editing one invalidates the cache.
 VALIDATING_MODULES = (
-    "schema.py", "params.py", "loader.py", "hardware.py", "formats.py", "rules.py", "cache.py",
+    "schema.py", "records.py", "validation.py", "params.py", "loader.py", "hardware.py",
+    "formats.py", "rules.py", "cache.py",
 )
 
 
@@ -76,6 +76,8 @@ def write(path: Path | None, value: object) -> None:
     """Store `value` atomically; failing to cache never fails the command."""
     if path is None:
         return
+    import tempfile
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")

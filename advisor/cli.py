@@ -1,9 +1,9 @@
 """The `advisor` command line: parse options, call the core, hand results to render/output.
 
-Heavy modules (pydantic, rich, the core) are imported inside commands so `--help` stays fast.
+Heavy modules (rich, the core; pydantic for JSON and fresh catalog checks) are imported inside
+commands, so `--help` stays fast.
 """
 
-from __future__ import annotations
 
 import functools
 import os
@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
-
     from advisor.schema import Catalog
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -74,11 +72,9 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def emit(result: BaseModel, fmt: OutputFormat, as_json: bool, tables: Callable[[], list[Any]],
+def emit(result: Any, fmt: OutputFormat, as_json: bool, tables: Callable[[], list[Any]],
          output: Path | None = None) -> None:
     """The one place that decides how a result document is printed or written."""
-    from advisor import export
-
     chosen = OutputFormat.json if as_json else fmt
     if chosen is OutputFormat.table and output is None:
         from advisor.render import console
@@ -87,6 +83,8 @@ def emit(result: BaseModel, fmt: OutputFormat, as_json: bool, tables: Callable[[
         for table in tables():
             out.print(table)
         return
+    from advisor import export
+
     renderers: dict[OutputFormat, Callable[[], str]] = {
         OutputFormat.json: lambda: export.to_json(result),
         OutputFormat.markdown: lambda: export.to_markdown(result),
@@ -106,7 +104,7 @@ def note(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def load() -> Catalog:
+def load() -> "Catalog":
     from advisor.loader import load_catalog
 
     return load_catalog(_state["catalog"])
@@ -505,15 +503,17 @@ def schema_cmd(
 
     types = document_types()
     name = resolve(document, {k: k for k in types}, "document")
-    schema = types[name]().model_json_schema(by_alias=True)
+    from advisor.validation import json_schema
+
+    schema = json_schema(types[name]())
     sys.stdout.write(json.dumps(schema, indent=2) + "\n")
 
 
-def document_types() -> dict[str, Callable[[], type[BaseModel]]]:
+def document_types() -> dict[str, Callable[[], type[Any]]]:
     """Each command's JSON document type, imported only when asked for."""
 
-    def lazy(module: str, name: str) -> Callable[[], type[BaseModel]]:
-        def get() -> type[BaseModel]:
+    def lazy(module: str, name: str) -> Callable[[], type[Any]]:
+        def get() -> type[Any]:
             import importlib
 
             return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
 
 from advisor.estimate import Estimate, estimate, weights_bytes
 from advisor.formats import RuntimeSpec, Tables, WeightFormat
 from advisor.hardware import Hardware
-from advisor.results import SCHEMA_VERSION
+from advisor.records import SCHEMA_VERSION
 from advisor.schema import ModelEntry
 
 
-class CompareRow(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class CompareRow:
     attribute: str
     values: tuple[str, ...]
     numbers: tuple[float | None, ...]
@@ -24,8 +23,8 @@ class CompareRow(BaseModel):
     """Column indexes holding the best value (ties share it)."""
 
 
-class CompareResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class CompareResult:
     schema_version: int = SCHEMA_VERSION
     models: tuple[str, ...]
     device: str | None

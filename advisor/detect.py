@@ -8,8 +8,7 @@ import platform
 import re
 import subprocess
 from collections import Counter
-
-from pydantic import BaseModel, ConfigDict
+from dataclasses import dataclass
 
 from advisor.hardware import (
     GIB,
@@ -21,16 +20,16 @@ from advisor.hardware import (
 )
 
 
-class GpuProbe(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class GpuProbe:
     name: str
     memory_bytes: int
 
 
-class Probe(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Probe:
     """Raw facts read off a machine; `unseen` says what could not be read and why."""
 
-    model_config = ConfigDict(frozen=True)
     system: str
     machine: str
     cpu_model: str | None = None
@@ -42,8 +41,8 @@ class Probe(BaseModel):
     unseen: tuple[str, ...] = ()
 
 
-class Detection(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class Detection:
     schema_version: int = 1
     probe: Probe
     device_id: str | None

@@ -12,14 +12,13 @@ Every estimate lists what it assumed. Formulas:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
-
-from pydantic import BaseModel, ConfigDict
 
 from advisor.formats import RuntimeSpec, Tables, WeightFormat
 from advisor.hardware import GIB, Hardware
 from advisor.params import count_params
-from advisor.results import SCHEMA_VERSION
+from advisor.records import SCHEMA_VERSION
 from advisor.schema import UNLISTED_GGUF_QUANT, ModelConfig, ModelEntry
 
 TOWER_BITS = 16.0
@@ -27,11 +26,8 @@ STATE_BYTES_PER_ELEMENT = 2.0  # linear-attention recurrent state kept in 16-bit
 HOST_BANDWIDTH_SHARE = 0.5  # share of host-RAM bandwidth llama.cpp reaches on offloaded layers
 
 
-class Result(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class Memory(Result):
+@dataclass(frozen=True, kw_only=True)
+class Memory:
     weights_bytes: int
     kv_cache_bytes: int
     overhead_bytes: int
@@ -41,7 +37,8 @@ class Memory(Result):
     offloaded_bytes: int = 0
 
 
-class Speed(Result):
+@dataclass(frozen=True, kw_only=True)
+class Speed:
     decode_tokens_per_s: float | None
     prefill_tokens_per_s: float | None
     time_to_first_token_s: float | None
@@ -49,14 +46,16 @@ class Speed(Result):
     aggregate_decode_tokens_per_s: float | None = None
 
 
-class Efficiency(Result):
+@dataclass(frozen=True, kw_only=True)
+class Efficiency:
     bandwidth: float
     compute: float
     multi_gpu: float
     per_token_overhead_ms: float
 
 
-class Assumptions(Result):
+@dataclass(frozen=True, kw_only=True)
+class Assumptions:
     quant: str
     quant_bits_per_weight: float
     runtime: str
@@ -69,7 +68,8 @@ class Assumptions(Result):
     notes: tuple[str, ...]
 
 
-class Estimate(Result):
+@dataclass(frozen=True, kw_only=True)
+class Estimate:
     schema_version: int = SCHEMA_VERSION
     model_id: str
     hf_repo: str | None

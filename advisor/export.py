@@ -10,8 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from advisor.errors import ExportError
 
 Rows = tuple[list[str], list[list[str]]]
@@ -25,7 +23,7 @@ def _num(x: float | None) -> str:
     return "" if x is None else f"{x:.1f}"
 
 
-def flat_rows(result: BaseModel) -> Rows:
+def flat_rows(result: Any) -> Rows:
     """The result as one table of strings: the shape Markdown and CSV share."""
     name = type(result).__name__
     if name == "ModelsResult":
@@ -35,14 +33,14 @@ def flat_rows(result: BaseModel) -> Rows:
                        str(m.params_active or ""), str(m.context_native), str(m.context_max),
                        "+".join(m.modalities.input), "+".join(m.tasks), m.license.id,
                        str(m.license.commercial_use), str(m.release_date or "")]
-                      for m in result.models]  # type: ignore[attr-defined]
+                      for m in result.models]
     if name == "DevicesResult":
         head = ["id", "class", "name", "memory_gib", "usable_fraction", "bandwidth_gb_s",
                 "fp16_tflops", "runtimes"]
         return head, [[d.id, d.device_class, d.name, f"{d.memory_gib:g}",
                        f"{d.usable_memory_fraction:g}", f"{d.bandwidth_gb_s:g}",
                        "" if d.fp16_tflops is None else f"{d.fp16_tflops:g}", "+".join(d.runtimes)]
-                      for d in result.devices]  # type: ignore[attr-defined]
+                      for d in result.devices]
     if name == "Recommendation":
         head = ["rank", "model_id", "deployment", "quant", "runtime", "memory_gb", "usable_gb",
                 "decode_tokens_per_s", "max_context_tokens", "license", "score", "why"]
@@ -51,17 +49,19 @@ def flat_rows(result: BaseModel) -> Rows:
                  _gb(p.memory.usable_bytes if p.memory else None),
                  _num(p.speed.decode_tokens_per_s if p.speed else None),
                  str(p.max_context_tokens or ""), p.license, f"{p.score:.3f}", p.why]
-                for p in result.recommendations]  # type: ignore[attr-defined]
+                for p in result.recommendations]
         rows += [["", e.model_id, "excluded", "", "", "", "", "", "", "", "",
                   "; ".join(f"{r.rule}: {r.message}" for r in e.reasons)]
-                 for e in result.excluded]  # type: ignore[attr-defined]
+                 for e in result.excluded]
         return head, rows
     if name == "CompareResult":
-        ids = list(result.models)  # type: ignore[attr-defined]
+        ids = list(result.models)
         return ["attribute", *ids, "best"], [
             [row.attribute, *row.values, "+".join(ids[i] for i in row.best)]
-            for row in result.rows]  # type: ignore[attr-defined]
-    return ["field", "value"], [[k, _text(v)] for k, v in _leaves(result.model_dump(mode="json"))]
+            for row in result.rows]
+    from advisor.validation import jsonable
+
+    return ["field", "value"], [[k, _text(v)] for k, v in _leaves(jsonable(result))]
 
 
 def _leaves(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -82,7 +82,7 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def to_markdown(result: BaseModel) -> str:
+def to_markdown(result: Any) -> str:
     head, rows = flat_rows(result)
 
     def cell(text: str) -> str:
@@ -93,7 +93,7 @@ def to_markdown(result: BaseModel) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_csv(result: BaseModel) -> str:
+def to_csv(result: Any) -> str:
     head, rows = flat_rows(result)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -102,8 +102,10 @@ def to_csv(result: BaseModel) -> str:
     return buffer.getvalue()
 
 
-def to_json(result: BaseModel) -> str:
-    return result.model_dump_json(indent=2, by_alias=True) + "\n"
+def to_json(result: Any) -> str:
+    from advisor.validation import dump_json
+
+    return dump_json(result) + "\n"
 
 
 def render_text(tables: Callable[[], list[Any]], width: int = 120) -> str:

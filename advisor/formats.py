@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import lru_cache
-
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
+from typing import Annotated
 
 from advisor import cache
 from advisor.errors import CatalogError
-from advisor.loader import display_name, packaged_path, read_toml, resolve, validate_records
+from advisor.loader import (
+    checked,
+    display_name,
+    packaged_path,
+    read_toml,
+    resolve,
+    validate_records,
+    validate_table,
+)
+from advisor.records import FORBID_EXTRA, Check, PositiveFloat
+
+Share = Annotated[float, Check(ge=0, le=1)]
+NonNegative = Annotated[float, Check(ge=0)]
 
 
-class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class WeightFormat(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class WeightFormat:
+    __pydantic_config__ = FORBID_EXTRA
     id: str
     aliases: tuple[str, ...] = ()
     family: str
@@ -24,12 +34,14 @@ class WeightFormat(Frozen):
     bits_per_weight: PositiveFloat
     embedding_bits: PositiveFloat
     output_head_bits: PositiveFloat
-    quality_loss: float = Field(ge=0, lt=1)
+    quality_loss: Annotated[float, Check(ge=0, lt=1)]
     quality_source: str
     source: str
 
 
-class RuntimeSpec(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class RuntimeSpec:
+    __pydantic_config__ = FORBID_EXTRA
     id: str
     name: str
     aliases: tuple[str, ...] = ()
@@ -38,28 +50,31 @@ class RuntimeSpec(Frozen):
     gpu_only: bool = False
     quantizes_on_load: tuple[str, ...] = ()
     """Formats the runtime makes from 16-bit weights as it loads them (vLLM's FP8)."""
-    fixed_overhead_gib: float = Field(ge=0)
-    activation_bytes_per_token: float = Field(ge=0)
+    fixed_overhead_gib: NonNegative
+    activation_bytes_per_token: NonNegative
     """Peak activation memory per prompt token, as a multiple of (hidden + intermediate) x 2 bytes."""
-    reserve_fraction: float | None = Field(default=None, gt=0, le=1)
-    per_token_overhead_ms: float = Field(ge=0)
+    reserve_fraction: Annotated[float, Check(gt=0, le=1)] | None = None
+    per_token_overhead_ms: NonNegative
     bandwidth_efficiency: dict[str, float]
-    format_efficiency: dict[str, float] = Field(default_factory=dict)
+    format_efficiency: dict[str, float] = field(default_factory=dict)
     """Multiplier on bandwidth efficiency for formats whose kernels read memory less well."""
     compute_efficiency: dict[str, float]
-    multi_gpu_efficiency: float = Field(ge=0, le=1)
+    multi_gpu_efficiency: Share
     """Share of each extra GPU's bandwidth a decode step gains (0: layers split in sequence)."""
-    max_gpus: int = Field(ge=1)
+    max_gpus: Annotated[int, Check(ge=1)]
     fitted_on: str
 
 
-class DefaultChoice(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class DefaultChoice:
+    __pydantic_config__ = FORBID_EXTRA
     runtime: str
-    quants: tuple[str, ...] = Field(min_length=1)
+    quants: Annotated[tuple[str, ...], Check(min_length=1)]
     """Preferred formats, best first; the first that the device runs fast is taken."""
 
 
-class Tables(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class Tables:
     formats: dict[str, WeightFormat]
     format_aliases: dict[str, str]
     kv_dtypes: dict[str, PositiveFloat]
@@ -97,18 +112,18 @@ def _validated_tables() -> Tables:
         rdata.get("runtimes", []), RuntimeSpec, display_name(rpath), "runtime", "runtimes"
     )
     problems += more
-    defaults = {}
-    for cls, raw in rdata.get("defaults", {}).items():
-        try:
-            defaults[cls] = DefaultChoice.model_validate(raw)
-        except ValueError as exc:
-            problems.append(f"{display_name(rpath)}: defaults.{cls}: {exc}")
+    defaults, more = validate_table(rdata.get("defaults", {}), DefaultChoice,
+                                    f"{display_name(rpath)}: defaults")
+    problems += more
+    kv_dtypes, more = checked(dict[str, PositiveFloat], qdata.get("kv_dtypes", {}),
+                              f"{display_name(qpath)}: kv_dtypes")
+    problems += more
     if problems:
         raise CatalogError(problems)
     return Tables(
         formats={f.id: f for f in formats},
         format_aliases={a.lower(): f.id for f in formats for a in f.aliases},
-        kv_dtypes=qdata.get("kv_dtypes", {}),
+        kv_dtypes=kv_dtypes,
         runtimes={r.id: r for r in runtimes},
         runtime_aliases={a.lower(): r.id for r in runtimes for a in r.aliases},
         defaults=defaults,

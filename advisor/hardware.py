@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from typing import Annotated, Literal
 
 from advisor import cache
 from advisor.errors import CatalogError, InputError
 from advisor.loader import display_name, packaged_path, read_toml, resolve, validate_records
+from advisor.records import FORBID_EXTRA, Check, PositiveFloat, Slug
 
 DeviceClass = Literal[
     "phone", "edge", "laptop", "desktop", "apple-silicon", "consumer-gpu", "datacenter-gpu", "car"
@@ -28,11 +28,12 @@ GIB = 1024**3
 GPU_CLASSES = ("consumer-gpu", "datacenter-gpu")
 
 
-class DeviceSource(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    ref: str = Field(min_length=5)
+@dataclass(frozen=True, kw_only=True)
+class DeviceSource:
+    __pydantic_config__ = FORBID_EXTRA
+    ref: Annotated[str, Check(min_length=5)]
     kind: Literal["vendor-spec", "benchmark", "issue", "docs", "review"]
-    backs: tuple[str, ...] = Field(min_length=1)
+    backs: Annotated[tuple[str, ...], Check(min_length=1)]
 
 
 NUMERIC_FACTS = (
@@ -41,31 +42,35 @@ NUMERIC_FACTS = (
 )
 
 
-class DeviceProfile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+def _toml_key(field_name: str) -> str:
+    # "class" is a Python keyword; the TOML (and JSON) key stays `class`.
+    return "class" if field_name == "device_class" else field_name
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceProfile:
+    __pydantic_config__ = {**FORBID_EXTRA, "alias_generator": _toml_key}
+    id: Slug
     name: str
-    # "class" is a Python keyword; the TOML key stays `class`.
-    device_class: DeviceClass = Field(alias="class")
+    device_class: DeviceClass
     memory_gib: PositiveFloat
     memory_gib_options: tuple[PositiveFloat, ...] = ()
     unified_memory: bool
-    usable_memory_fraction: float = Field(gt=0, le=1)
-    usable_memory_evidence: str = Field(min_length=3)
+    usable_memory_fraction: Annotated[float, Check(gt=0, le=1)]
+    usable_memory_evidence: Annotated[str, Check(min_length=3)]
     bandwidth_gb_s: PositiveFloat
     fp16_tflops: PositiveFloat | None = None
     int8_tops: PositiveFloat | None = None
     fp8_tflops: PositiveFloat | None = None
     fast_formats: tuple[str, ...] = ()
-    runtimes: tuple[Runtime, ...] = Field(min_length=1)
+    runtimes: Annotated[tuple[Runtime, ...], Check(min_length=1)]
     host_ram_gib: PositiveFloat | None = None
-    cpu_cores: int | None = Field(default=None, gt=0)
+    cpu_cores: Annotated[int, Check(gt=0)] | None = None
     example: str | None = None
     notes: str | None = None
-    sources: tuple[DeviceSource, ...] = Field(min_length=1)
+    sources: Annotated[tuple[DeviceSource, ...], Check(min_length=1)]
 
-    @model_validator(mode="after")
-    def _backed(self) -> DeviceProfile:
+    def __post_init__(self) -> None:
         backed = {b for s in self.sources for b in s.backs}
         missing = [
             f"{name}: no source backs it"
@@ -74,11 +79,10 @@ class DeviceProfile(BaseModel):
         ]
         if missing:
             raise ValueError("\n".join(missing))
-        return self
 
 
-class DeviceCatalog(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class DeviceCatalog:
     devices: dict[str, DeviceProfile]
     aliases: dict[str, str]
 
@@ -107,10 +111,10 @@ def _validated_devices() -> DeviceCatalog:
     return DeviceCatalog(devices=by_id, aliases=aliases)
 
 
-class Hardware(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Hardware:
     """What the estimator runs against: one device (possibly N identical GPUs) after overrides."""
 
-    model_config = ConfigDict(frozen=True)
     device_id: str | None
     name: str
     device_class: DeviceClass
@@ -161,10 +165,10 @@ def check_positive(value: float, option: str, shown: object, upper: float) -> No
         raise InputError(f"{option}: {shown} is out of range; give a positive number up to {upper:g}")
 
 
-class HardwareQuery(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class HardwareQuery:
     """Hardware as the user described it on the command line."""
 
-    model_config = ConfigDict(frozen=True)
     device: str | None = None
     memory_gib: float | None = None
     bandwidth_gb_s: float | None = None

@@ -8,7 +8,7 @@ convert_hf_to_gguf.py and llama-quantize, mlx_lm.convert, vLLM's on-load FP8) an
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from dataclasses import dataclass
 
 from advisor.schema import UNLISTED_GGUF_QUANT, ModelEntry
 
@@ -17,8 +17,8 @@ GGUF_FILE_QUANTS = {"q4_k_m": "Q4_K_M", "q5_k_m": "Q5_K_M", "q6_k": "Q6_K", "q8_
                     "bf16": "BF16"}
 
 
-class Recipe(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class Recipe:
     runtime: str
     commands: tuple[str, ...]
     note: str = ""

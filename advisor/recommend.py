@@ -3,9 +3,8 @@ picks and splits them from the exclusions. Every catalog model ends in exactly o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, NamedTuple
-
-from pydantic import BaseModel, ConfigDict
 
 from advisor.estimate import (
     Efficiency,
@@ -27,7 +26,7 @@ from advisor.estimate import (
 from advisor.formats import RuntimeSpec, Tables, WeightFormat
 from advisor.hardware import Hardware
 from advisor.recipes import Recipe, recipes
-from advisor.results import SCHEMA_VERSION
+from advisor.records import SCHEMA_VERSION
 from advisor.rules import (
     Constraints,
     Reason,
@@ -52,23 +51,22 @@ DEFAULT_CONTEXT = 8192
 GENERAL_RUNTIMES = ("llama.cpp", "vllm", "mlx")
 
 
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class PickMemory(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class PickMemory:
     total_bytes: int
     usable_bytes: int
     weights_bytes: int
     kv_cache_bytes: int
 
 
-class PickSpeed(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class PickSpeed:
     decode_tokens_per_s: float | None
     time_to_first_token_s: float | None = None
 
 
-class Pick(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class Pick:
     rank: int
     model_id: str
     name: str
@@ -91,12 +89,14 @@ class Pick(Frozen):
     """How to get and run the pick: its own runtime first."""
 
 
-class Exclusion(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class Exclusion:
     model_id: str
     reasons: tuple[Reason, ...]
 
 
-class Recommendation(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class Recommendation:
     schema_version: int = SCHEMA_VERSION
     constraints: Constraints
     device: Hardware

@@ -91,8 +91,9 @@ def model_tables(m: ModelView, recipes: tuple[Recipe, ...] = ()) -> list[Table]:
         cfg = Table(title="config.json (language model)", show_header=False)
         cfg.add_column("key", style="bold")
         cfg.add_column("value", justify="right")
-        for key, value in m.config.model_dump(exclude_none=True).items():
-            cfg.add_row(key, str(value))
+        for key, value in vars(m.config).items():
+            if value is not None:
+                cfg.add_row(key, str(value))
         cfg.add_row("(layers keeping a KV cache)", str(m.kv_cache_layers))
         tables.append(cfg)
     if m.quantized:

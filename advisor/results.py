@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-
-from pydantic import BaseModel, ConfigDict
+from dataclasses import dataclass
 
 from advisor.hardware import DeviceProfile
 from advisor.recipes import Recipe
+from advisor.records import SCHEMA_VERSION
 from advisor.schema import (
     Context,
     License,
@@ -17,19 +17,17 @@ from advisor.schema import (
     Source,
 )
 
-SCHEMA_VERSION = 1
+__all__ = ["SCHEMA_VERSION", "DevicesResult", "ModelView", "ModelsResult", "ShowResult"]
 
 
-class Result(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class Modalities(Result):
+@dataclass(frozen=True, kw_only=True)
+class Modalities:
     input: tuple[str, ...]
     output: tuple[str, ...]
 
 
-class ModelView(Result):
+@dataclass(frozen=True, kw_only=True)
+class ModelView:
     """One catalog model as users' scripts see it (`advisor models --json`, `advisor show`)."""
 
     id: str
@@ -64,15 +62,13 @@ class ModelView(Result):
 
     @classmethod
     def of(cls, m: ModelEntry) -> ModelView:
+        copied = (
+            "id", "name", "family", "generation", "release_date", "hf_repo", "modelscope_repo",
+            "open_weights", "architecture", "params_total", "params_non_embedding", "tasks",
+            "thinking", "languages", "languages_count", "benchmarks",
+        )
         return cls(
-            **m.model_dump(
-                include={
-                    "id", "name", "family", "generation", "release_date", "hf_repo",
-                    "modelscope_repo", "open_weights", "architecture", "params_total",
-                    "params_non_embedding", "tasks", "thinking", "languages", "languages_count",
-                    "benchmarks",
-                }
-            ),
+            **{name: getattr(m, name) for name in copied},
             license=m.license,
             context=m.context,
             config=m.config,
@@ -88,18 +84,21 @@ class ModelView(Result):
         )
 
 
-class ModelsResult(Result):
+@dataclass(frozen=True, kw_only=True)
+class ModelsResult:
     schema_version: int = SCHEMA_VERSION
     models: tuple[ModelView, ...]
 
 
-class ShowResult(Result):
+@dataclass(frozen=True, kw_only=True)
+class ShowResult:
     schema_version: int = SCHEMA_VERSION
     model: ModelView
     recipes: tuple[Recipe, ...] = ()
 
 
-class DevicesResult(Result):
+@dataclass(frozen=True, kw_only=True)
+class DevicesResult:
     schema_version: int = SCHEMA_VERSION
     devices: tuple[DeviceProfile, ...]
     aliases: dict[str, str]

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict
-
 from advisor import cache
-from advisor.loader import packaged_path, read_toml
+from advisor.errors import CatalogError
+from advisor.loader import checked, display_name, packaged_path, read_toml
+from advisor.records import FORBID_EXTRA
 from advisor.schema import ModelEntry
 
 
-class Reason(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class Reason:
     rule: str
     message: str
     needed_bytes: int | None = None
@@ -24,10 +25,10 @@ class Reason(BaseModel):
     """memory-fit only: the weight format of that smallest setup."""
 
 
-class Constraints(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Constraints:
     """What the user needs; hardware is resolved separately."""
 
-    model_config = ConfigDict(frozen=True)
     private: bool = False
     chinese: bool = False
     task: str = "chat"
@@ -39,8 +40,9 @@ class Constraints(BaseModel):
     top: int = 5
 
 
-class Scoring(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class Scoring:
+    __pydantic_config__ = FORBID_EXTRA
     weights: dict[str, float]
     pace: dict[str, float]
     generation_bonus: dict[str, float]
@@ -54,9 +56,14 @@ def load_scoring() -> Scoring:
 
 
 def _validated_scoring() -> Scoring:
-    data = read_toml(packaged_path("scoring.toml"))
+    path = packaged_path("scoring.toml")
+    data = read_toml(path)
     data.pop("schema_version", None)
-    return Scoring.model_validate(data)
+    scoring: Scoring | None
+    scoring, problems = checked(Scoring, data, display_name(path))
+    if scoring is None:
+        raise CatalogError(problems)
+    return scoring
 
 
 def gb(n: float) -> str:

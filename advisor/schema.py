@@ -7,9 +7,10 @@ Keys follow Hugging Face `config.json` names. Every fact field must be backed by
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, StringConstraints, model_validator
+from advisor.records import FORBID_EXTRA, Check, NonEmpty, PositiveInt, RepoId, Slug
 
 InModality = Literal["text", "image", "video", "audio"]
 OutModality = Literal["text", "audio", "embedding", "score"]
@@ -27,7 +28,7 @@ QuantFormat = Literal[
 ExtensionMethod = Literal["none", "yarn", "dca"]
 
 # Benchmark names: lowercase, hyphenated (`mmlu-redux`; `-nothink` for Qwen3's non-thinking mode).
-BenchmarkKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.\-]*$")]
+BenchmarkKey = Slug
 
 TASKS: tuple[str, ...] = Task.__args__  # type: ignore[attr-defined]
 
@@ -37,23 +38,27 @@ FACT_FIELDS = (
     "modalities_in", "modalities_out", "tasks", "thinking", "languages", "languages_count",
     "context", "quantized", "config", "benchmarks", "ollama_tag",
 )
+# Facts with a default that states nothing ("text" in and out, no thinking mode).
+DEFAULTED_FACTS: dict[str, object] = {
+    "modalities_in": ("text",), "modalities_out": ("text",), "thinking": "none",
+}
 # Parameter counts computed from config may differ from the card's rounded figure by this much.
 PARAM_TOLERANCE = 0.05
 
 
-class Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class License(Record):
-    id: str = Field(min_length=1)
+@dataclass(frozen=True, kw_only=True)
+class License:
+    __pydantic_config__ = FORBID_EXTRA
+    id: NonEmpty
     commercial_use: bool
     condition: str = ""
 
 
-class ModelConfig(Record):
+@dataclass(frozen=True, kw_only=True)
+class ModelConfig:
     """The language model's architecture, under config.json names."""
 
+    __pydantic_config__ = FORBID_EXTRA
     num_hidden_layers: PositiveInt
     hidden_size: PositiveInt
     intermediate_size: PositiveInt | None = None
@@ -66,7 +71,7 @@ class ModelConfig(Record):
     num_experts: PositiveInt | None = None
     num_experts_per_tok: PositiveInt | None = None
     moe_intermediate_size: PositiveInt | None = None
-    shared_expert_intermediate_size: int | None = Field(default=None, ge=0)
+    shared_expert_intermediate_size: Annotated[int, Check(ge=0)] | None = None
     full_attention_interval: PositiveInt | None = None
     linear_num_key_heads: PositiveInt | None = None
     linear_num_value_heads: PositiveInt | None = None
@@ -74,8 +79,7 @@ class ModelConfig(Record):
     linear_value_head_dim: PositiveInt | None = None
     linear_conv_kernel_dim: PositiveInt | None = None
 
-    @model_validator(mode="after")
-    def _consistent(self) -> ModelConfig:
+    def __post_init__(self) -> None:
         if self.num_attention_heads % self.num_key_value_heads:
             raise ValueError(
                 f"num_attention_heads ({self.num_attention_heads}) is not divisible by "
@@ -92,7 +96,6 @@ class ModelConfig(Record):
             raise ValueError("num_experts_per_tok is larger than num_experts")
         if self.num_experts is None and self.intermediate_size is None:
             raise ValueError("intermediate_size is required for a dense model")
-        return self
 
     @property
     def is_moe(self) -> bool:
@@ -106,19 +109,19 @@ class ModelConfig(Record):
         return self.num_hidden_layers
 
 
-class Context(Record):
+@dataclass(frozen=True, kw_only=True)
+class Context:
+    __pydantic_config__ = FORBID_EXTRA
     native_tokens: PositiveInt
     max_tokens: PositiveInt
     extension_method: ExtensionMethod = "none"
-    yarn_factor: float | None = Field(default=None, gt=1)
+    yarn_factor: Annotated[float, Check(gt=1)] | None = None
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Context:
+    def __post_init__(self) -> None:
         if self.max_tokens < self.native_tokens:
             raise ValueError(
                 f"max_tokens ({self.max_tokens}) is below native_tokens ({self.native_tokens})"
             )
-        return self
 
 
 # A GGUF repo whose files the catalog does not list (`quants` empty) is taken to hold Q4_K_M: the
@@ -126,27 +129,33 @@ class Context(Record):
 UNLISTED_GGUF_QUANT = "q4_k_m"
 
 
-class QuantizedCheckpoint(Record):
+@dataclass(frozen=True, kw_only=True)
+class QuantizedCheckpoint:
+    __pydantic_config__ = FORBID_EXTRA
     format: QuantFormat
-    repo: str = Field(min_length=3, pattern=r"^[\w.-]+/[\w.-]+$")
+    repo: RepoId
     quants: tuple[str, ...] = ()
 
 
-class Source(Record):
-    ref: str = Field(min_length=5)
+@dataclass(frozen=True, kw_only=True)
+class Source:
+    __pydantic_config__ = FORBID_EXTRA
+    ref: Annotated[str, Check(min_length=5)]
     kind: SourceKind
-    backs: tuple[str, ...] = Field(min_length=1)
+    backs: Annotated[tuple[str, ...], Check(min_length=1)]
     verified_via: str | None = None
 
 
-class ModelEntry(Record):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
-    name: str = Field(min_length=1)
-    family: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+@dataclass(frozen=True, kw_only=True)
+class ModelEntry:
+    __pydantic_config__ = FORBID_EXTRA
+    id: Slug
+    name: NonEmpty
+    family: Slug
     generation: str
     release_date: dt.date | None = None
-    hf_repo: str | None = Field(default=None, pattern=r"^[\w.-]+/[\w.-]+$")
-    modelscope_repo: str | None = Field(default=None, pattern=r"^[\w.-]+/[\w.-]+$")
+    hf_repo: RepoId | None = None
+    modelscope_repo: RepoId | None = None
     open_weights: bool = True
     architecture: Architecture | None = None
     params_total: PositiveInt | None = None
@@ -154,7 +163,7 @@ class ModelEntry(Record):
     params_non_embedding: PositiveInt | None = None
     modalities_in: tuple[InModality, ...] = ("text",)
     modalities_out: tuple[OutModality, ...] = ("text",)
-    tasks: tuple[Task, ...] = Field(min_length=1)
+    tasks: Annotated[tuple[Task, ...], Check(min_length=1)]
     thinking: Thinking = "none"
     languages: str | None = None
     languages_count: PositiveInt | None = None
@@ -162,16 +171,14 @@ class ModelEntry(Record):
     config: ModelConfig | None = None
     context: Context
     quantized: tuple[QuantizedCheckpoint, ...] = ()
-    ollama_tag: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.\-]*:[a-z0-9.\-]+$")
-    benchmarks: dict[BenchmarkKey, float] = Field(default_factory=dict)
-    sources: tuple[Source, ...] = Field(min_length=1)
+    ollama_tag: Annotated[str, Check(pattern=r"^[a-z0-9][a-z0-9.\-]*:[a-z0-9.\-]+$")] | None = None
+    benchmarks: dict[BenchmarkKey, float] = field(default_factory=dict)
+    sources: Annotated[tuple[Source, ...], Check(min_length=1)]
 
-    @model_validator(mode="after")
-    def _consistent(self) -> ModelEntry:
+    def __post_init__(self) -> None:
         problems = [*self._weights_problems(), *self._param_problems(), *self._unbacked()]
         if problems:
             raise ValueError("\n".join(problems))
-        return self
 
     def _weights_problems(self) -> list[str]:
         if not self.open_weights:
@@ -236,17 +243,16 @@ class ModelEntry(Record):
             if value is None or value == () or value == {}:
                 continue
             if name in ("config", "benchmarks"):
-                keys = value.model_fields_set if name == "config" else value.keys()
+                keys = (value.keys() if name == "benchmarks" else
+                        [k for k, v in vars(value).items() if v is not None])
                 problems += [
                     f"{name}.{key}: no source backs it"
                     for key in sorted(keys)
                     if name not in backed and f"{name}.{key}" not in backed
                 ]
             elif name not in backed and not any(b.startswith(name + ".") for b in backed):
-                if name in ("modalities_in", "modalities_out", "thinking") and (
-                    name not in self.model_fields_set
-                ):
-                    continue  # defaults state nothing
+                if name in DEFAULTED_FACTS and value == DEFAULTED_FACTS[name]:
+                    continue  # the default states nothing
                 problems.append(f"{name}: no source backs it")
         return problems
 
@@ -271,7 +277,8 @@ class ModelEntry(Record):
         return max(0, self.params_total - count_params(self.config, self.architecture).total)
 
 
-class Catalog(Record):
+@dataclass(frozen=True, kw_only=True)
+class Catalog:
     models: tuple[ModelEntry, ...]
 
     def by_id(self) -> dict[str, ModelEntry]:

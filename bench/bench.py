@@ -10,6 +10,7 @@ Run: python bench/bench.py [--runs N] [--models N]
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import platform
 import re
@@ -73,6 +74,11 @@ def main() -> None:
         ms = median_ms(lambda hw=hw: recommend(catalog, hw, tables, Constraints(private=True),
                                                scoring), args.runs)
         print(f"engine, recommend on {device} ({len(catalog.models)} models): {ms:.1f} ms median")
+    # Bytecode as pip leaves it after an install: without it (PYTHONDONTWRITEBYTECODE, an edited
+    # tree) every start would compile the package's source, which no installed copy does.
+    import advisor
+
+    compileall.compile_dir(Path(advisor.__file__).parent, quiet=1)
     exe = shutil.which("advisor", path=str(Path(sys.executable).parent)) or "advisor"
     for argv in ([exe, "--help"], [exe, "recommend", "--device", "phone", "--private"]):
         ms = median_ms(lambda argv=argv: subprocess.run(argv, capture_output=True, check=True),

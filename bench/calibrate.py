@@ -17,6 +17,7 @@ import itertools
 import math
 import statistics
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 from advisor.accuracy import (
@@ -69,7 +70,7 @@ def fit_official(rows, framework: str, catalog, tables, devices, base: RuntimeSp
 
     single_bf16 = [r for r in vllm if r["gpu_count"] == 1 and r["quant"] == "BF16"]
     best = min(
-        (base.model_copy(update={"bandwidth_efficiency": {"default": e},
+        (replace(base, **{"bandwidth_efficiency": {"default": e},
                                  "per_token_overhead_ms": t0,
                                  "compute_efficiency": {"default": ec}})
          for e, t0, ec in itertools.product([x / 100 for x in range(10, 92, 2)],
@@ -83,13 +84,13 @@ def fit_official(rows, framework: str, catalog, tables, devices, base: RuntimeSp
         factors[fmt_id] = min(
             (x / 100 for x in range(50, 132, 2)),
             key=lambda f, subset=subset, fmt_id=fmt_id: score(
-                best.model_copy(update={"format_efficiency": {**factors, fmt_id: f}}), subset),
+                replace(best, **{"format_efficiency": {**factors, fmt_id: f}}), subset),
         )
-    best = best.model_copy(update={"format_efficiency": factors})
+    best = replace(best, **{"format_efficiency": factors})
     multi = [r for r in vllm if r["gpu_count"] > 1]
     m = min((x / 100 for x in range(40, 102, 2)),
-            key=lambda f: score(best.model_copy(update={"multi_gpu_efficiency": f}), multi))
-    return best.model_copy(update={"multi_gpu_efficiency": m})
+            key=lambda f: score(replace(best, **{"multi_gpu_efficiency": f}), multi))
+    return replace(best, **{"multi_gpu_efficiency": m})
 
 
 def fit_published(rows, tables, devices) -> None:
@@ -109,7 +110,7 @@ def fit_published(rows, tables, devices) -> None:
                 if step > 0:
                     classes[device.device_class].append(weight / (device.bandwidth_gb_s * 1e9 * step))
             eff = {c: round(min(0.95, statistics.median(v)), 2) for c, v in classes.items()}
-            rt = base.model_copy(update={"per_token_overhead_ms": t0,
+            rt = replace(base, **{"per_token_overhead_ms": t0,
                                          "bandwidth_efficiency": {**eff, "default": base.bandwidth_efficiency["default"]}})
             errors = ratio_errors((r["decode_tokens_per_s"], published_prediction(r, tables, devices, rt))
                                   for r in subset)

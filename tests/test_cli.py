@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -114,6 +115,23 @@ def test_installed_console_script_runs_quick_start() -> None:
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert "Recommended for" in result.stdout
+
+
+def test_cached_table_run_imports_no_pydantic(tmp_path: Path) -> None:
+    """Start-up budget (README, Speed): with the catalog cached, a table run never imports
+    pydantic, whose import and schema building cost more than the whole budget."""
+    script = ("import sys; from advisor.cli import main\n"
+              "try:\n    main()\nexcept SystemExit:\n    pass\n"
+              "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'), "
+              "file=sys.stderr)")
+    env = {**os.environ, "ADVISOR_CACHE_DIR": str(tmp_path)}
+    env.pop("ADVISOR_NO_CACHE", None)
+    argv = [sys.executable, "-c", script, "recommend", "--device", "phone", "--private"]
+    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env,
+                           check=False) for _ in range(2)]
+    assert all(r.returncode == 0 and "Recommended for" in r.stdout for r in runs)
+    assert "'pydantic'" in runs[0].stderr  # a fresh cache: the catalog was validated
+    assert runs[1].stderr.splitlines()[-1] == "[]"  # cached: no pydantic at all
 
 
 def test_python_dash_m_advisor() -> None:

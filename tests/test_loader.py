@@ -43,6 +43,34 @@ def test_all_problems_are_reported_at_once() -> None:
     assert "model 'qwen3-30b-a3b': config.head_dim" in problems[1]
 
 
+# Constraints written as `Check(...)` metadata on the records, each broken in a copy of a valid file.
+BROKEN_CONSTRAINTS = [
+    ("num_hidden_layers = 36", "num_hidden_layers = 0",
+     "model 'qwen3-8b': config.num_hidden_layers: Input should be greater than 0"),
+    ('family = "qwen3"', 'family = "Qwen 3"',
+     "model 'qwen3-8b': family: String should match pattern"),
+    ('tasks = ["chat", "reasoning", "code", "math", "tool-use"]', "tasks = []",
+     "model 'qwen3-8b': tasks: Tuple should have at least 1 item"),
+    ("yarn_factor = 4.0", "yarn_factor = 1.0",
+     "model 'qwen3-8b': context.yarn_factor: Input should be greater than 1"),
+    ('repo = "Qwen/Qwen3-8B-FP8"', 'repo = "Qwen3-8B-FP8"',
+     "model 'qwen3-8b': quantized[0].repo: String should match pattern"),
+    ("benchmarks = { ceval = 83.0 }", "benchmarks = { C-Eval = 83.0 }",
+     "model 'qwen3-8b': benchmarks.C-Eval.[key]: String should match pattern"),
+]
+
+
+@pytest.mark.parametrize(("valid", "broken", "fragment"), BROKEN_CONSTRAINTS)
+def test_field_constraints_are_checked_and_located(tmp_path: Path, valid: str, broken: str,
+                                                   fragment: str) -> None:
+    text = (DATA / "small_catalog.toml").read_text()
+    assert valid in text
+    mine = tmp_path / "mine.toml"
+    mine.write_text(text.replace(valid, broken, 1))
+    problems = check_catalog(mine)
+    assert any(p.startswith(f"{mine}: ") and fragment in p for p in problems), problems
+
+
 def test_directory_and_missing_file(tmp_path: Path) -> None:
     assert check_catalog(tmp_path) == [f"{tmp_path}: is a directory, not a TOML file"]
     assert check_catalog(tmp_path / "nope.toml") == [f"{tmp_path / 'nope.toml'}: no such file"]
