@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Literal
 
 from advisor.estimate import Estimate, estimate, weights_bytes
 from advisor.formats import RuntimeSpec, Tables, WeightFormat
 from advisor.hardware import Hardware
-from advisor.records import SCHEMA_VERSION
+from advisor.records import SCHEMA_VERSION, Record, record
 from advisor.schema import ModelEntry
 
 
-@dataclass(frozen=True, kw_only=True)
-class CompareRow:
+@record
+class CompareRow(Record):
     attribute: str
     values: tuple[str, ...]
     numbers: tuple[float | None, ...]
@@ -23,8 +22,8 @@ class CompareRow:
     """Column indexes holding the best value (ties share it)."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class CompareResult:
+@record
+class CompareResult(Record):
     schema_version: int = SCHEMA_VERSION
     models: tuple[str, ...]
     device: str | None

@@ -8,7 +8,6 @@ import platform
 import re
 import subprocess
 from collections import Counter
-from dataclasses import dataclass
 
 from advisor.hardware import (
     GIB,
@@ -18,16 +17,17 @@ from advisor.hardware import (
     HardwareQuery,
     hardware_from,
 )
+from advisor.records import Record, record
 
 
-@dataclass(frozen=True, kw_only=True)
-class GpuProbe:
+@record
+class GpuProbe(Record):
     name: str
     memory_bytes: int
 
 
-@dataclass(frozen=True, kw_only=True)
-class Probe:
+@record
+class Probe(Record):
     """Raw facts read off a machine; `unseen` says what could not be read and why."""
 
     system: str
@@ -41,8 +41,8 @@ class Probe:
     unseen: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, kw_only=True)
-class Detection:
+@record
+class Detection(Record):
     schema_version: int = 1
     probe: Probe
     device_id: str | None

@@ -12,13 +12,12 @@ Every estimate lists what it assumed. Formulas:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from advisor.formats import RuntimeSpec, Tables, WeightFormat
 from advisor.hardware import GIB, Hardware
 from advisor.params import count_params
-from advisor.records import SCHEMA_VERSION
+from advisor.records import SCHEMA_VERSION, Record, record
 from advisor.schema import UNLISTED_GGUF_QUANT, ModelConfig, ModelEntry
 
 TOWER_BITS = 16.0
@@ -26,8 +25,8 @@ STATE_BYTES_PER_ELEMENT = 2.0  # linear-attention recurrent state kept in 16-bit
 HOST_BANDWIDTH_SHARE = 0.5  # share of host-RAM bandwidth llama.cpp reaches on offloaded layers
 
 
-@dataclass(frozen=True, kw_only=True)
-class Memory:
+@record
+class Memory(Record):
     weights_bytes: int
     kv_cache_bytes: int
     overhead_bytes: int
@@ -37,8 +36,8 @@ class Memory:
     offloaded_bytes: int = 0
 
 
-@dataclass(frozen=True, kw_only=True)
-class Speed:
+@record
+class Speed(Record):
     decode_tokens_per_s: float | None
     prefill_tokens_per_s: float | None
     time_to_first_token_s: float | None
@@ -46,16 +45,16 @@ class Speed:
     aggregate_decode_tokens_per_s: float | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class Efficiency:
+@record
+class Efficiency(Record):
     bandwidth: float
     compute: float
     multi_gpu: float
     per_token_overhead_ms: float
 
 
-@dataclass(frozen=True, kw_only=True)
-class Assumptions:
+@record
+class Assumptions(Record):
     quant: str
     quant_bits_per_weight: float
     runtime: str
@@ -68,8 +67,8 @@ class Assumptions:
     notes: tuple[str, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Estimate:
+@record
+class Estimate(Record):
     schema_version: int = SCHEMA_VERSION
     model_id: str
     hf_repo: str | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import lru_cache
 from typing import Annotated
 
@@ -17,14 +17,14 @@ from advisor.loader import (
     validate_records,
     validate_table,
 )
-from advisor.records import FORBID_EXTRA, Check, PositiveFloat
+from advisor.records import FORBID_EXTRA, Check, PositiveFloat, Record, record
 
 Share = Annotated[float, Check(ge=0, le=1)]
 NonNegative = Annotated[float, Check(ge=0)]
 
 
-@dataclass(frozen=True, kw_only=True)
-class WeightFormat:
+@record
+class WeightFormat(Record):
     __pydantic_config__ = FORBID_EXTRA
     id: str
     aliases: tuple[str, ...] = ()
@@ -39,8 +39,8 @@ class WeightFormat:
     source: str
 
 
-@dataclass(frozen=True, kw_only=True)
-class RuntimeSpec:
+@record
+class RuntimeSpec(Record):
     __pydantic_config__ = FORBID_EXTRA
     id: str
     name: str
@@ -65,16 +65,16 @@ class RuntimeSpec:
     fitted_on: str
 
 
-@dataclass(frozen=True, kw_only=True)
-class DefaultChoice:
+@record
+class DefaultChoice(Record):
     __pydantic_config__ = FORBID_EXTRA
     runtime: str
     quants: Annotated[tuple[str, ...], Check(min_length=1)]
     """Preferred formats, best first; the first that the device runs fast is taken."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class Tables:
+@record
+class Tables(Record):
     formats: dict[str, WeightFormat]
     format_aliases: dict[str, str]
     kv_dtypes: dict[str, PositiveFloat]

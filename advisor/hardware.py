@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Literal
 
 from advisor import cache
 from advisor.errors import CatalogError, InputError
 from advisor.loader import display_name, packaged_path, read_toml, resolve, validate_records
-from advisor.records import FORBID_EXTRA, Check, PositiveFloat, Slug
+from advisor.records import FORBID_EXTRA, Check, PositiveFloat, Record, Slug, record
 
 DeviceClass = Literal[
     "phone", "edge", "laptop", "desktop", "apple-silicon", "consumer-gpu", "datacenter-gpu", "car"
@@ -28,8 +27,8 @@ GIB = 1024**3
 GPU_CLASSES = ("consumer-gpu", "datacenter-gpu")
 
 
-@dataclass(frozen=True, kw_only=True)
-class DeviceSource:
+@record
+class DeviceSource(Record):
     __pydantic_config__ = FORBID_EXTRA
     ref: Annotated[str, Check(min_length=5)]
     kind: Literal["vendor-spec", "benchmark", "issue", "docs", "review"]
@@ -47,8 +46,8 @@ def _toml_key(field_name: str) -> str:
     return "class" if field_name == "device_class" else field_name
 
 
-@dataclass(frozen=True, kw_only=True)
-class DeviceProfile:
+@record
+class DeviceProfile(Record):
     __pydantic_config__ = {**FORBID_EXTRA, "alias_generator": _toml_key}
     id: Slug
     name: str
@@ -81,8 +80,8 @@ class DeviceProfile:
             raise ValueError("\n".join(missing))
 
 
-@dataclass(frozen=True, kw_only=True)
-class DeviceCatalog:
+@record
+class DeviceCatalog(Record):
     devices: dict[str, DeviceProfile]
     aliases: dict[str, str]
 
@@ -111,8 +110,8 @@ def _validated_devices() -> DeviceCatalog:
     return DeviceCatalog(devices=by_id, aliases=aliases)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Hardware:
+@record
+class Hardware(Record):
     """What the estimator runs against: one device (possibly N identical GPUs) after overrides."""
 
     device_id: str | None
@@ -165,8 +164,8 @@ def check_positive(value: float, option: str, shown: object, upper: float) -> No
         raise InputError(f"{option}: {shown} is out of range; give a positive number up to {upper:g}")
 
 
-@dataclass(frozen=True, kw_only=True)
-class HardwareQuery:
+@record
+class HardwareQuery(Record):
     """Hardware as the user described it on the command line."""
 
     device: str | None = None

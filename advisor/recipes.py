@@ -8,8 +8,7 @@ convert_hf_to_gguf.py and llama-quantize, mlx_lm.convert, vLLM's on-load FP8) an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from advisor.records import Record, record
 from advisor.schema import UNLISTED_GGUF_QUANT, ModelEntry
 
 GGUF_FILE_QUANTS = {"q4_k_m": "Q4_K_M", "q5_k_m": "Q5_K_M", "q6_k": "Q6_K", "q8_0": "Q8_0",
@@ -17,8 +16,8 @@ GGUF_FILE_QUANTS = {"q4_k_m": "Q4_K_M", "q5_k_m": "Q5_K_M", "q6_k": "Q6_K", "q8_
                     "bf16": "BF16"}
 
 
-@dataclass(frozen=True, kw_only=True)
-class Recipe:
+@record
+class Recipe(Record):
     runtime: str
     commands: tuple[str, ...]
     note: str = ""

@@ -3,7 +3,6 @@ picks and splits them from the exclusions. Every catalog model ends in exactly o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from advisor.estimate import (
@@ -26,7 +25,7 @@ from advisor.estimate import (
 from advisor.formats import RuntimeSpec, Tables, WeightFormat
 from advisor.hardware import Hardware
 from advisor.recipes import Recipe, recipes
-from advisor.records import SCHEMA_VERSION
+from advisor.records import SCHEMA_VERSION, Record, record
 from advisor.rules import (
     Constraints,
     Reason,
@@ -51,22 +50,22 @@ DEFAULT_CONTEXT = 8192
 GENERAL_RUNTIMES = ("llama.cpp", "vllm", "mlx")
 
 
-@dataclass(frozen=True, kw_only=True)
-class PickMemory:
+@record
+class PickMemory(Record):
     total_bytes: int
     usable_bytes: int
     weights_bytes: int
     kv_cache_bytes: int
 
 
-@dataclass(frozen=True, kw_only=True)
-class PickSpeed:
+@record
+class PickSpeed(Record):
     decode_tokens_per_s: float | None
     time_to_first_token_s: float | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class Pick:
+@record
+class Pick(Record):
     rank: int
     model_id: str
     name: str
@@ -89,14 +88,14 @@ class Pick:
     """How to get and run the pick: its own runtime first."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class Exclusion:
+@record
+class Exclusion(Record):
     model_id: str
     reasons: tuple[Reason, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Recommendation:
+@record
+class Recommendation(Record):
     schema_version: int = SCHEMA_VERSION
     constraints: Constraints
     device: Hardware

@@ -8,13 +8,64 @@ that pydantic applies when it builds a validator, and only then.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import sys
+from dataclasses import FrozenInstanceError, dataclass, fields
+from typing import Annotated, Any, ClassVar, TypeVar, cast
+
+if sys.version_info >= (3, 11):
+    from typing import dataclass_transform
+else:  # pragma: no cover
+    from typing_extensions import dataclass_transform
+
+R = TypeVar("R", bound="Record")
 
 # Version of every JSON document's layout (its `schema_version` key).
 SCHEMA_VERSION = 1
 
 # `__pydantic_config__` of a record read from a catalog file: unknown keys are errors.
 FORBID_EXTRA: dict[str, Any] = {"extra": "forbid"}
+
+
+class Record:
+    """Base of every record: immutable, and compared, hashed and shown by value.
+
+    `@record` has dataclasses generate `__init__` alone; the rest is written once here.
+    `@dataclass(frozen=True)` would compile five more methods for each class, which took a fifth
+    of the CLI's start-up."""
+
+    __record_fields__: ClassVar[tuple[str, ...]] = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.__dict__ or name not in self.__record_fields__:
+            raise FrozenInstanceError(f"cannot assign to field '{name}'")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field '{name}'")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple([getattr(self, name) for name in self.__record_fields__])
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, Record)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__record_fields__)
+        return f"{type(self).__qualname__}({shown})"
+
+
+@dataclass_transform(kw_only_default=True, frozen_default=True)
+def record(cls: type[R]) -> type[R]:
+    """Make a Record subclass a keyword-only dataclass (frozen by Record)."""
+    made = dataclass(kw_only=True, eq=False, repr=False)(cls)
+    made.__record_fields__ = tuple(f.name for f in fields(cast(Any, made)))
+    return made
 
 
 class Check:

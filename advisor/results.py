@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from advisor.hardware import DeviceProfile
 from advisor.recipes import Recipe
-from advisor.records import SCHEMA_VERSION
+from advisor.records import SCHEMA_VERSION, Record, record
 from advisor.schema import (
     Context,
     License,
@@ -20,14 +19,14 @@ from advisor.schema import (
 __all__ = ["SCHEMA_VERSION", "DevicesResult", "ModelView", "ModelsResult", "ShowResult"]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Modalities:
+@record
+class Modalities(Record):
     input: tuple[str, ...]
     output: tuple[str, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
-class ModelView:
+@record
+class ModelView(Record):
     """One catalog model as users' scripts see it (`advisor models --json`, `advisor show`)."""
 
     id: str
@@ -84,21 +83,21 @@ class ModelView:
         )
 
 
-@dataclass(frozen=True, kw_only=True)
-class ModelsResult:
+@record
+class ModelsResult(Record):
     schema_version: int = SCHEMA_VERSION
     models: tuple[ModelView, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
-class ShowResult:
+@record
+class ShowResult(Record):
     schema_version: int = SCHEMA_VERSION
     model: ModelView
     recipes: tuple[Recipe, ...] = ()
 
 
-@dataclass(frozen=True, kw_only=True)
-class DevicesResult:
+@record
+class DevicesResult(Record):
     schema_version: int = SCHEMA_VERSION
     devices: tuple[DeviceProfile, ...]
     aliases: dict[str, str]

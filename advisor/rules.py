@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 
 from advisor import cache
 from advisor.errors import CatalogError
 from advisor.loader import checked, display_name, packaged_path, read_toml
-from advisor.records import FORBID_EXTRA
+from advisor.records import FORBID_EXTRA, Record, record
 from advisor.schema import ModelEntry
 
 
-@dataclass(frozen=True, kw_only=True)
-class Reason:
+@record
+class Reason(Record):
     rule: str
     message: str
     needed_bytes: int | None = None
@@ -25,8 +24,8 @@ class Reason:
     """memory-fit only: the weight format of that smallest setup."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class Constraints:
+@record
+class Constraints(Record):
     """What the user needs; hardware is resolved separately."""
 
     private: bool = False
@@ -40,8 +39,8 @@ class Constraints:
     top: int = 5
 
 
-@dataclass(frozen=True, kw_only=True)
-class Scoring:
+@record
+class Scoring(Record):
     __pydantic_config__ = FORBID_EXTRA
     weights: dict[str, float]
     pace: dict[str, float]

@@ -7,10 +7,10 @@ Keys follow Hugging Face `config.json` names. Every fact field must be backed by
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Annotated, Literal
 
-from advisor.records import FORBID_EXTRA, Check, NonEmpty, PositiveInt, RepoId, Slug
+from advisor.records import FORBID_EXTRA, Check, NonEmpty, PositiveInt, Record, RepoId, Slug, record
 
 InModality = Literal["text", "image", "video", "audio"]
 OutModality = Literal["text", "audio", "embedding", "score"]
@@ -46,16 +46,16 @@ DEFAULTED_FACTS: dict[str, object] = {
 PARAM_TOLERANCE = 0.05
 
 
-@dataclass(frozen=True, kw_only=True)
-class License:
+@record
+class License(Record):
     __pydantic_config__ = FORBID_EXTRA
     id: NonEmpty
     commercial_use: bool
     condition: str = ""
 
 
-@dataclass(frozen=True, kw_only=True)
-class ModelConfig:
+@record
+class ModelConfig(Record):
     """The language model's architecture, under config.json names."""
 
     __pydantic_config__ = FORBID_EXTRA
@@ -109,8 +109,8 @@ class ModelConfig:
         return self.num_hidden_layers
 
 
-@dataclass(frozen=True, kw_only=True)
-class Context:
+@record
+class Context(Record):
     __pydantic_config__ = FORBID_EXTRA
     native_tokens: PositiveInt
     max_tokens: PositiveInt
@@ -129,16 +129,16 @@ class Context:
 UNLISTED_GGUF_QUANT = "q4_k_m"
 
 
-@dataclass(frozen=True, kw_only=True)
-class QuantizedCheckpoint:
+@record
+class QuantizedCheckpoint(Record):
     __pydantic_config__ = FORBID_EXTRA
     format: QuantFormat
     repo: RepoId
     quants: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, kw_only=True)
-class Source:
+@record
+class Source(Record):
     __pydantic_config__ = FORBID_EXTRA
     ref: Annotated[str, Check(min_length=5)]
     kind: SourceKind
@@ -146,8 +146,8 @@ class Source:
     verified_via: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class ModelEntry:
+@record
+class ModelEntry(Record):
     __pydantic_config__ = FORBID_EXTRA
     id: Slug
     name: NonEmpty
@@ -277,8 +277,8 @@ class ModelEntry:
         return max(0, self.params_total - count_params(self.config, self.architecture).total)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Catalog:
+@record
+class Catalog(Record):
     models: tuple[ModelEntry, ...]
 
     def by_id(self) -> dict[str, ModelEntry]:
