@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import field
+from functools import cached_property
 from typing import Annotated, Literal
 
 from advisor.records import FORBID_EXTRA, Check, NonEmpty, PositiveInt, Record, RepoId, Slug, record
@@ -267,7 +268,7 @@ class ModelEntry(Record):
     def params_active_or_total(self) -> int | None:
         return self.params_active or self.params_total
 
-    @property
+    @cached_property
     def towers_params(self) -> int:
         """Parameters outside the text model (vision/audio encoders), from the card's total."""
         if not (self.config and self.params_total and self.architecture):
