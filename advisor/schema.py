@@ -234,6 +234,7 @@ class ModelEntry(Record):
 
     def _unbacked(self) -> list[str]:
         backed = {name for src in self.sources for name in src.backs}
+        roots = {name.split(".")[0] for name in backed}  # `context.max_tokens` backs `context`
         problems = [
             f"sources: backs unknown field '{name}'"
             for name in sorted(backed)
@@ -251,7 +252,7 @@ class ModelEntry(Record):
                     for key in sorted(keys)
                     if name not in backed and f"{name}.{key}" not in backed
                 ]
-            elif name not in backed and not any(b.startswith(name + ".") for b in backed):
+            elif name not in roots:
                 if name in DEFAULTED_FACTS and value == DEFAULTED_FACTS[name]:
                     continue  # the default states nothing
                 problems.append(f"{name}: no source backs it")
