@@ -112,7 +112,7 @@ def render_text(tables: Callable[[], list[Any]], width: int = 120) -> str:
     from rich.console import Console
 
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, highlight=False, color_system=None)
+    console = Console(file=buffer, width=width, highlight=False, color_system=None, emoji=False)
     for table in tables():
         console.print(table)
     return buffer.getvalue()

@@ -20,7 +20,8 @@ if TYPE_CHECKING:  # annotations only: importing them would build every command'
 
 
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    # No emoji codes: text such as an Ollama tag is printed as written.
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, emoji=False)
 
 
 def tokens(n: int | None) -> str:
