@@ -1,9 +1,9 @@
 """The `advisor` command line: parse options, call the core, hand results to render/output.
 
 Heavy modules (rich, the core; pydantic for JSON and fresh catalog checks) are imported inside
-commands, so `--help` stays fast.
+commands, so `--help` stays fast. No `from __future__ import annotations` here: Typer would
+compile and evaluate every option's annotation string at each start.
 """
-
 
 import functools
 import os
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 if TYPE_CHECKING:
+    from advisor.records import Record
     from advisor.schema import Catalog
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,7 +73,7 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def emit(result: Any, fmt: OutputFormat, as_json: bool, tables: Callable[[], list[Any]],
+def emit(result: "Record", fmt: OutputFormat, as_json: bool, tables: Callable[[], list[Any]],
          output: Path | None = None) -> None:
     """The one place that decides how a result document is printed or written."""
     chosen = OutputFormat.json if as_json else fmt
@@ -509,11 +510,11 @@ def schema_cmd(
     sys.stdout.write(json.dumps(schema, indent=2) + "\n")
 
 
-def document_types() -> dict[str, Callable[[], type[Any]]]:
+def document_types() -> dict[str, Callable[[], type["Record"]]]:
     """Each command's JSON document type, imported only when asked for."""
 
-    def lazy(module: str, name: str) -> Callable[[], type[Any]]:
-        def get() -> type[Any]:
+    def lazy(module: str, name: str) -> Callable[[], type["Record"]]:
+        def get() -> type["Record"]:
             import importlib
 
             return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]

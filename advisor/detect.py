@@ -17,7 +17,7 @@ from advisor.hardware import (
     HardwareQuery,
     hardware_from,
 )
-from advisor.records import Record, record
+from advisor.records import SCHEMA_VERSION, Record, record
 
 
 @record
@@ -43,7 +43,7 @@ class Probe(Record):
 
 @record
 class Detection(Record):
-    schema_version: int = 1
+    schema_version: int = SCHEMA_VERSION
     probe: Probe
     device_id: str | None
     hardware: Hardware

@@ -12,7 +12,14 @@ from typing import Annotated, Literal
 
 from advisor import cache
 from advisor.errors import CatalogError, InputError
-from advisor.loader import display_name, packaged_path, read_toml, resolve, validate_records
+from advisor.loader import (
+    checked,
+    display_name,
+    packaged_path,
+    read_toml,
+    resolve,
+    validate_records,
+)
 from advisor.records import FORBID_EXTRA, Check, PositiveFloat, Record, Slug, record
 
 DeviceClass = Literal[
@@ -99,7 +106,9 @@ def _validated_devices() -> DeviceCatalog:
         data.get("devices", []), DeviceProfile, name, "device", "devices"
     )
     by_id = {d.id: d for d in devices}
-    aliases = data.get("aliases", {})
+    aliases, more = checked(dict[str, str], data.get("aliases", {}), f"{name}: aliases")
+    aliases = aliases or {}
+    problems += more
     problems += [
         f"{name}: aliases.{alias}: unknown device '{target}'"
         for alias, target in aliases.items()

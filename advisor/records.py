@@ -1,9 +1,10 @@
-"""Building blocks of the frozen records the advisor passes around.
+"""The frozen records the advisor passes around, and the constraints on their fields.
 
-Records are plain frozen dataclasses, so a run that reads the cached catalog never imports
-pydantic (about half the start-up time). Pydantic still checks every catalog file and writes
-every JSON document (`advisor.validation`): constraints are written here as `Annotated` metadata
-that pydantic applies when it builds a validator, and only then.
+Records are dataclasses on the `Record` base, so a run that reads the cached catalog never
+imports pydantic (its import and model building were half of the start-up). Pydantic still
+checks every catalog file and writes every JSON document (`advisor.validation`): a field's
+constraints are `Annotated` metadata (`Check`) that pydantic applies when it builds a validator,
+and only then.
 """
 
 from __future__ import annotations
