@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+import jsonschema
 import pytest
 from typer.testing import CliRunner
 
@@ -20,7 +21,7 @@ from advisor.loader import load_catalog
 from advisor.recipes import all_recipes
 from advisor.recommend import recommend
 from advisor.rules import Constraints, load_scoring
-from advisor.validation import adapter, dump_json
+from advisor.validation import adapter, dump_json, json_schema
 
 runner = CliRunner()
 COMMANDS = {
@@ -94,9 +95,10 @@ def test_schema_command_prints_json_schema(document: str) -> None:
 
 @pytest.mark.parametrize("command", ["models", "show", "estimate", "recommend", "compare",
                                      "devices", "detect"])
-def test_json_round_trips_through_its_type(command: str) -> None:
+def test_json_validates_against_its_schema_and_round_trips_through_its_type(command: str) -> None:
     result = runner.invoke(app, [*COMMANDS[command], "--json"])
     doc_type = document_types()[command]()
+    jsonschema.validate(json.loads(result.stdout), json_schema(doc_type))
     parsed = adapter(doc_type).validate_json(result.stdout)
     assert json.loads(dump_json(parsed)) == json.loads(result.stdout)
 

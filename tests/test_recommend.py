@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from advisor.hardware import HardwareQuery, hardware_from
 from advisor.loader import load_catalog
 from advisor.recommend import Recommendation, recommend
 from advisor.rules import Constraints, load_scoring
+from advisor.validation import adapter, dump_json, json_schema
 
 catalog = load_catalog()
 tables = load_tables()
@@ -74,6 +76,15 @@ def test_private_never_yields_an_api_model_and_picks_fit(device, constraints):
     for p in r.recommendations:
         assert p.model_id not in api and p.deployment == "local"
         assert p.memory and p.memory.total_bytes <= p.memory.usable_bytes
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.sampled_from(DEVICES), constraint_sets)
+def test_json_output_validates_against_its_schema_and_round_trips(device, constraints):
+    r = run(device, **constraints)
+    text = dump_json(r)
+    jsonschema.validate(json.loads(text), json_schema(Recommendation))
+    assert adapter(Recommendation).validate_json(text) == r
 
 
 def reasons_of(r: Recommendation, model_id: str) -> dict[str, str]:
