@@ -6,6 +6,7 @@ compile and evaluate every option's annotation string at each start.
 """
 
 import functools
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -108,7 +109,9 @@ def note(message: str) -> None:
 def load() -> "Catalog":
     from advisor.loader import load_catalog
 
-    return load_catalog(_state["catalog"])
+    catalog = load_catalog(_state["catalog"])
+    gc.freeze()  # the catalog lives until exit: keep the cyclic GC from rescanning it
+    return catalog
 
 
 @app.callback()
