@@ -150,3 +150,23 @@ def test_unverified_list_names_every_model_with_an_unverified_source() -> None:
                 f"{m.id}: run python bench/list_unverified.py")
         else:
             assert line is None, f"{m.id} is listed but all its sources are verified"
+
+
+def test_reading_the_cache_leaves_the_garbage_collector_as_it_was(tmp_path: Path) -> None:
+    import gc
+
+    from advisor import cache
+
+    good, bad = tmp_path / "good.pickle", tmp_path / "bad.pickle"
+    cache.write(good, {"a": 1})
+    bad.write_bytes(b"not a pickle")
+    for path in (good, bad, tmp_path / "missing.pickle"):
+        cache.read(path, dict)
+        assert gc.isenabled()
+    assert cache.read(good, dict) == {"a": 1}
+    gc.disable()
+    try:
+        cache.read(good, dict)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
