@@ -101,7 +101,7 @@ def main() -> None:
         os.environ["ADVISOR_CACHE_DIR"] = str(Path(tmp) / "cache")  # a cold cache of its own
         argv = [exe, "--catalog", str(path), "recommend", "--device", "h100", "--json"]
         first = peak_run(argv)
-        runs = [peak_run(argv) for _ in range(3)]
+        runs = [peak_run(argv) for _ in range(5)]
         print(f"scale, recommend over {args.models:,} models: first run (parses, validates and "
               f"caches the catalog) {first[0]:.2f} s, {first[1]:.0f} MB peak RSS; then "
               f"{statistics.median(r[0] for r in runs):.2f} s median, "
