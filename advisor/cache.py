@@ -10,7 +10,6 @@ Entries are pickles, so only files owned by the current user are read.
 from __future__ import annotations
 
 import gc
-import hashlib
 import os
 import pickle
 import sys
@@ -18,6 +17,11 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
+
+try:  # hashlib's own BLAKE2, without the OpenSSL load `import hashlib` costs (4 ms a start)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - Pythons without the private module
+    from hashlib import blake2b
 
 T = TypeVar("T")
 KEEP_PER_KIND = 8
@@ -41,7 +45,7 @@ def directory() -> Path | None:
 @lru_cache(maxsize=1)
 def code_fingerprint() -> bytes:
     """Python version and the validating modules' source: read once per process."""
-    digest = hashlib.sha256(sys.version.encode())
+    digest = blake2b(sys.version.encode())
     package = Path(__file__).parent
     for name in VALIDATING_MODULES:
         digest.update((package / name).read_bytes())
@@ -53,7 +57,7 @@ def location(kind: str, raws: list[bytes]) -> Path | None:
     where = directory()
     if where is None:
         return None
-    digest = hashlib.sha256(code_fingerprint())
+    digest = blake2b(code_fingerprint())
     for raw in raws:
         digest.update(len(raw).to_bytes(8, "little") + raw)
     return where / f"{kind}-{digest.hexdigest()[:32]}.pickle"

@@ -14,6 +14,8 @@ from advisor.schema import ModelEntry
 
 @record
 class CompareRow(Record):
+    """One attribute across the compared models, with the best value marked."""
+
     attribute: str
     values: tuple[str, ...]
     numbers: tuple[float | None, ...]
@@ -24,6 +26,8 @@ class CompareRow(Record):
 
 @record
 class CompareResult(Record):
+    """`advisor compare`: attribute rows across models, on one device and setup."""
+
     schema_version: int = SCHEMA_VERSION
     models: tuple[str, ...]
     device: str | None

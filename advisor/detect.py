@@ -22,6 +22,8 @@ from advisor.records import SCHEMA_VERSION, Record, record
 
 @record
 class GpuProbe(Record):
+    """One GPU as the machine reports it."""
+
     name: str
     memory_bytes: int
 
@@ -43,6 +45,8 @@ class Probe(Record):
 
 @record
 class Detection(Record):
+    """`advisor detect`: the probe, the profile it maps to, and the hardware assumed."""
+
     schema_version: int = SCHEMA_VERSION
     probe: Probe
     device_id: str | None

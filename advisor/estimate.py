@@ -27,6 +27,8 @@ HOST_BANDWIDTH_SHARE = 0.5  # share of host-RAM bandwidth llama.cpp reaches on o
 
 @record
 class Memory(Record):
+    """Bytes needed (weights, KV cache, runtime overhead) against the usable memory."""
+
     weights_bytes: int
     kv_cache_bytes: int
     overhead_bytes: int
@@ -38,6 +40,8 @@ class Memory(Record):
 
 @record
 class Speed(Record):
+    """Decode and prefill speed, and what bounds decode."""
+
     decode_tokens_per_s: float | None
     prefill_tokens_per_s: float | None
     time_to_first_token_s: float | None
@@ -47,6 +51,8 @@ class Speed(Record):
 
 @record
 class Efficiency(Record):
+    """The runtime's efficiencies for this device class and weight format."""
+
     bandwidth: float
     compute: float
     multi_gpu: float
@@ -55,6 +61,8 @@ class Efficiency(Record):
 
 @record
 class Assumptions(Record):
+    """What an estimate assumed: format, runtime, context, batch, efficiencies."""
+
     quant: str
     quant_bits_per_weight: float
     runtime: str
@@ -69,6 +77,8 @@ class Assumptions(Record):
 
 @record
 class Estimate(Record):
+    """`advisor estimate`: memory, fit, longest context and speed of one model on one device."""
+
     schema_version: int = SCHEMA_VERSION
     model_id: str
     hf_repo: str | None

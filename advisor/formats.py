@@ -25,6 +25,8 @@ NonNegative = Annotated[float, Check(ge=0)]
 
 @record
 class WeightFormat(Record):
+    """A weight format (quantization): bits per weight and its measured quality loss."""
+
     __pydantic_config__ = FORBID_EXTRA
     id: str
     aliases: tuple[str, ...] = ()
@@ -41,6 +43,8 @@ class WeightFormat(Record):
 
 @record
 class RuntimeSpec(Record):
+    """A runtime: the formats and devices it runs, and its fitted overheads and efficiencies."""
+
     __pydantic_config__ = FORBID_EXTRA
     id: str
     name: str
@@ -67,6 +71,8 @@ class RuntimeSpec(Record):
 
 @record
 class DefaultChoice(Record):
+    """The runtime and formats a device class gets when the user names none."""
+
     __pydantic_config__ = FORBID_EXTRA
     runtime: str
     quants: Annotated[tuple[str, ...], Check(min_length=1)]
@@ -75,6 +81,8 @@ class DefaultChoice(Record):
 
 @record
 class Tables(Record):
+    """Weight formats, KV cache dtypes, runtimes and per-class defaults, by id."""
+
     formats: dict[str, WeightFormat]
     format_aliases: dict[str, str]
     kv_dtypes: dict[str, PositiveFloat]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from advisor import cache
 from advisor.errors import CatalogError, InputError
@@ -36,6 +36,8 @@ GPU_CLASSES = ("consumer-gpu", "datacenter-gpu")
 
 @record
 class DeviceSource(Record):
+    """Where a device profile's numbers come from."""
+
     __pydantic_config__ = FORBID_EXTRA
     ref: Annotated[str, Check(min_length=5)]
     kind: Literal["vendor-spec", "benchmark", "issue", "docs", "review"]
@@ -55,7 +57,9 @@ def _toml_key(field_name: str) -> str:
 
 @record
 class DeviceProfile(Record):
-    __pydantic_config__ = {**FORBID_EXTRA, "alias_generator": _toml_key}
+    """A device: memory, bandwidth, compute and runtimes, with the sources that say so."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = {**FORBID_EXTRA, "alias_generator": _toml_key}
     id: Slug
     name: str
     device_class: DeviceClass
@@ -89,6 +93,8 @@ class DeviceProfile(Record):
 
 @record
 class DeviceCatalog(Record):
+    """Device profiles by id, and class aliases (phone, gpu, server, ...)."""
+
     devices: dict[str, DeviceProfile]
     aliases: dict[str, str]
 

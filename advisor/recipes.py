@@ -18,6 +18,8 @@ GGUF_FILE_QUANTS = {"q4_k_m": "Q4_K_M", "q5_k_m": "Q5_K_M", "q6_k": "Q6_K", "q8_
 
 @record
 class Recipe(Record):
+    """The commands to get and run a model on one runtime."""
+
     runtime: str
     commands: tuple[str, ...]
     note: str = ""

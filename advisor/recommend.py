@@ -52,6 +52,8 @@ GENERAL_RUNTIMES = ("llama.cpp", "vllm", "mlx")
 
 @record
 class PickMemory(Record):
+    """Memory of a pick's setup against the device's usable memory."""
+
     total_bytes: int
     usable_bytes: int
     weights_bytes: int
@@ -60,12 +62,16 @@ class PickMemory(Record):
 
 @record
 class PickSpeed(Record):
+    """Estimated speed of a pick's setup."""
+
     decode_tokens_per_s: float | None
     time_to_first_token_s: float | None = None
 
 
 @record
 class Pick(Record):
+    """One recommended model with its setup, score and reasons."""
+
     rank: int
     model_id: str
     name: str
@@ -90,12 +96,16 @@ class Pick(Record):
 
 @record
 class Exclusion(Record):
+    """A model left out, and why."""
+
     model_id: str
     reasons: tuple[Reason, ...]
 
 
 @record
 class Recommendation(Record):
+    """`advisor recommend`: ranked picks, exclusions, and what was assumed."""
+
     schema_version: int = SCHEMA_VERSION
     constraints: Constraints
     device: Hardware

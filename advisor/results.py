@@ -21,6 +21,8 @@ __all__ = ["SCHEMA_VERSION", "DevicesResult", "ModelView", "ModelsResult", "Show
 
 @record
 class Modalities(Record):
+    """What a model takes in and gives out."""
+
     input: tuple[str, ...]
     output: tuple[str, ...]
 
@@ -85,12 +87,16 @@ class ModelView(Record):
 
 @record
 class ModelsResult(Record):
+    """`advisor models`: the listed models."""
+
     schema_version: int = SCHEMA_VERSION
     models: tuple[ModelView, ...]
 
 
 @record
 class ShowResult(Record):
+    """`advisor show`: one model and the recipes to run it."""
+
     schema_version: int = SCHEMA_VERSION
     model: ModelView
     recipes: tuple[Recipe, ...] = ()
@@ -98,6 +104,8 @@ class ShowResult(Record):
 
 @record
 class DevicesResult(Record):
+    """`advisor devices`: the profiles and class aliases."""
+
     schema_version: int = SCHEMA_VERSION
     devices: tuple[DeviceProfile, ...]
     aliases: dict[str, str]

@@ -16,6 +16,8 @@ from advisor.schema import ModelEntry
 
 @record
 class Reason(Record):
+    """Why a rule excluded or scored a model; `rule` is a stable id."""
+
     rule: str
     message: str
     needed_bytes: int | None = None
@@ -41,6 +43,8 @@ class Constraints(Record):
 
 @record
 class Scoring(Record):
+    """Ranking weights and tables (catalog/scoring.toml)."""
+
     __pydantic_config__ = FORBID_EXTRA
     weights: dict[str, float]
     pace: dict[str, float]

@@ -49,6 +49,8 @@ PARAM_TOLERANCE = 0.05
 
 @record
 class License(Record):
+    """A model's license, and whether it allows commercial use."""
+
     __pydantic_config__ = FORBID_EXTRA
     id: NonEmpty
     commercial_use: bool
@@ -112,6 +114,8 @@ class ModelConfig(Record):
 
 @record
 class Context(Record):
+    """Native and longest supported context, and how it is extended."""
+
     __pydantic_config__ = FORBID_EXTRA
     native_tokens: PositiveInt
     max_tokens: PositiveInt
@@ -132,6 +136,8 @@ UNLISTED_GGUF_QUANT = "q4_k_m"
 
 @record
 class QuantizedCheckpoint(Record):
+    """An official quantized repo, and the GGUF files it holds."""
+
     __pydantic_config__ = FORBID_EXTRA
     format: QuantFormat
     repo: RepoId
@@ -140,6 +146,8 @@ class QuantizedCheckpoint(Record):
 
 @record
 class Source(Record):
+    """An official source, and the fields it backs."""
+
     __pydantic_config__ = FORBID_EXTRA
     ref: Annotated[str, Check(min_length=5)]
     kind: SourceKind
@@ -149,6 +157,8 @@ class Source(Record):
 
 @record
 class ModelEntry(Record):
+    """One catalog model: facts, architecture, official repos, and the sources of each."""
+
     __pydantic_config__ = FORBID_EXTRA
     id: Slug
     name: NonEmpty
@@ -281,6 +291,8 @@ class ModelEntry(Record):
 
 @record
 class Catalog(Record):
+    """The catalog's models, in file order."""
+
     models: tuple[ModelEntry, ...]
 
     def by_id(self) -> dict[str, ModelEntry]:
