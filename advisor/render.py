@@ -92,7 +92,8 @@ def model_tables(m: ModelView, recipes: tuple[Recipe, ...] = ()) -> list[Table]:
         cfg = Table(title="config.json (language model)", show_header=False)
         cfg.add_column("key", style="bold")
         cfg.add_column("value", justify="right")
-        for key, value in vars(m.config).items():
+        for key in m.config.__record_fields__:
+            value = getattr(m.config, key)
             if value is not None:
                 cfg.add_row(key, str(value))
         cfg.add_row("(layers keeping a KV cache)", str(m.kv_cache_layers))

@@ -256,7 +256,7 @@ class ModelEntry(Record):
                 continue
             if name in ("config", "benchmarks"):
                 keys = (value.keys() if name == "benchmarks" else
-                        [k for k, v in vars(value).items() if v is not None])
+                        [k for k in value.__record_fields__ if getattr(value, k) is not None])
                 problems += [
                     f"{name}.{key}: no source backs it"
                     for key in sorted(keys)
