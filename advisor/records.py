@@ -10,7 +10,8 @@ and only then.
 from __future__ import annotations
 
 import sys
-from dataclasses import FrozenInstanceError, dataclass, fields
+from collections.abc import Callable
+from dataclasses import MISSING, FrozenInstanceError, dataclass, fields
 from typing import Annotated, Any, ClassVar, TypeVar, cast
 
 if sys.version_info >= (3, 11):
@@ -28,18 +29,36 @@ FORBID_EXTRA: dict[str, Any] = {"extra": "forbid"}
 
 
 class Record:
-    """Base of every record: immutable, and compared, hashed and shown by value.
+    """Base of every record: keyword-built, immutable, and compared, hashed and shown by value.
 
-    `@record` has dataclasses generate `__init__` alone; the rest is written once here.
-    `@dataclass(frozen=True)` would compile five more methods for each class, which took a fifth
-    of the CLI's start-up."""
+    These methods are written once here: `@dataclass(frozen=True)` would compile six of them for
+    each class at import, which took a fifth of the CLI's start-up."""
 
     __record_fields__: ClassVar[tuple[str, ...]] = ()
+    __record_defaults__: ClassVar[dict[str, Any]] = {}
+    __record_factories__: ClassVar[dict[str, Callable[[], Any]]] = {}
+
+    def __init__(self, **values: Any) -> None:
+        cls = type(self)
+        for name in cls.__record_fields__:
+            if name in values:
+                value = values.pop(name)
+            elif name in cls.__record_defaults__:
+                value = cls.__record_defaults__[name]
+            elif name in cls.__record_factories__:
+                value = cls.__record_factories__[name]()
+            else:
+                raise TypeError(f"{cls.__qualname__}() missing keyword argument '{name}'")
+            object.__setattr__(self, name, value)
+        if values:
+            raise TypeError(f"{cls.__qualname__}() got unexpected keyword argument(s) "
+                            f"{', '.join(map(repr, values))}")
+        post_init = getattr(self, "__post_init__", None)
+        if post_init is not None:
+            post_init()
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in self.__dict__ or name not in self.__record_fields__:
-            raise FrozenInstanceError(f"cannot assign to field '{name}'")
-        object.__setattr__(self, name, value)
+        raise FrozenInstanceError(f"cannot assign to field '{name}'")
 
     def __delattr__(self, name: str) -> None:
         raise FrozenInstanceError(f"cannot delete field '{name}'")
@@ -63,9 +82,13 @@ class Record:
 
 @dataclass_transform(kw_only_default=True, frozen_default=True)
 def record(cls: type[R]) -> type[R]:
-    """Make a Record subclass a keyword-only dataclass (frozen by Record)."""
-    made = dataclass(kw_only=True, eq=False, repr=False)(cls)
-    made.__record_fields__ = tuple(f.name for f in fields(cast(Any, made)))
+    """Make a Record subclass a dataclass (fields, defaults, pydantic support) built by Record."""
+    made = dataclass(init=False, repr=False, eq=False, kw_only=True)(cls)
+    found = fields(cast(Any, made))
+    made.__record_fields__ = tuple(f.name for f in found)
+    made.__record_defaults__ = {f.name: f.default for f in found if f.default is not MISSING}
+    made.__record_factories__ = {f.name: f.default_factory for f in found
+                                 if f.default_factory is not MISSING}
     return made
 
 
