@@ -12,7 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 
 T = TypeVar("T")
 
-__all__ = ["ValidationError", "adapter", "validate", "jsonable", "dump_json", "json_schema"]
+__all__ = ["ValidationError", "adapter", "dump_json", "json_schema", "jsonable", "validate"]
 
 
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
