@@ -6,7 +6,6 @@ compile and evaluate every option's annotation string at each start.
 """
 
 import functools
-import gc
 import os
 import sys
 from collections.abc import Callable
@@ -109,9 +108,7 @@ def note(message: str) -> None:
 def load() -> "Catalog":
     from advisor.loader import load_catalog
 
-    catalog = load_catalog(_state["catalog"])
-    gc.freeze()  # the catalog lives until exit: keep the cyclic GC from rescanning it
-    return catalog
+    return load_catalog(_state["catalog"])
 
 
 @app.callback()
@@ -543,7 +540,8 @@ def check_count(value: int, option: str, upper: int) -> None:
 
 
 def main() -> None:
-    """Console-script entry point: no traceback escapes unless ADVISOR_DEBUG is set."""
+    """The command line (run by `advisor.__main__`): no traceback escapes unless ADVISOR_DEBUG
+    is set."""
     try:
         app()
     except Exception as exc:  # a bug, not bad input: say so in one line

@@ -120,7 +120,7 @@ def test_installed_console_script_runs_quick_start() -> None:
 def test_cached_table_run_imports_no_pydantic(tmp_path: Path) -> None:
     """Start-up budget (README, Speed): with the catalog cached, a table run never imports
     pydantic, whose import and schema building cost more than the whole budget."""
-    script = ("import sys; from advisor.cli import main\n"
+    script = ("import sys; from advisor.__main__ import main\n"
               "try:\n    main()\nexcept SystemExit:\n    pass\n"
               "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'), "
               "file=sys.stderr)")
