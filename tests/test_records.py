@@ -18,6 +18,11 @@ class Point(Record):
     label: str = "p"
 
 
+@record
+class Bag(Record):
+    items: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
 def test_fields_cannot_be_rebound_deleted_or_added() -> None:
     p = Point(x=1)
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -29,9 +34,15 @@ def test_fields_cannot_be_rebound_deleted_or_added() -> None:
     assert p.x == 1 and p.label == "p"
 
 
-def test_keyword_only_construction() -> None:
+def test_keyword_only_construction_with_defaults_and_fresh_factories() -> None:
     with pytest.raises(TypeError):
         Point(1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="missing keyword argument 'x'"):
+        Point()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        Point(x=1, colour="red")  # type: ignore[call-arg]
+    a, b = Bag(), Bag()
+    assert a.items == {} and a.items is not b.items  # default_factory: one dict each
 
 
 def test_equality_hash_and_repr_are_by_value() -> None:
