@@ -16,7 +16,6 @@ from typing import NamedTuple
 
 from advisor.formats import RuntimeSpec, Tables, WeightFormat
 from advisor.hardware import GIB, Hardware
-from advisor.params import count_params
 from advisor.records import SCHEMA_VERSION, Record, record
 from advisor.schema import UNLISTED_GGUF_QUANT, ModelConfig, ModelEntry
 
@@ -105,7 +104,7 @@ class WeightCounts(NamedTuple):
 
 def weight_counts(model: ModelEntry) -> WeightCounts:
     assert model.config and model.architecture
-    count = count_params(model.config, model.architecture)
+    count = model.param_count
     embed = model.config.vocab_size * model.config.hidden_size
     return WeightCounts(count.total - count.embedding, count.active - count.embedding, embed,
                         model.config.tie_word_embeddings, model.towers_params)
@@ -153,7 +152,7 @@ def flops_per_token(model: ModelEntry, context: int) -> float:
     """2 x active parameters + attention over `context` cached tokens."""
     assert model.config and model.architecture
     c = model.config
-    active = count_params(c, model.architecture).active
+    active = model.param_count.active
     attention = 4 * c.kv_cache_layers * c.num_attention_heads * c.head_dim * context
     return 2.0 * active + attention
 

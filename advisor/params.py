@@ -47,23 +47,10 @@ def _mlp(c: ModelConfig) -> tuple[int, int]:
     return total, active
 
 
-# Counts by config identity: the estimator asks for the same frozen config many times per run,
-# and hashing a config field by field would cost more than the count. The config is kept in the
-# value so that its id cannot be reused while the entry lives.
-_counts: dict[tuple[int, str], tuple[ModelConfig, ParamCount]] = {}
-
-
 def count_params(c: ModelConfig, architecture: str) -> ParamCount:
-    """Count total and per-token active parameters of the language model described by `c`."""
-    hit = _counts.get((id(c), architecture))
-    if hit is not None and hit[0] is c:
-        return hit[1]
-    count = _count(c, architecture)
-    _counts[(id(c), architecture)] = (c, count)
-    return count
+    """Count total and per-token active parameters of the language model described by `c`.
 
-
-def _count(c: ModelConfig, architecture: str) -> ParamCount:
+    Callers that ask often go through `ModelEntry.param_count`, which keeps the count."""
     hybrid = architecture.startswith("hybrid")
     kv_layers = c.kv_cache_layers
     linear_layers = c.num_hidden_layers - kv_layers

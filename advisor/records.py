@@ -57,6 +57,10 @@ class Record:
         if post_init is not None:
             post_init()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Fields only, for pickle and copy: values a `cached_property` keeps are derived."""
+        return {name: self.__dict__[name] for name in self.__record_fields__}
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise FrozenInstanceError(f"cannot assign to field '{name}'")
 

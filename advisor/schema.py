@@ -9,9 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import field
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from advisor.records import FORBID_EXTRA, Check, NonEmpty, PositiveInt, Record, RepoId, Slug, record
+
+if TYPE_CHECKING:
+    from advisor.params import ParamCount
 
 InModality = Literal["text", "image", "video", "audio"]
 OutModality = Literal["text", "audio", "embedding", "score"]
@@ -225,9 +228,7 @@ class ModelEntry(Record):
                 f"params_active: {self.params_active:,} exceeds params_total {self.params_total:,}"
             )
         if self.config and self.params_total and self.architecture:
-            from advisor.params import count_params
-
-            computed = count_params(self.config, self.architecture).total
+            computed = self.param_count.total
             gap = (computed - self.params_total) / self.params_total
             towers = set(self.modalities_in) - {"text"} or set(self.modalities_out) - {
                 "text", "embedding", "score"
@@ -280,13 +281,19 @@ class ModelEntry(Record):
         return self.params_active or self.params_total
 
     @cached_property
+    def param_count(self) -> ParamCount:
+        """The language model's parameters, counted from `config` (open-weight models only)."""
+        assert self.config and self.architecture
+        from advisor.params import count_params
+
+        return count_params(self.config, self.architecture)
+
+    @cached_property
     def towers_params(self) -> int:
         """Parameters outside the text model (vision/audio encoders), from the card's total."""
         if not (self.config and self.params_total and self.architecture):
             return 0
-        from advisor.params import count_params
-
-        return max(0, self.params_total - count_params(self.config, self.architecture).total)
+        return max(0, self.params_total - self.param_count.total)
 
 
 @record

@@ -7,6 +7,7 @@ import pickle
 
 import pytest
 
+from advisor.loader import load_catalog
 from advisor.records import Check, Record, record
 from advisor.schema import Context, License
 from advisor.validation import ValidationError, dump_json, json_schema, validate
@@ -56,6 +57,9 @@ def test_equality_hash_and_repr_are_by_value() -> None:
 def test_pickle_and_replace_round_trip() -> None:
     c = Context(native_tokens=32768, max_tokens=131072, extension_method="yarn", yarn_factor=4.0)
     assert pickle.loads(pickle.dumps(c)) == c
+    entry = load_catalog().by_id()["qwen3-8b"]
+    assert entry.param_count.total > 0  # cached on the entry...
+    assert "param_count" not in pickle.loads(pickle.dumps(entry)).__dict__  # ...never pickled
     assert dataclasses.replace(c, max_tokens=65536).max_tokens == 65536
     with pytest.raises(ValueError, match="below native_tokens"):
         dataclasses.replace(c, max_tokens=1024)  # __post_init__ checks still run
