@@ -121,6 +121,8 @@ class Setup(NamedTuple):
     runtime: RuntimeSpec
     total_bytes: int
     decode_tokens_per_s: float
+    official: bool
+    """Qwen published weights in this format (rather than made by the user's tools)."""
 
 
 class Option(NamedTuple):
@@ -165,21 +167,22 @@ def quick_setups(m: ModelEntry, hw: Hardware, grid: list[Option], ctx: int, kv_e
     flops = flops_per_token(m, ctx)
     copies = hw.gpus if hw.is_gpu else 1
     counts = weight_counts(m)
-    by_format: dict[str, tuple[int, int]] = {}
+    by_format: dict[str, tuple[int, int, bool]] = {}
     by_runtime: dict[str, int] = {}
     setups = []
     for fmt, rt, eff, scale in grid:
         if fmt.id not in by_format:
-            by_format[fmt.id] = (weights_bytes(counts, fmt), bytes_read_per_token(counts, fmt))
+            by_format[fmt.id] = (weights_bytes(counts, fmt), bytes_read_per_token(counts, fmt),
+                                 official_checkpoint(m, fmt) is not None)
         if rt.id not in by_runtime:
             by_runtime[rt.id] = overhead_bytes(rt, m.config, ctx, 1) * copies
-        weights, read = by_format[fmt.id]
+        weights, read, official = by_format[fmt.id]
         total = weights + kv + by_runtime[rt.id]
         tps, _ = decode_tokens_per_s(
             read, kv, hw.bandwidth_gb_s * scale, eff.bandwidth, eff.per_token_overhead_ms, flops,
             hw.fp16_tflops * scale if hw.fp16_tflops else None, eff.compute,
         )
-        setups.append(Setup(fmt, rt, total, tps))
+        setups.append(Setup(fmt, rt, total, tps, official))
     return setups
 
 
@@ -213,13 +216,10 @@ def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: S
             f"at most {quick.decode_tokens_per_s:.1f} tok/s ({quick.fmt.id} on "
             f"{quick.runtime.id}); the job needs {need:g} tok/s"))]
     home = home_runtime(hw, tables)
-    official = {f.id for f in {x.fmt.id: x.fmt for x in fast}.values()
-                if official_checkpoint(m, f) is not None}
 
     def preference(x: Setup) -> tuple[float, bool, float]:
         """Best score (quality kept, speed, headroom); near ties go to an official download."""
-        ready = x.fmt.id in official
-        return (round(sum(setup_parts(x, hw, s, home, ready).values()), 2), ready,
+        return (round(sum(setup_parts(x, hw, s, home).values()), 2), x.official,
                 x.decode_tokens_per_s)
 
     return max(fast, key=preference), []
@@ -231,12 +231,11 @@ def home_runtime(hw: Hardware, tables: Tables) -> str | None:
     return default.runtime if default else None
 
 
-def setup_parts(x: Setup, hw: Hardware, s: Scoring, home: str | None, official: bool
-                ) -> dict[str, float]:
+def setup_parts(x: Setup, hw: Hardware, s: Scoring, home: str | None) -> dict[str, float]:
     """The score parts that depend on the setup rather than on the model."""
     return {"speed": speed_score(x.decode_tokens_per_s, s),
             "runtime": s.weights["runtime"] if x.runtime.id == home else 0.0,
-            "download": s.weights["official_download"] if official else 0.0,
+            "download": s.weights["official_download"] if x.official else 0.0,
             "headroom": -headroom_penalty(x.total_bytes / hw.usable_memory_bytes, s),
             "quant_loss": -s.weights["quant_loss"] * x.fmt.quality_loss}
 
@@ -265,8 +264,7 @@ def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s:
             if setup is None:
                 excluded.append(Exclusion(model_id=m.id, reasons=tuple(reasons)))
                 continue
-            official = official_checkpoint(m, setup.fmt) is not None
-            parts.update(setup_parts(setup, hw, s, home, official))
+            parts.update(setup_parts(setup, hw, s, home))
         scored.append((round(sum(parts.values()), 4), m, setup, parts))
 
     picks: list[Pick] = []
@@ -342,8 +340,7 @@ def pick_why(m: ModelEntry, setup: Setup, parts: dict[str, float], decode: float
     if parts.get("unused_modalities"):
         bits.append("takes " + "/".join(x for x in m.modalities_in if x != "text")
                     + " input the task does not use")
-    official = official_checkpoint(m, setup.fmt) is not None
-    bits.append(f"{'official' if official else 'self-made'} {setup.fmt.id} weights")
+    bits.append(f"{'official' if setup.official else 'self-made'} {setup.fmt.id} weights")
     if parts.get("headroom"):
         bits.append("tight fit")
     if decode < s.pace["comfortable_tokens_per_s"]:
