@@ -17,10 +17,16 @@ from advisor.loader import (
     validate_records,
     validate_table,
 )
-from advisor.records import FORBID_EXTRA, Check, PositiveFloat, Record, record
-
-Share = Annotated[float, Check(ge=0, le=1)]
-NonNegative = Annotated[float, Check(ge=0)]
+from advisor.records import (
+    FORBID_EXTRA,
+    Check,
+    Fraction,
+    NonNegative,
+    PositiveFloat,
+    Record,
+    Share,
+    record,
+)
 
 
 @record
@@ -57,7 +63,7 @@ class RuntimeSpec(Record):
     fixed_overhead_gib: NonNegative
     activation_bytes_per_token: NonNegative
     """Peak activation memory per prompt token, as a multiple of (hidden + intermediate) x 2 bytes."""
-    reserve_fraction: Annotated[float, Check(gt=0, le=1)] | None = None
+    reserve_fraction: Fraction | None = None
     per_token_overhead_ms: NonNegative
     bandwidth_efficiency: dict[str, float]
     format_efficiency: dict[str, float] = field(default_factory=dict)

@@ -20,7 +20,7 @@ from advisor.loader import (
     resolve,
     validate_records,
 )
-from advisor.records import FORBID_EXTRA, Check, PositiveFloat, Record, Slug, record
+from advisor.records import FORBID_EXTRA, Check, Fraction, PositiveFloat, Record, Slug, record
 
 DeviceClass = Literal[
     "phone", "edge", "laptop", "desktop", "apple-silicon", "consumer-gpu", "datacenter-gpu", "car"
@@ -66,7 +66,7 @@ class DeviceProfile(Record):
     memory_gib: PositiveFloat
     memory_gib_options: tuple[PositiveFloat, ...] = ()
     unified_memory: bool
-    usable_memory_fraction: Annotated[float, Check(gt=0, le=1)]
+    usable_memory_fraction: Fraction
     usable_memory_evidence: Annotated[str, Check(min_length=3)]
     bandwidth_gb_s: PositiveFloat
     fp16_tflops: PositiveFloat | None = None

@@ -112,6 +112,9 @@ class Check:
 
 PositiveInt = Annotated[int, Check(gt=0)]
 PositiveFloat = Annotated[float, Check(gt=0)]
+NonNegative = Annotated[float, Check(ge=0)]
+Share = Annotated[float, Check(ge=0, le=1)]
+Fraction = Annotated[float, Check(gt=0, le=1)]  # a share that cannot be nothing
 NonEmpty = Annotated[str, Check(min_length=1)]
 Slug = Annotated[str, Check(pattern=r"^[a-z0-9][a-z0-9.\-]*$")]
 RepoId = Annotated[str, Check(min_length=3, pattern=r"^[\w.-]+/[\w.-]+$")]
