@@ -20,7 +20,7 @@ InModality = Literal["text", "image", "video", "audio"]
 OutModality = Literal["text", "audio", "embedding", "score"]
 Task = Literal[
     "chat", "reasoning", "code", "math", "vision", "video", "audio", "embedding", "rerank",
-    "moderation", "tool-use", "long-context", "translation",
+    "moderation", "tool-use", "long-context", "translation", "speech-to-text", "text-to-speech",
 ]
 Thinking = Literal["none", "hybrid", "thinking-only"]
 Architecture = Literal["dense", "moe", "hybrid-moe", "hybrid-dense"]
@@ -30,17 +30,33 @@ QuantFormat = Literal[
     "mxfp4", "nvfp4",
 ]
 ExtensionMethod = Literal["none", "yarn", "dca"]
+# Where an artifact is downloaded or pulled from, and who made it. `official` files are under the
+# Qwen organisation; `ollama-library` tags are built by Ollama from the official weights;
+# `community` builds (unsloth, bartowski, lmstudio-community, mlx-community, MNN ...) are third-party.
+Hub = Literal["huggingface", "modelscope", "ollama"]
+Provenance = Literal["official", "ollama-library", "community"]
+# What an artifact holds: the container and weight scheme as the publisher ships it.
+ArtifactFormat = Literal[
+    "safetensors", "fp8", "gptq-int8", "gptq-int4", "awq", "gguf", "mlx", "mnn", "nvfp4", "mxfp4",
+]
+# Quantization names an artifact may list: a closed vocabulary (nothing else reaches a command).
+# They are weight-format ids of catalog/quantization.toml, lower case.
+QuantName = Annotated[str, Check(pattern=r"^[a-z0-9][a-z0-9_]*(-[a-z0-9_]+)*$", max_length=24)]
+OllamaTag = Annotated[str, Check(pattern=r"^[a-z0-9][a-z0-9.\-]*:[a-z0-9][a-z0-9._\-]*$",
+                                 max_length=80)]
+FileName = Annotated[str, Check(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$", max_length=200)]
 
 # Benchmark names: lowercase, hyphenated (`mmlu-redux`; `-nothink` for Qwen3's non-thinking mode).
 BenchmarkKey = Slug
 
 TASKS: tuple[str, ...] = Task.__args__  # type: ignore[attr-defined]
+ARTIFACT_FORMATS: tuple[str, ...] = ArtifactFormat.__args__  # type: ignore[attr-defined]
 
 # Fields of a model entry that state a fact and so need a source.
 FACT_FIELDS = (
     "release_date", "license", "params_total", "params_active", "params_non_embedding",
     "modalities_in", "modalities_out", "tasks", "thinking", "languages", "languages_count",
-    "context", "quantized", "config", "benchmarks", "ollama_tag",
+    "context", "quantized", "config", "benchmarks", "ollama_tag", "supersedes", "retired",
 )
 # Facts with a default that states nothing ("text" in and out, no thinking mode).
 DEFAULTED_FACTS: dict[str, object] = {
@@ -148,6 +164,64 @@ class QuantizedCheckpoint(Record):
 
 
 @record
+class Artifact(Record):
+    """One file set a user can download or pull: a Hugging Face / ModelScope repo or an Ollama tag.
+
+    `quants` are the weight formats it holds (GGUF files, MLX bits, an Ollama tag's weights), by
+    catalog/quantization.toml id; `mmproj` is the vision projector file of a GGUF repo.
+    """
+
+    __pydantic_config__ = FORBID_EXTRA
+    format: ArtifactFormat
+    hub: Hub = "huggingface"
+    repo: RepoId | None = None
+    tag: OllamaTag | None = None
+    provenance: Provenance = "official"
+    quants: tuple[QuantName, ...] = ()
+    mmproj: FileName | None = None
+    source: Annotated[str, Check(min_length=5)]
+    """Where this artifact is documented (the repo page, the Ollama library page, a README)."""
+
+    def __post_init__(self) -> None:
+        if self.hub == "ollama":
+            if self.tag is None or self.repo is not None:
+                raise ValueError("an Ollama artifact names a `tag` and no `repo`")
+            if self.provenance == "official":
+                raise ValueError("Ollama library tags are built by Ollama: provenance is "
+                                 "'ollama-library' (or 'community' for a user's namespace)")
+        elif self.repo is None or self.tag is not None:
+            raise ValueError(f"a {self.hub} artifact names a `repo` and no `tag`")
+        if self.provenance == "official" and self.publisher != "Qwen":
+            raise ValueError(f"repo '{self.repo}' is not under the Qwen organisation: "
+                             "provenance must be 'community'")
+        if self.provenance == "community" and self.publisher == "Qwen":
+            raise ValueError(f"repo '{self.repo}' is under the Qwen organisation: "
+                             "provenance is 'official'")
+
+    @property
+    def publisher(self) -> str:
+        """Who publishes it: the repo's organisation, or `ollama` for library tags."""
+        if self.repo:
+            return self.repo.split("/")[0]
+        assert self.tag
+        return self.tag.split("/")[0] if "/" in self.tag.split(":")[0] else "ollama"
+
+    @property
+    def where(self) -> str:
+        """The repo id or Ollama tag."""
+        return self.repo or self.tag or ""
+
+
+@record
+class Retirement(Record):
+    """An API model the provider retired (or will retire), and what replaces it."""
+
+    __pydantic_config__ = FORBID_EXTRA
+    date: dt.date
+    successor: Slug | None = None
+
+
+@record
 class Source(Record):
     """An official source, and the fields it backs."""
 
@@ -185,12 +259,21 @@ class ModelEntry(Record):
     config: ModelConfig | None = None
     context: Context
     quantized: tuple[QuantizedCheckpoint, ...] = ()
-    ollama_tag: Annotated[str, Check(pattern=r"^[a-z0-9][a-z0-9.\-]*:[a-z0-9.\-]+$")] | None = None
+    """Legacy list of official quantized Hugging Face repos; `artifacts` is the full list."""
+    ollama_tag: OllamaTag | None = None
+    """Legacy single Ollama tag (Q4_K_M); `artifacts` holds every tag."""
+    artifacts: tuple[Artifact, ...] = ()
+    """Every file set a user can download or pull, official, Ollama library and community."""
+    supersedes: Slug | None = None
+    """The older model this one replaces (same role and size class, newer generation)."""
+    retired: Retirement | None = None
+    """API models only: the provider retired this id (on `date`) in favour of `successor`."""
     benchmarks: dict[BenchmarkKey, float] = field(default_factory=dict)
     sources: Annotated[tuple[Source, ...], Check(min_length=1)]
 
     def __post_init__(self) -> None:
-        problems = [*self._weights_problems(), *self._param_problems(), *self._unbacked()]
+        problems = [*self._weights_problems(), *self._param_problems(), *self._unbacked(),
+                    *self._artifact_problems()]
         if problems:
             raise ValueError("\n".join(problems))
 
@@ -198,7 +281,7 @@ class ModelEntry(Record):
         if not self.open_weights:
             return [
                 f"{name}: an API-only model (open_weights = false) has no {name}"
-                for name in ("config", "hf_repo", "quantized", "ollama_tag")
+                for name in ("config", "hf_repo", "quantized", "ollama_tag", "artifacts")
                 if getattr(self, name)
             ]
         problems = [
@@ -243,6 +326,20 @@ class ModelEntry(Record):
                 )
         return problems
 
+    def _artifact_problems(self) -> list[str]:
+        problems = []
+        seen: set[tuple[str, str]] = set()
+        for i, a in enumerate(self.artifacts):
+            key = (a.hub, a.where.lower())
+            if key in seen:
+                problems.append(f"artifacts[{i}]: duplicate of an earlier artifact ({a.where})")
+            seen.add(key)
+        if self.supersedes == self.id:
+            problems.append("supersedes: a model cannot supersede itself")
+        if self.retired and self.open_weights:
+            problems.append("retired: only API models are retired by their provider")
+        return problems
+
     def _unbacked(self) -> list[str]:
         backed = {name for src in self.sources for name in src.backs}
         roots = {name.split(".")[0] for name in backed}  # `context.max_tokens` backs `context`
@@ -275,6 +372,21 @@ class ModelEntry(Record):
         notes = [(src, src.verified_via or "") for src in self.sources]
         return tuple(sorted({name for src, note in notes if "UNVERIFIED" in note
                              for name in src.backs}))
+
+    @cached_property
+    def downloads(self) -> tuple[Artifact, ...]:
+        """Every artifact: `artifacts`, plus the legacy `quantized` repos and `ollama_tag`."""
+        found = list(self.artifacts)
+        listed = {(a.hub, a.where) for a in found}
+        for q in self.quantized:
+            if ("huggingface", q.repo) not in listed:
+                found.append(Artifact(format=q.format if q.format in ARTIFACT_FORMATS else "mlx",
+                                      repo=q.repo, quants=q.quants, source="quantized"))
+        if self.ollama_tag and ("ollama", self.ollama_tag) not in listed:
+            found.append(Artifact(format="gguf", hub="ollama", tag=self.ollama_tag,
+                                  provenance="ollama-library", quants=(UNLISTED_GGUF_QUANT,),
+                                  source="ollama_tag"))
+        return tuple(found)
 
     @property
     def params_active_or_total(self) -> int | None:
