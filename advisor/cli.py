@@ -529,6 +529,8 @@ def document_types() -> dict[str, Callable[[], type["Record"]]]:
         "estimate": lazy("advisor.estimate", "Estimate"),
         "devices": lazy("advisor.results", "DevicesResult"),
         "detect": lazy("advisor.detect", "Detection"),
+        "serve": lazy("advisor.serve", "ServeResult"),
+        "plan": lazy("advisor.plan", "PlanResult"),
     }
 
 
@@ -537,6 +539,11 @@ def check_count(value: int, option: str, upper: int) -> None:
 
     if value < 1 or value > upper:
         raise InputError(f"{option}: {value} is out of range; give 1 to {upper:,}")
+
+
+from advisor.cmd_serve import register as _register_serve  # noqa: E402
+
+_register_serve(app)
 
 
 def main() -> None:

@@ -1,0 +1,257 @@
+"""`advisor serve` and `advisor plan`: serving capacity of a device, and the hardware to buy.
+
+Registered from advisor/cli.py with one line; core modules are imported inside the commands.
+"""
+
+from typing import Annotated, Any
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    from advisor.cli import (
+        DeviceOpt,
+        FormatOpt,
+        GpusOpt,
+        JsonOpt,
+        OutputFormat,
+        OutputOpt,
+        check_count,
+        emit,
+        handle_errors,
+        hardware,
+        load,
+        note,
+    )
+
+    @app.command("serve")
+    @handle_errors
+    def serve_cmd(
+        model: Annotated[str, typer.Argument(help="Catalog id or Hugging Face repo.")],
+        device: DeviceOpt = None,
+        gpus: GpusOpt = 1,
+        quant: Annotated[
+            str | None,
+            typer.Option("--quant", "-q", help="Weight format, e.g. bf16, fp8, awq, q4_k_m."),
+        ] = None,
+        runtime: Annotated[
+            str | None, typer.Option("--runtime", "-r", help="vllm, sglang, llama.cpp or ollama.")
+        ] = None,
+        users: Annotated[
+            int, typer.Option("--users", "-u", help="Concurrent users (streams).")
+        ] = 1,
+        context: Annotated[
+            int,
+            typer.Option("--context", "-c", help="Tokens each session holds (prompt + answer)."),
+        ] = 8192,
+        prompt: Annotated[
+            int | None,
+            typer.Option(
+                "--prompt",
+                help="Prompt tokens for the first-token time (default: half the context).",
+            ),
+        ] = None,
+        min_speed: Annotated[
+            float | None,
+            typer.Option("--min-speed", help="Minimum decode speed per user, tokens/s."),
+        ] = None,
+        max_ttft: Annotated[
+            float | None, typer.Option("--max-ttft", help="Maximum time to first token, seconds.")
+        ] = None,
+        kv_dtype: Annotated[
+            str, typer.Option("--kv-dtype", help="KV cache element type: fp16, fp8, q8_0, q4_0.")
+        ] = "fp16",
+        fmt: FormatOpt = OutputFormat.table,
+        as_json: JsonOpt = False,
+        output: OutputOpt = None,
+    ) -> None:
+        """How many users one device (or N GPUs) serves, at what speed, and the command."""
+        from advisor.errors import InputError
+        from advisor.estimate import choose_setup
+        from advisor.formats import load_tables
+        from advisor.loader import find_model
+        from advisor.serve import SERVING_RUNTIMES, serve
+
+        if device is None:
+            raise InputError("serve needs --device ID (see `advisor devices`)")
+        entry = find_model(load(), model)
+        if not entry.open_weights or entry.config is None:
+            raise InputError(f"'{entry.id}' is API-only (no open weights): nothing to serve")
+        check_count(users, "--users", 100_000)
+        check_count(context, "--context", entry.context.max_tokens)
+        if prompt is not None:
+            check_count(prompt, "--prompt", context)
+        _check_targets(min_speed, max_ttft)
+        tables = load_tables()
+        if runtime and tables.runtime(runtime).id not in SERVING_RUNTIMES:
+            raise InputError(f"--runtime {runtime}: serve models vllm, sglang, llama.cpp or ollama")
+        hw = hardware(device, None, None, None, gpus, None)
+        weight_format, rt, notes = choose_setup(tables, hw, quant, runtime)
+        if rt.id not in SERVING_RUNTIMES:
+            rt = tables.runtimes["llama.cpp" if weight_format.family == "gguf" else "vllm"]
+        for line in notes:
+            note(f"note: {line}")
+        result = serve(
+            entry,
+            hw,
+            tables,
+            weight_format,
+            rt,
+            users,
+            context,
+            prompt,
+            kv_dtype,
+            min_speed,
+            max_ttft,
+        )
+        emit(result, fmt, as_json, lambda: [_serve_table(result)], output)
+
+    @app.command("plan")
+    @handle_errors
+    def plan_cmd(
+        model: Annotated[str, typer.Argument(help="Catalog id or Hugging Face repo.")],
+        users: Annotated[
+            int, typer.Option("--users", "-u", help="Concurrent users (streams).")
+        ] = 1,
+        context: Annotated[
+            int, typer.Option("--context", "-c", help="Tokens each session holds.")
+        ] = 8192,
+        prompt: Annotated[
+            int | None, typer.Option("--prompt", help="Prompt tokens (default: half the context).")
+        ] = None,
+        min_speed: Annotated[
+            float | None,
+            typer.Option("--min-speed", help="Minimum decode speed per user, tokens/s."),
+        ] = None,
+        max_ttft: Annotated[
+            float | None, typer.Option("--max-ttft", help="Maximum time to first token, seconds.")
+        ] = None,
+        private: Annotated[
+            bool, typer.Option("--private", help="On premises: no API comparison.")
+        ] = False,
+        gpu_hour_usd: Annotated[
+            float | None,
+            typer.Option(
+                "--gpu-hour-usd", help="Your price of one GPU-hour (replaces the catalog's)."
+            ),
+        ] = None,
+        api_model: Annotated[
+            str,
+            typer.Option("--api-model", help="Qwen API to compare against (catalog/prices.toml)."),
+        ] = "qwen-plus",
+        top: Annotated[int, typer.Option("--top", "-n", help="How many options to show.")] = 10,
+        fmt: FormatOpt = OutputFormat.table,
+        as_json: JsonOpt = False,
+        output: OutputOpt = None,
+    ) -> None:
+        """Which GPUs serve this load, cheapest first, with the commands (multi-node if needed)."""
+        from advisor.errors import InputError
+        from advisor.formats import load_tables
+        from advisor.hardware import check_positive
+        from advisor.loader import find_model
+        from advisor.plan import api_price, plan
+
+        entry = find_model(load(), model)
+        if not entry.open_weights or entry.config is None:
+            raise InputError(f"'{entry.id}' is API-only (no open weights): nothing to host")
+        check_count(users, "--users", 100_000)
+        check_count(context, "--context", entry.context.max_tokens)
+        check_count(top, "--top", 1000)
+        if prompt is not None:
+            check_count(prompt, "--prompt", context)
+        _check_targets(min_speed, max_ttft)
+        if gpu_hour_usd is not None:
+            check_positive(gpu_hour_usd, "--gpu-hour-usd", gpu_hour_usd, upper=10_000)
+        if api_price(api_model) is None:
+            raise InputError(f"--api-model {api_model}: no price in catalog/prices.toml")
+        result = plan(
+            entry,
+            load_tables(),
+            users,
+            context,
+            prompt,
+            min_speed,
+            max_ttft,
+            private,
+            gpu_hour_usd,
+            api_model,
+            top,
+        )
+        for line in result.notes:
+            note(f"note: {line}")
+        if not result.options:
+            note("note: nothing in the device catalog meets these targets")
+        emit(result, fmt, as_json, lambda: [_plan_table(result)], output)
+
+    def _check_targets(min_speed: float | None, max_ttft: float | None) -> None:
+        from advisor.hardware import check_positive
+
+        if min_speed is not None:
+            check_positive(min_speed, "--min-speed", min_speed, upper=1e6)
+        if max_ttft is not None:
+            check_positive(max_ttft, "--max-ttft", max_ttft, upper=1e6)
+
+
+def _fmt(value: float | None, pattern: str = "{:,.1f}") -> str:
+    return "?" if value is None else pattern.format(value)
+
+
+def _serve_table(r: Any) -> Any:
+    from rich.markup import escape
+    from rich.table import Table
+
+    t = Table(
+        title=f"{escape(r.model_id)} on {escape(r.device)} ({r.assumptions.runtime})",
+        show_header=False,
+    )
+    rows = [
+        ("fits", "yes" if r.fits else "no: " + "; ".join(r.why_not)),
+        ("sessions max", f"{r.sessions_max:,} x {r.assumptions.context_tokens:,} tokens"),
+        ("GPUs needed", "-" if r.gpus_needed is None else str(r.gpus_needed)),
+        ("KV pool", f"{r.kv_pool_bytes / 2**30:,.1f} GiB"),
+        ("weights", f"{r.weights_bytes / 2**30:,.1f} GiB ({r.assumptions.quant})"),
+        ("aggregate decode", _fmt(r.aggregate_decode_tokens_per_s) + " tokens/s"),
+        ("per user", _fmt(r.per_user_decode_tokens_per_s) + " tokens/s"),
+        ("first token", _fmt(r.time_to_first_token_s, "{:,.2f}") + " s"),
+        ("prefill", r.assumptions.prefill_scheduling),
+        ("command", r.command),
+    ]
+    for k, v in rows:
+        t.add_row(k, escape(v))
+    for n in r.assumptions.notes:
+        t.add_row("note", escape(n))
+    return t
+
+
+def _plan_table(r: Any) -> Any:
+    from rich.markup import escape
+    from rich.table import Table
+
+    t = Table(title=f"{escape(r.model_id)}: {r.users} users x {r.context_tokens:,} tokens")
+    for col in (
+        "device",
+        "GPUs",
+        "nodes",
+        "quant",
+        "sessions",
+        "tok/s",
+        "$/h",
+        "$/M tok",
+        "break-even tok/day",
+        "command",
+    ):
+        t.add_column(col)
+    for o in r.options:
+        t.add_row(
+            escape(o.device_id),
+            str(o.gpus),
+            str(o.nodes),
+            escape(o.quant),
+            f"{o.sessions_max:,}",
+            _fmt(o.aggregate_decode_tokens_per_s, "{:,.0f}"),
+            _fmt(o.cost_per_hour_usd, "{:,.2f}"),
+            _fmt(o.cost_per_million_tokens_usd, "{:,.2f}"),
+            _fmt(o.break_even_tokens_per_day, "{:,.0f}"),
+            escape(o.command),
+        )
+    return t
