@@ -118,15 +118,9 @@ def plan(
         and "vllm" in d.runtimes
         and (devices is None or d.id in devices)
     ]
-    api = (
-        None
-        if private
-        else (
-            api_price(model.id)
-            if api_price(model.id) and api_price(model.id).get("currency") == "USD"
-            else api_price(api_model)
-        )
-    )
+    own = api_price(model.id)
+    usd_own = own if own and own.get("currency") == "USD" else None
+    api = None if private else (usd_own or api_price(api_model))
     prompt_tokens = min(prompt if prompt is not None else context // 2, context)
     share = prompt_tokens / context
     options: list[PlanOption] = []

@@ -174,7 +174,7 @@ def sglang_mem_fraction_static(gpu_mib: float, tp: int, pp: int = 1) -> float:
     )
     if gpu_mib > s["reserve_floor_above_mib"]:
         reserved = max(reserved, s["reserve_floor_mib"])
-    return round((gpu_mib - reserved) / gpu_mib, 3)
+    return round(float(gpu_mib - reserved) / gpu_mib, 3)
 
 
 def sglang_kv_tokens(pool_bytes: int, per_token_bytes: int) -> int:
