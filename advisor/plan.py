@@ -195,6 +195,15 @@ def plan(
     )
     if any(o.cost_per_hour_usd is None for o in options):
         notes.append("options without a catalog price have cost null: pass --gpu-hour-usd")
+    if api:
+        notes.append(
+            f"break-even against the {api['model']} API ({api['input_per_million']:g} / "
+            f"{api['output_per_million']:g} {api['currency']} per million input / output tokens, "
+            f"{api['source']}, {api['date']}), prompts {share:.0%} of the tokens"
+        )
+        if api["model"] != model.id:
+            notes.append(f"{api['model']} is not {model.id}: the comparison is with a different, hosted "
+                         "Qwen model (--api-model chooses another)")
     if private:
         notes.append(
             "--private: no API comparison; hourly prices are cloud rental list prices, "

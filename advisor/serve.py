@@ -496,70 +496,47 @@ def serve_command(
     device_id: str | None = None,
     nodes: int = 1,
 ) -> str:
-    """The serve command as an argument list joined with shlex.quote."""
+    """The serve command: an argument list with the flag spellings of catalog/serving.toml,
+    joined with shlex.quote."""
+    d = serving_defaults()
     repo = model_source(model, fmt, rt)
+    fp8_kv = kv_dtype.startswith("fp8")
+    gguf_kv = kv_dtype in ("q8_0", "q4_0")
     args: list[str]
     if rt.id == "vllm":
-        args = [
-            "vllm",
-            "serve",
-            repo,
-            "--max-model-len",
-            str(context),
-            "--max-num-seqs",
-            str(seqs),
-            "--gpu-memory-utilization",
-            f"{util:g}",
-        ]
+        f = d["vllm"]["flags"]
+        args = [*f["command"], repo, f["max_model_len"], str(context), f["max_num_seqs"],
+                str(seqs), f["gpu_memory_utilization"], f"{util:g}"]
         if gpus > 1:
-            args += ["--tensor-parallel-size", str(gpus)]
+            args += [f["tensor_parallel"], str(gpus)]
         if nodes > 1:
-            args += [
-                "--pipeline-parallel-size",
-                str(nodes),
-                "--distributed-executor-backend",
-                "ray",
-            ]
-        if fmt.id == "fp8" and model_source(model, fmt, rt) == model.hf_repo:
-            args += ["--quantization", "fp8"]
-        if kv_dtype.startswith("fp8"):
-            args += ["--kv-cache-dtype", "fp8"]
+            args += [f["pipeline_parallel"], str(nodes), f["executor"], "ray"]
+        if fmt.id == "fp8" and repo == model.hf_repo:
+            args += [f["quantization"], "fp8"]
+        if fp8_kv:
+            args += [f["kv_cache_dtype"], f["kv_cache_fp8"]]
     elif rt.id == "sglang":
-        args = [
-            "python3",
-            "-m",
-            "sglang.launch_server",
-            "--model-path",
-            repo,
-            "--context-length",
-            str(context),
-            "--max-running-requests",
-            str(seqs),
-            "--mem-fraction-static",
-            f"{util:g}",
-        ]
-        if gpus > 1 or nodes > 1:
-            args += ["--tp", str(gpus * nodes)]
+        f = d["sglang"]["flags"]
+        args = [*f["command"], f["model"], repo, f["max_model_len"], str(context),
+                f["max_num_seqs"], str(seqs), f["gpu_memory_utilization"], f"{util:g}"]
+        if gpus * nodes > 1:
+            args += [f["tensor_parallel"], str(gpus * nodes)]
         if nodes > 1:
-            args += ["--nnodes", str(nodes), "--node-rank", "0", "--dist-init-addr", "HEAD_IP:5000"]
-        if kv_dtype.startswith("fp8"):
-            args += ["--kv-cache-dtype", "fp8_e4m3"]
+            args += [f["nnodes"], str(nodes), f["node_rank"], "0", f["dist_init_addr"],
+                     "HEAD_IP:5000"]
+        if fp8_kv:
+            args += [f["kv_cache_dtype"], f["kv_cache_fp8"]]
     elif rt.id == "llama.cpp":
+        f = d["llama_cpp"]["flags"]
         quant = fmt.id.upper() if fmt.family == "gguf" else fmt.id
-        args = [
-            "llama-server",
-            "-hf",
-            f"{repo}:{quant}",
-            "-c",
-            str(context * seqs),
-            "-np",
-            str(seqs),
-        ]
-        if kv_dtype in ("q8_0", "q4_0"):
-            args += ["--cache-type-k", kv_dtype, "--cache-type-v", kv_dtype, "-fa", "on"]
+        args = [*f["command"], f["model"], f"{repo}:{quant}", f["context"], str(context * seqs),
+                f["parallel"], str(seqs)]
+        if gguf_kv:
+            args += [f["cache_type_k"], kv_dtype, f["cache_type_v"], kv_dtype, *f["flash_attn"]]
     else:  # ollama: OLLAMA_CONTEXT_LENGTH is per slot (llama-server gets -c ctx x parallel)
-        env = [f"OLLAMA_NUM_PARALLEL={seqs}", f"OLLAMA_CONTEXT_LENGTH={context}"]
-        if kv_dtype in ("q8_0", "q4_0"):
-            env += ["OLLAMA_FLASH_ATTENTION=1", f"OLLAMA_KV_CACHE_TYPE={kv_dtype}"]
-        return " ".join(shlex.quote(a) for a in [*env, "ollama", "serve"])
+        e = d["ollama"]["env"]
+        args = [f"{e['parallel']}={seqs}", f"{e['context']}={context}"]
+        if gguf_kv:
+            args += [f"{e['flash_attn']}=1", f"{e['kv_cache_type']}={kv_dtype}"]
+        args += e["command"]
     return " ".join(shlex.quote(a) for a in args)

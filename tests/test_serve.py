@@ -249,3 +249,56 @@ def test_saturated_decode_against_published_peak(
     )
     assert r.sessions_max < 1000  # the pool, not the request count, sets the batch
     assert r.aggregate_decode_tokens_per_s == pytest.approx(peak_tokens_per_s, rel=0.25)
+
+
+@pytest.mark.parametrize(
+    ("runtime", "quant", "kv", "device", "expect"),
+    [
+        (
+            "vllm",
+            "bf16",
+            "fp8",
+            "h100",
+            ["vllm", "serve", "Qwen/Qwen3-8B", "--max-model-len", "8192"],
+        ),
+        (
+            "sglang",
+            "bf16",
+            "fp8",
+            "h100",
+            ["python3", "-m", "sglang.launch_server", "--model-path", "Qwen/Qwen3-8B"],
+        ),
+        ("llama.cpp", "q4_k_m", "q8_0", "rtx-4090", ["llama-server", "-hf"]),
+        ("ollama", "q4_k_m", "q8_0", "rtx-4090", ["OLLAMA_NUM_PARALLEL=4"]),
+    ],
+)
+def test_commands_are_argument_lists(
+    cat,
+    runtime: str,
+    quant: str,
+    kv: str,
+    device: str,  # type: ignore[no-untyped-def]
+    expect: list[str],
+) -> None:
+    import shlex
+
+    t = load_tables()
+    r = serve(
+        find_model(cat, "qwen3-8b"),
+        hardware_from(HardwareQuery(device=device)),
+        t,
+        t.weight_format(quant),
+        t.runtime(runtime),
+        4,
+        8192,
+        kv_dtype=kv,
+    )
+    argv = shlex.split(r.command)
+    assert argv[: len(expect)] == expect
+    assert " ".join(shlex.quote(a) for a in argv) == r.command
+    if runtime in ("vllm", "sglang"):
+        assert argv[argv.index("--kv-cache-dtype") + 1].startswith("fp8")
+    elif runtime == "llama.cpp":
+        assert argv[argv.index("--cache-type-k") + 1] == "q8_0" and "-np" in argv
+    else:
+        assert "OLLAMA_KV_CACHE_TYPE=q8_0" in argv and argv[-2:] == ["ollama", "serve"]
