@@ -202,8 +202,8 @@ def plan(
             f"{api['source']}, {api['date']}), prompts {share:.0%} of the tokens"
         )
         if api["model"] != model.id:
-            notes.append(f"{api['model']} is not {model.id}: the comparison is with a different, hosted "
-                         "Qwen model (--api-model chooses another)")
+            notes.append(f"{api['model']} is not {model.id}: the comparison is with a different, "
+                         "hosted Qwen model (--api-model chooses another)")
     if private:
         notes.append(
             "--private: no API comparison; hourly prices are cloud rental list prices, "
