@@ -93,3 +93,14 @@ def test_cli_plan_json_and_schema() -> None:
     assert runner.invoke(app, ["schema", "plan"]).exit_code == 0
     bad = runner.invoke(app, ["plan", "qwen3-32b", "--gpu-hour-usd", "-3"])
     assert bad.exit_code == 2 and bad.stderr.startswith("error: ")
+
+
+def test_trillion_scale_model_spans_nodes() -> None:
+    # Qwen3.8-2.4T-A95B arrives with the issue-11 catalog work; until then this checks nothing
+    cat = load_catalog(None)
+    if not any(m.id == "qwen3.8-2.4t-a95b" for m in cat.models):
+        pytest.skip("qwen3.8-2.4t-a95b is not in the catalog yet")
+    m = find_model(cat, "qwen3.8-2.4t-a95b")
+    r = plan(m, load_tables(), 50, 32768, devices=["h100", "h200"])
+    assert r.options and all(o.nodes >= 2 for o in r.options)
+    assert all(o.total_memory_bytes > o.weights_bytes for o in r.options)
