@@ -299,6 +299,11 @@ def serve(
         seq_blocks = math.ceil(context / block)
         if state:  # hybrid: each sequence also holds its state pages in the same pool
             sessions = int(pool // (seq_blocks * block * per_token + state))
+            extra.append(
+                "hybrid model: vLLM keeps one Mamba (linear-attention state) block per running "
+                "sequence and refuses to start when --max-num-seqs exceeds the blocks that fit "
+                "(vllm-project/recipes#831), so the command sets --max-num-seqs explicitly"
+            )
         else:
             sessions = blocks // seq_blocks
         sessions = min(sessions, seqs_default)
