@@ -104,3 +104,30 @@ def test_trillion_scale_model_spans_nodes() -> None:
     r = plan(m, load_tables(), 50, 32768, devices=["h100", "h200"])
     assert r.options and all(o.nodes >= 2 for o in r.options)
     assert all(o.total_memory_bytes > o.weights_bytes for o in r.options)
+
+
+def test_every_price_names_its_source_and_date() -> None:
+    from advisor.hardware import load_devices
+    from advisor.plan import prices
+
+    devices = load_devices().devices
+    data = prices()
+    assert data["gpu_hour"] and data["api"]
+    for row in data["gpu_hour"]:
+        assert row["device"] in devices and row["usd_per_second"] > 0
+        assert row["source"].startswith("https://") and row["date"]
+    for row in data["api"]:
+        assert row["currency"] in ("USD", "CNY") and row["source"].startswith("https://")
+        assert row["input_per_million"] > 0 and row["output_per_million"] > 0 and row["date"]
+
+
+def test_every_serving_table_names_its_sources() -> None:
+    from advisor.serve import serving_defaults
+
+    for name, table in serving_defaults().items():
+        if not isinstance(table, dict):
+            continue
+        assert any(k.endswith("source") for k in table), name
+        for sub, value in table.items():
+            if isinstance(value, dict):
+                assert value.get("source"), f"{name}.{sub}"
