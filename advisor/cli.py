@@ -531,6 +531,9 @@ def document_types() -> dict[str, Callable[[], type["Record"]]]:
         "detect": lazy("advisor.detect", "Detection"),
         "serve": lazy("advisor.serve", "ServeResult"),
         "plan": lazy("advisor.plan", "PlanResult"),
+        "draft": lazy("advisor.speculative", "DraftResult"),
+        "finetune": lazy("advisor.finetune", "FinetuneResult"),
+        "finetune-list": lazy("advisor.finetune", "FinetuneList"),
     }
 
 
@@ -544,6 +547,9 @@ def check_count(value: int, option: str, upper: int) -> None:
 from advisor.cmd_serve import register as _register_serve  # noqa: E402
 
 _register_serve(app)
+from advisor.cmd_tune import register as _register_tune  # noqa: E402
+
+_register_tune(app)
 
 
 def main() -> None:

@@ -1,0 +1,261 @@
+"""`advisor draft` and `advisor finetune`: speculative decoding and fine-tuning memory.
+
+Registered from advisor/cli.py with one line; core modules are imported inside the commands.
+"""
+
+from typing import Annotated, Any
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    from advisor.cli import (
+        DeviceOpt,
+        FormatOpt,
+        GpusOpt,
+        JsonOpt,
+        OutputFormat,
+        OutputOpt,
+        check_count,
+        emit,
+        handle_errors,
+        hardware,
+        load,
+        note,
+    )
+
+    @app.command("draft")
+    @handle_errors
+    def draft_cmd(
+        model: Annotated[str, typer.Argument(help="Target model: catalog id or HF repo.")],
+        device: DeviceOpt = None,
+        draft: Annotated[
+            str | None, typer.Option("--draft", help="Check this draft model against the target.")
+        ] = None,
+        quant: Annotated[
+            str | None, typer.Option("--quant", "-q", help="Weight format of target and draft.")
+        ] = None,
+        context: Annotated[
+            int, typer.Option("--context", "-c", help="Tokens in the KV cache (both models).")
+        ] = 8192,
+        batch: Annotated[int, typer.Option("--batch", help="Concurrent sequences.")] = 1,
+        kv_dtype: Annotated[
+            str, typer.Option("--kv-dtype", help="KV cache element type: fp16, fp8, q8_0, q4_0.")
+        ] = "fp16",
+        fmt: FormatOpt = OutputFormat.table,
+        as_json: JsonOpt = False,
+        output: OutputOpt = None,
+    ) -> None:
+        """Drafts and MTP heads for speculative decoding: memory, speedup range, commands."""
+        from advisor.errors import InputError
+        from advisor.formats import load_tables
+        from advisor.loader import find_model
+        from advisor.speculative import draft_plan
+
+        cat = load()
+        entry = find_model(cat, model)
+        if not entry.open_weights or entry.config is None:
+            raise InputError(f"'{entry.id}' is API-only (no open weights): nothing to draft for")
+        extra = find_model(cat, draft).id if draft else None
+        check_count(context, "--context", entry.context.max_tokens)
+        check_count(batch, "--batch", 4096)
+        tables = load_tables()
+        kv_elem = tables.kv_bytes(kv_dtype)
+        hw = None
+        if device:
+            from advisor.estimate import choose_setup
+
+            hw = hardware(device, None, None, None, 1, None)
+            weight_format, _, notes = choose_setup(tables, hw, quant, None)
+            for line in notes:
+                note(f"note: {line}")
+        else:
+            weight_format = tables.weight_format(quant or "bf16")
+        result = draft_plan(entry, list(cat.models), weight_format, context, kv_elem, kv_dtype,
+                            hw, batch, extra)
+        if extra:
+            refused = next((r for r in result.refused if r.model_id == extra), None)
+            if refused:
+                note(f"{extra} refused as a draft for {entry.id}: {refused.reason}")
+        emit(result, fmt, as_json, lambda: _draft_tables(result), output)
+
+    @app.command("finetune")
+    @handle_errors
+    def finetune_cmd(
+        model: Annotated[
+            str | None, typer.Argument(help="Catalog id or Hugging Face repo (not with --list).")
+        ] = None,
+        method: Annotated[
+            str, typer.Option("--method", "-m", help="full, lora or qlora.")
+        ] = "lora",
+        rank: Annotated[int, typer.Option("--rank", help="LoRA rank.")] = 8,
+        seq_len: Annotated[
+            int, typer.Option("--seq-len", help="Training sequence length (cutoff_len).")
+        ] = 2048,
+        batch: Annotated[int, typer.Option("--batch", help="Micro-batch per GPU.")] = 1,
+        device: DeviceOpt = None,
+        gpus: GpusOpt = 1,
+        framework: Annotated[
+            str, typer.Option("--framework", help="llama-factory, ms-swift or unsloth.")
+        ] = "llama-factory",
+        list_fit: Annotated[
+            bool, typer.Option("--list", help="Which models fit --device for --method.")
+        ] = False,
+        chinese: Annotated[
+            bool, typer.Option("--chinese", help="Download from ModelScope (mainland China).")
+        ] = False,
+        fmt: FormatOpt = OutputFormat.table,
+        as_json: JsonOpt = False,
+        output: OutputOpt = None,
+    ) -> None:
+        """Fine-tuning memory per GPU (weights, adapters, gradients, optimizer, activations),
+        fit, training speed and the command to start."""
+        from advisor.errors import InputError
+        from advisor.finetune import FRAMEWORKS, METHODS, finetune, fit_list
+        from advisor.loader import find_model, resolve
+
+        meth = resolve(method, {m: m for m in METHODS}, "method")
+        fw = resolve(framework, {f: f for f in FRAMEWORKS}, "framework",
+                     {"llamafactory": "llama-factory", "swift": "ms-swift"})
+        check_count(rank, "--rank", 4096)
+        check_count(seq_len, "--seq-len", 10_000_000)
+        check_count(batch, "--batch", 4096)
+        check_count(gpus, "--gpus", 1024)
+        if meth == "full" and rank != 8:
+            note("note: --rank is ignored for full fine-tuning")
+        hw = hardware(device, None, None, None, gpus, None) if device else None
+        if hw is not None and not hw.is_gpu:
+            note(f"note: {hw.name} is not a GPU profile; the frameworks train on CUDA/ROCm GPUs")
+        cat = load()
+        if list_fit:
+            if model:
+                raise InputError("--list takes no MODEL; give --device and --method")
+            if hw is None:
+                raise InputError("--list needs --device ID (see `advisor devices`)")
+            listing = fit_list(list(cat.models), meth, fw, rank, seq_len, batch, hw)
+            emit(listing, fmt, as_json, lambda: [_fit_table(listing)], output)
+            return
+        if not model:
+            raise InputError("finetune needs MODEL (e.g. advisor finetune qwen3-8b --method "
+                             "qlora), or --list --device ID")
+        entry = find_model(cat, model)
+        if not entry.open_weights or entry.config is None:
+            raise InputError(f"'{entry.id}' is API-only (no open weights): nothing to fine-tune")
+        if fw == "unsloth" and gpus > 1:
+            note("note: Unsloth's open-source release trains on one GPU; memory is per GPU")
+        result = finetune(entry, meth, fw, rank, seq_len, batch, gpus, hw, chinese)
+        emit(result, fmt, as_json, lambda: _finetune_tables(result), output)
+
+
+def _gb(n: int | float | None) -> str:
+    return "-" if n is None else f"{n / 1e9:.1f} GB"
+
+
+def _draft_tables(r: Any) -> list[Any]:
+    from rich.markup import escape
+    from rich.table import Table
+
+    where = f" on {escape(r.device)}" if r.device else ""
+    head = Table(title=f"speculative decoding for {r.model_id}{where} ({r.quant}, "
+                 f"{r.context_tokens:,} tokens)")
+    for col in ("draft", "kind", "vocab", "weights", "KV", "fits", "why"):
+        head.add_column(col)
+    for o in r.options:
+        head.add_row(escape(o.model_id), o.kind, f"{o.vocab_size:,}", _gb(o.weights_bytes),
+                     _gb(o.kv_cache_bytes), "-" if o.fits is None else ("yes" if o.fits else "no"),
+                     escape(o.why))
+    tables: list[Any] = [head]
+    if not r.options:
+        empty = Table(title="no compatible draft in the catalog and no MTP head")
+        empty.add_column("note")
+        empty.add_row("speculative decoding is not available for this model here")
+        tables.append(empty)
+    if r.refused:
+        ref = Table(title="refused")
+        ref.add_column("draft")
+        ref.add_column("reason")
+        for x in r.refused:
+            ref.add_row(escape(x.model_id), escape(x.reason))
+        tables.append(ref)
+    for s in r.speedup:
+        sp = Table(title=f"{s.kind} speedup {s.low:.2f}x to {s.high:.2f}x ({escape(s.basis)})")
+        for col in ("target", "runtime", "tokens/s", "speedup", "setup", "source"):
+            sp.add_column(col)
+        for row in s.rows:
+            sp.add_row(escape(row.target), escape(row.runtime),
+                       f"{row.baseline_tokens_per_s:g} -> {row.speculative_tokens_per_s:g}",
+                       f"{row.speedup:.2f}x", escape(row.setup), escape(row.source))
+        tables.append(sp)
+    cav = Table(title="where gains vanish")
+    cav.add_column("applies here")
+    cav.add_column("case")
+    cav.add_column("source")
+    for c in r.caveats:
+        cav.add_row("yes" if c.applies_now else "", escape(c.text), escape(c.source))
+    tables.append(cav)
+    if r.commands:
+        cmd = Table(title="commands")
+        cmd.add_column("runtime")
+        cmd.add_column("kind")
+        cmd.add_column("command")
+        for c in r.commands:
+            cmd.add_row(escape(c.runtime), c.kind,
+                        escape(c.command) + (f"\n({escape(c.note)})" if c.note else ""))
+        tables.append(cmd)
+    return tables
+
+
+def _finetune_tables(r: Any) -> list[Any]:
+    from rich.markup import escape
+    from rich.table import Table
+
+    m = r.memory
+    where = f" on {escape(r.device)}" if r.device else ""
+    mem = Table(title=f"{r.model_id}: {r.method} with {r.framework}{where} "
+                f"(rank {r.rank}, {r.batch} x {r.seq_len} tokens, {r.gpus} GPU)",
+                show_header=False)
+    mem.add_column("component")
+    mem.add_column("per GPU")
+    for label, value in (
+        ("weights", m.weights_bytes), ("adapters", m.adapters_bytes),
+        ("gradients", m.gradients_bytes), (f"optimizer ({r.optimizer})", m.optimizer_bytes),
+        (f"activations (checkpointing {'on' if r.gradient_checkpointing else 'off'})",
+         m.activations_bytes),
+        ("  without checkpointing", m.activations_without_checkpointing_bytes),
+        ("  with checkpointing", m.activations_with_checkpointing_bytes),
+        ("framework overhead", m.overhead_bytes), ("total", m.total_bytes),
+    ):
+        mem.add_row(escape(label), _gb(value))
+    mem.add_row("trainable parameters", f"{r.trainable_params:,}")
+    if r.usable_bytes_per_gpu is not None:
+        mem.add_row("usable per GPU", _gb(r.usable_bytes_per_gpu))
+        mem.add_row("fits", "yes" if r.fits else "no")
+    if r.training_tokens_per_s:
+        mem.add_row("training speed", f"~{r.training_tokens_per_s:,.0f} tokens/s")
+    start = Table(title="to start", show_header=False)
+    start.add_column("what")
+    start.add_column("text")
+    if r.config_file:
+        start.add_row(escape(r.config_file), escape(r.config_text))
+    start.add_row("command", escape(r.command))
+    notes = Table(title="assumptions", show_header=False)
+    notes.add_column("note")
+    for line in r.notes:
+        notes.add_row(escape(line))
+    return [mem, start, notes]
+
+
+def _fit_table(r: Any) -> Any:
+    from rich.markup import escape
+    from rich.table import Table
+
+    t = Table(title=f"{r.method} with {r.framework} on {escape(r.device)} ({r.gpus} GPU, "
+              f"{r.batch} x {r.seq_len} tokens): {len(r.fitting)} fit")
+    t.add_column("model")
+    t.add_column("params")
+    t.add_column("per GPU")
+    t.add_column("fits")
+    for row in (*r.fitting, *r.not_fitting):
+        t.add_row(escape(row.model_id), f"{row.params_total / 1e9:.1f}B", _gb(row.total_bytes),
+                  "yes" if row.fits else "no")
+    return t
