@@ -2,7 +2,7 @@
 
 Per GPU, in bytes:
 - weights: 16-bit for full and LoRA; NF4 (4.127 bits with double quantization) for QLoRA linear
-  layers, embeddings and output head kept at 16 bits;
+  layers, embeddings and output head kept at 16 bits; vision/audio towers frozen at 16 bits;
 - adapters (LoRA/QLoRA): rank x (in + out) for every linear layer of every decoder layer
   (LLaMA-Factory `lora_target: all`, ms-swift `all-linear`), trained in fp32;
 - gradients and optimizer states: of the trained parameters (AdamW fp32, or 8-bit AdamW);
@@ -172,10 +172,11 @@ def train_memory(model: ModelEntry, method: str, rank: int, seq_len: int, batch:
     st, ad = data["states"], data["adapters"]
     eight_bit = fw["optimizer"] == "adamw_8bit"
     optimizer = "AdamW 8-bit (bitsandbytes)" if eight_bit else "AdamW (fp32 states)"
+    towers = w.towers * st["weight_bytes"]  # vision/audio towers: frozen, 16-bit, replicated
     if method == "full":
         trainable = total
         shard = gpus
-        weights = total * st["weight_bytes"] // shard
+        weights = total * st["weight_bytes"] // shard + towers
         adapters = 0
         grads = total * st["gradient_bytes"] // shard
         opt_per = (st["optimizer_bytes"] - 8 + data["adam8bit"]["optimizer_bytes"]) if eight_bit \
@@ -185,11 +186,10 @@ def train_memory(model: ModelEntry, method: str, rank: int, seq_len: int, batch:
         trainable = adapter_params(c, rank)
         if method == "qlora":
             head = 0 if w.tied else w.embed
-            bits = (w.linear * data["qlora"]["bits_per_weight"]
-                    + (w.embed + head + w.towers) * 16)
-            weights = int(bits / 8)
+            bits = w.linear * data["qlora"]["bits_per_weight"] + (w.embed + head) * 16
+            weights = int(bits / 8) + towers
         else:
-            weights = total * st["weight_bytes"]
+            weights = total * st["weight_bytes"] + towers
         adapters = trainable * ad["weight_bytes"]
         grads = trainable * ad["gradient_bytes"]
         optim = trainable * (data["adam8bit"]["optimizer_bytes"] if eight_bit
