@@ -327,7 +327,25 @@ def estimate_cmd(
     for line in notes:
         note(f"note: {line}")
     result = estimate(entry, hw, tables, weight_format, rt, ctx, prompt, batch, kv_dtype)
+    result = _with_speculative(result, entry, weight_format, ctx, tables, kv_dtype, hw, batch)
     emit(result, fmt, as_json, lambda: estimate_tables(result), output)
+
+
+def _with_speculative(result: Any, entry: Any, weight_format: Any, ctx: int, tables: Any,
+                      kv_dtype: str, hw: Any, batch: int) -> Any:
+    """The estimate with its `speculative` section (issue 16); a note says it on stderr."""
+    from advisor.estimate import Estimate
+    from advisor.speculative import draft_plan, summary
+
+    plan = draft_plan(entry, list(load().models), weight_format, ctx, tables.kv_bytes(kv_dtype),
+                      kv_dtype, hw, batch)
+    spec = summary(plan)
+    if spec.method != "none" and spec.speedup_low is not None:
+        note(f"note: speculative decoding ({spec.method}"
+             f"{' ' + spec.draft_model_id if spec.draft_model_id else ''}): published "
+             f"{spec.speedup_low:.2f}x-{spec.speedup_high:.2f}x; `advisor draft {entry.id}`")
+    values = {name: getattr(result, name) for name in result.__record_fields__}
+    return Estimate(**{**values, "speculative": spec})
 
 
 @app.command("recommend")

@@ -18,6 +18,7 @@ from advisor.formats import RuntimeSpec, Tables, WeightFormat
 from advisor.hardware import GIB, Hardware
 from advisor.records import SCHEMA_VERSION, Record, record
 from advisor.schema import UNLISTED_GGUF_QUANT, ModelConfig, ModelEntry
+from advisor.spec_summary import SpeculativeSummary
 
 TOWER_BITS = 16.0
 STATE_BYTES_PER_ELEMENT = 2.0  # linear-attention recurrent state kept in 16-bit
@@ -90,6 +91,8 @@ class Estimate(Record):
     official_checkpoint: str | None
     flags: tuple[str, ...]
     assumptions: Assumptions
+    speculative: SpeculativeSummary | None = None
+    """Speculative decoding for this model (MTP head or draft), added by the estimate command."""
 
 
 class WeightCounts(NamedTuple):

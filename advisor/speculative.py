@@ -22,6 +22,7 @@ from advisor.estimate import kv_cache_bytes, weight_counts, weights_bytes
 from advisor.formats import WeightFormat
 from advisor.records import SCHEMA_VERSION, Record, record
 from advisor.schema import ModelEntry
+from advisor.spec_summary import SpeculativeSummary
 
 DEFAULT_DRAFT_TOKENS = 3  # llama.cpp --spec-draft-n-max default (b10576); vLLM examples use 2-3
 MTP_DRAFT_TOKENS = 2
@@ -376,4 +377,26 @@ def draft_plan(target: ModelEntry, models: list[ModelEntry], fmt: WeightFormat, 
         caveats=caveats(target, bool(ok), batch, context, data),
         commands=commands(target, ok, layers, context, data),
         assumptions=tuple(assumptions),
+    )
+
+
+def summary(result: DraftResult) -> SpeculativeSummary:
+    """The one-paragraph version of a draft plan for `advisor estimate`: the MTP head if there
+    is one, else the smallest compatible draft, with the published speedup range."""
+    from advisor.spec_summary import SpeculativeSummary
+
+    best = next((o for o in result.options if o.kind == "mtp"), None) or next(
+        (o for o in result.options if o.kind == "draft"), None)
+    if best is None:
+        return SpeculativeSummary(method="none", draft_model_id=None, extra_bytes=0,
+                                  speedup_low=None, speedup_high=None, caveats=(), sources=(),
+                                  note="no MTP head and no compatible draft in the catalog")
+    span = next((s for s in result.speedup if s.kind == best.kind), None)
+    return SpeculativeSummary(
+        method=best.kind, draft_model_id=None if best.kind == "mtp" else best.model_id,
+        extra_bytes=best.total_bytes, speedup_low=span.low if span else None,
+        speedup_high=span.high if span else None,
+        caveats=tuple(c.text for c in result.caveats if c.applies_now),
+        sources=tuple(r.source for r in span.rows) if span else (),
+        note=f"see `advisor draft {result.model_id}` for every option and the commands",
     )

@@ -181,3 +181,15 @@ def test_cli_bad_input_is_one_error_line():
     out = runner.invoke(app, ["draft", "qwen3-32b", "--context", "0"])
     assert out.exit_code == 2
     assert out.stderr.startswith("error: ") and "Traceback" not in out.output
+
+
+def test_estimate_json_has_a_speculative_section():
+    out = runner.invoke(app, ["estimate", "qwen3.6-35b-a3b", "--device", "rtx-4090", "--json"])
+    assert out.exit_code == 0, out.output
+    spec = json.loads(out.stdout)["speculative"]
+    assert spec["method"] == "mtp" and spec["draft_model_id"] is None
+    assert spec["speedup_low"] <= spec["speedup_high"] and spec["sources"]
+    dense = runner.invoke(app, ["estimate", "qwen3-8b", "--device", "rtx-4090", "--json"])
+    spec = json.loads(dense.stdout)["speculative"]
+    assert spec["method"] == "draft" and spec["draft_model_id"] == "qwen3-0.6b"
+    assert "speculative decoding" in dense.stderr
