@@ -287,7 +287,7 @@ def start_command(model: ModelEntry, method: str, framework: str, rank: int, seq
         env = [] if chinese else ["USE_HF=1"]
         if gpus > 1:
             env.append(f"NPROC_PER_NODE={gpus}")
-        notes.append("ms-swift before 3.x spells --tuner_type as --train_type")
+        notes.append("older ms-swift releases spell --tuner_type as --train_type")
         return "", "", " ".join([*env, shlex.join(argv)]), notes
     # unsloth: a Python script
     load_4bit = method == "qlora"
