@@ -28,19 +28,26 @@ from advisor.recipes import Recipe, recipes
 from advisor.records import SCHEMA_VERSION, Record, record
 from advisor.rules import (
     Constraints,
+    ModelQuality,
+    QualityTable,
     Reason,
     Scoring,
     billions,
-    chinese_benchmark,
     chinese_score,
     gb,
     headroom_penalty,
     ktokens,
+    license_note,
+    load_quality,
     model_reasons,
-    quality_prior,
+    quality_message,
+    quality_part,
+    quant_loss_sd,
     recency,
     specialisation,
     speed_score,
+    task_area,
+    thinking_part,
     unused_modalities,
 )
 from advisor.schema import Catalog, ModelEntry
@@ -69,6 +76,23 @@ class PickSpeed(Record):
 
 
 @record
+class PickQuality(Record):
+    """The fitted quality behind a pick (catalog/quality.toml, bench/fit_quality.py)."""
+
+    area: str
+    """task area of the fit: general, reasoning, code, agent, chinese, vision, long-context,
+    embedding, rerank."""
+    score: float
+    """standard deviations of the area's benchmark tables; one scale across generations."""
+    interval: tuple[float, float]
+    """score ± 1 SD of the fit."""
+    evidence: tuple[str, ...]
+    """the published results behind the score, e.g. 'gpqa 71.1 (card)', 'AA index 33.9'."""
+    estimated: bool
+    """no published result in the area: the prior from size, active parameters and generation."""
+
+
+@record
 class Pick(Record):
     """One recommended model with its setup, score and reasons."""
 
@@ -92,6 +116,10 @@ class Pick(Record):
     why: str
     recipes: tuple[Recipe, ...] = ()
     """How to get and run the pick: its own runtime first."""
+    quality: PickQuality | None = None
+    """Fitted quality for the job's task area, with its evidence."""
+    license_note: str | None = None
+    """Set for research-only (no commercial use) and custom licences."""
 
 
 @record
@@ -219,7 +247,7 @@ def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: S
 
     def preference(x: Setup) -> tuple[float, bool, float]:
         """Best score (quality kept, speed, headroom); near ties go to an official download."""
-        return (round(sum(setup_parts(x, hw, s, home).values()), 2), x.official,
+        return (round(sum(setup_parts(x, hw, s, home, m, c.task).values()), 3), x.official,
                 x.decode_tokens_per_s)
 
     return max(fast, key=preference), []
@@ -231,17 +259,19 @@ def home_runtime(hw: Hardware, tables: Tables) -> str | None:
     return default.runtime if default else None
 
 
-def setup_parts(x: Setup, hw: Hardware, s: Scoring, home: str | None) -> dict[str, float]:
-    """The score parts that depend on the setup rather than on the model."""
-    return {"speed": speed_score(x.decode_tokens_per_s, s),
+def setup_parts(x: Setup, hw: Hardware, s: Scoring, home: str | None, m: ModelEntry,
+                task: str = "chat") -> dict[str, float]:
+    """The score parts that depend on the setup: speed utility for the job, runtime, download,
+    headroom, and the format's quality loss for this model's size."""
+    return {"speed": speed_score(x.decode_tokens_per_s, s, task),
             "runtime": s.weights["runtime"] if x.runtime.id == home else 0.0,
             "download": s.weights["official_download"] if x.official else 0.0,
             "headroom": -headroom_penalty(x.total_bytes / hw.usable_memory_bytes, s),
-            "quant_loss": -s.weights["quant_loss"] * x.fmt.quality_loss}
+            "quant_loss": -s.weights["quant_loss"] * quant_loss_sd(x.fmt.quality_loss, m, s, x.fmt.id)}
 
 
-def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s: Scoring
-              ) -> Recommendation:
+def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s: Scoring,
+              quality: QualityTable | None = None) -> Recommendation:
     excluded: list[Exclusion] = []
     scored: list[tuple[float, ModelEntry, Setup | None, dict[str, float]]] = []
     survivors = []
@@ -251,21 +281,27 @@ def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s:
             excluded.append(Exclusion(model_id=m.id, reasons=tuple(reasons)))
         else:
             survivors.append(m)
-    best_chinese = max((chinese_benchmark(m) for m in survivors), default=0.0)
+    quality = quality or load_quality()
+    area = task_area(c.task, s)
+    fitted = quality.area_scores(area)
+    chinese = quality.area_scores("chinese") if c.chinese else {}
     grid = options(hw, tables, c)
     home = home_runtime(hw, tables)
     for m in survivors:
         setup = None
-        parts = {"quality": quality_prior(m, s), "specialisation": specialisation(m, c, s),
+        parts = {"quality": quality_part(fitted.get(m.id), s),
+                 "specialisation": specialisation(m, c, s),
                  "unused_modalities": -unused_modalities(m, c, s),
-                 "chinese": chinese_score(m, best_chinese, c, s), "recency": recency(m, s)}
+                 "chinese": chinese_score(chinese.get(m.id), c, s), "recency": recency(m, s),
+                 "thinking": thinking_part(m, c, s)}
         if m.open_weights:
             setup, reasons = best_setup(m, hw, tables, c, s, grid)
             if setup is None:
                 excluded.append(Exclusion(model_id=m.id, reasons=tuple(reasons)))
                 continue
-            parts.update(setup_parts(setup, hw, s, home))
+            parts.update(setup_parts(setup, hw, s, home, m, c.task))
         scored.append((round(sum(parts.values()), 4), m, setup, parts))
+    scored = shown_once(scored, excluded)
 
     picks: list[Pick] = []
     for local in (True, False):
@@ -277,7 +313,8 @@ def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s:
                                 f"{c.top} (score {score:.3f}; use --top)")
                 excluded.append(Exclusion(model_id=m.id, reasons=(reason,)))
                 continue
-            picks.append(make_pick(len(picks) + 1, score, m, setup, parts, hw, tables, c, s))
+            picks.append(make_pick(len(picks) + 1, score, m, setup, parts, hw, tables, c, s,
+                                   (area, fitted.get(m.id))))
     order = {m.id: i for i, m in enumerate(catalog.models)}
     excluded.sort(key=lambda e: order[e.model_id])
     smallest = min(tables.formats.values(), key=lambda f: f.bits_per_weight).id
@@ -291,23 +328,68 @@ def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s:
     )
 
 
+def shown_once(scored: list[tuple[float, ModelEntry, Setup | None, dict[str, float]]],
+               excluded: list[Exclusion]
+               ) -> list[tuple[float, ModelEntry, Setup | None, dict[str, float]]]:
+    """A model superseded (catalog `supersedes`) by another candidate that also runs here in the
+    same deployment is left out: one model in several generations fills one place, not three."""
+    runs = {(m.id, setup is not None) for _, m, setup, _ in scored}
+    newer = {(m.supersedes, setup is not None): m.id for _, m, setup, _ in scored if m.supersedes}
+    kept = []
+    for x in scored:
+        by = newer.get((x[1].id, x[2] is not None))
+        if by and (by, x[2] is not None) in runs:
+            excluded.append(Exclusion(model_id=x[1].id, reasons=(Reason(
+                rule="superseded", message=f"superseded by {by}, which also runs here"),)))
+        else:
+            kept.append(x)
+    return kept
+
+
+def pick_quality(area: str, q: ModelQuality | None) -> PickQuality | None:
+    if q is None:
+        return None
+    return PickQuality(area=area, score=round(q.score, 4),
+                       interval=(round(q.score - q.sd, 4), round(q.score + q.sd, 4)),
+                       evidence=tuple(x for x in q.evidence.split("; ") if x),
+                       estimated=q.estimated)
+
+
+def part_message(key: str, value: float, m: ModelEntry, setup: Setup | None,
+                 fit: tuple[str, ModelQuality | None]) -> str:
+    """`--explain`: each score part with what it rests on."""
+    text = f"{value:+.3f}"
+    if key == "quality":
+        return f"{text}: {quality_message(fit[1], fit[0])}"
+    if key == "quant_loss" and setup:
+        return f"{text}: {setup.fmt.id} loses {setup.fmt.quality_loss:.1%} (quantization.toml), " \
+               "scaled for model size"
+    if key == "speed" and setup:
+        return f"{text}: ~{setup.decode_tokens_per_s:.0f} tok/s on the job's speed curve"
+    return text
+
+
 def make_pick(rank: int, score: float, m: ModelEntry, setup: Setup | None,
               parts: dict[str, float], hw: Hardware, tables: Tables, c: Constraints,
-              s: Scoring) -> Pick:
-    reasons = [Reason(rule=f"score-{k}", message=f"{v:+.3f}") for k, v in parts.items() if v]
+              s: Scoring, fit: tuple[str, ModelQuality | None] = ("general", None)) -> Pick:
+    reasons = [Reason(rule=f"score-{k}", message=part_message(k, v, m, setup, fit))
+               for k, v in parts.items() if v]
     common: dict[str, Any] = dict(rank=rank, model_id=m.id, name=m.name, hf_repo=m.hf_repo,
                   modelscope_repo=m.modelscope_repo, license=m.license.id,
                   commercial_use=m.license.commercial_use, score=score,
-                  score_parts={k: round(v, 4) for k, v in parts.items()})
+                  score_parts={k: round(v, 4) for k, v in parts.items()},
+                  quality=pick_quality(*fit), license_note=license_note(m))
     if setup is None:
         return Pick(**common, deployment="cloud-api", quant=None, runtime=None, memory=None,
                     speed=None, max_context_tokens=m.context.max_tokens, reasons=(Reason(
                         rule="cloud-api", message="runs on Alibaba Cloud, not on your device: "
                         "prompts leave your premises"), *reasons),
-                    why=f"cloud API; {m.context.max_tokens:,}-token context; no local hardware")
+                    why="; ".join(x for x in (
+                        f"cloud API; {m.context.max_tokens:,}-token context; no local hardware",
+                        evidence_bit(fit[1]), license_note(m)) if x))
     e: Estimate = estimate(m, hw, tables, setup.fmt, setup.runtime, context_for(m, c))
     decode = e.speed.decode_tokens_per_s or 0.0
-    why = pick_why(m, setup, parts, decode, c, s)
+    why = pick_why(m, setup, parts, decode, c, s, fit[1])
     return Pick(
         **common, deployment="local", quant=setup.fmt.id, runtime=setup.runtime.id,
         memory=PickMemory(total_bytes=e.memory.total_bytes, usable_bytes=hw.usable_memory_bytes,
@@ -326,13 +408,24 @@ def make_pick(rank: int, score: float, m: ModelEntry, setup: Setup | None,
     )
 
 
+def evidence_bit(q: ModelQuality | None) -> str | None:
+    if q is None:
+        return None
+    return "quality estimated from size (no published results)" if q.estimated else q.evidence
+
+
 def pick_why(m: ModelEntry, setup: Setup, parts: dict[str, float], decode: float,
-             c: Constraints, s: Scoring) -> str:
-    """One line on what put the pick where it is: size and generation, fit to the task, the
-    download, and anything that cost it points."""
+             c: Constraints, s: Scoring, q: ModelQuality | None = None) -> str:
+    """One line on what put the pick where it is: size and generation, its evidence, fit to the
+    task, the download, anything that cost it points, and a licence that is not plain open."""
     size = billions(m.params_total)
     shape = f"{size} MoE, {billions(m.params_active)} active" if m.params_active else f"{size}"
     bits = [f"{shape} Qwen{m.generation.replace('-', ' ')}"]
+    if (ev := evidence_bit(q)):
+        bits.append(ev)
+    if m.thinking == "hybrid":
+        bits.append("thinking switchable" + (" (on for reasoning)" if c.task in
+                                             ("reasoning", "math") else " (off for speed)"))
     if parts.get("specialisation", 0) > 0:
         bits.append(f"built for {c.task}")
     elif parts.get("specialisation", 0) < 0:
@@ -345,6 +438,8 @@ def pick_why(m: ModelEntry, setup: Setup, parts: dict[str, float], decode: float
         bits.append("tight fit")
     if decode < s.pace["comfortable_tokens_per_s"]:
         bits.append(f"slow (~{decode:.0f} tok/s)")
+    if (lic := license_note(m)):
+        bits.append(lic)
     return "; ".join(bits)
 
 

@@ -3,6 +3,7 @@ return score parts. Each has a stable id (the `rule` field users' scripts may re
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable
 from functools import lru_cache
@@ -51,11 +52,70 @@ class Scoring(Record):
     generation_bonus: dict[str, float]
     specialist_families: dict[str, list[str]]
     narrow_families: dict[str, list[str]]
+    quant: dict[str, float]
+    speed: dict[str, list[float]]
+    task_areas: dict[str, str]
+    legacy: dict[str, list[str]]
+
+
+@record
+class ModelQuality(Record):
+    """One model's fitted quality in one task area (catalog/quality.toml)."""
+
+    model: str
+    score: float
+    """standard deviations of the area's benchmark tables."""
+    sd: float
+    estimated: bool
+    """no evidence in the area: the size/generation prior alone."""
+    evidence: str = ""
+
+
+@record
+class QualityArea(Record):
+    """The fit of one task area."""
+
+    prior: list[float]
+    prior_sd: float
+    residual_sd: float
+    held_out_tau: float
+    held_out_tables: int
+    models: list[ModelQuality]
+
+
+@record
+class QualityTable(Record):
+    """catalog/quality.toml, written by bench/fit_quality.py."""
+
+    inputs_hash: str
+    areas: dict[str, QualityArea]
+
+    def area_scores(self, area: str) -> dict[str, ModelQuality]:
+        """Model id -> its fitted quality in `area` (empty for an unknown area)."""
+        found = self.areas.get(area)
+        return {q.model: q for q in found.models} if found else {}
 
 
 @lru_cache(maxsize=1)
 def load_scoring() -> Scoring:
     return cache.load("scoring", [packaged_path("scoring.toml")], _validated_scoring, Scoring)
+
+
+@lru_cache(maxsize=1)
+def load_quality() -> QualityTable:
+    return cache.load("quality", [packaged_path("quality.toml")], _validated_quality,
+                      QualityTable)
+
+
+def _validated_quality() -> QualityTable:
+    path = packaged_path("quality.toml")
+    data = read_toml(path)
+    data.pop("schema_version", None)
+    table: QualityTable | None
+    table, problems = checked(QualityTable, data, display_name(path))
+    if table is None:
+        raise CatalogError(problems)
+    return table
 
 
 def _validated_scoring() -> Scoring:
@@ -125,6 +185,14 @@ def license_commercial(m: ModelEntry, c: Constraints) -> Reason | None:
     return None
 
 
+def retired(m: ModelEntry, c: Constraints) -> Reason | None:
+    if m.retired and m.retired.date <= dt.date.today():
+        return Reason(rule="retired", message=f"the provider retired this API model on "
+                      f"{m.retired.date}" + (f"; use {m.retired.successor}"
+                                             if m.retired.successor else ""))
+    return None
+
+
 def api_speed_unknown(m: ModelEntry, c: Constraints) -> Reason | None:
     if c.min_speed_tokens_per_s and not m.open_weights:
         return Reason(rule="min-speed", message="cloud API: its speed depends on the provider's "
@@ -134,7 +202,7 @@ def api_speed_unknown(m: ModelEntry, c: Constraints) -> Reason | None:
 
 
 MODEL_RULES: tuple[Callable[[ModelEntry, Constraints], Reason | None], ...] = (
-    privacy_local, task, context, license_commercial, api_speed_unknown,
+    privacy_local, retired, task, context, license_commercial, api_speed_unknown,
 )
 
 
@@ -156,6 +224,64 @@ def quality_prior(m: ModelEntry, s: Scoring) -> float:
     return s.weights["quality"] * size + s.weights["generation"] * bonus
 
 
+def task_area(task: str, s: Scoring) -> str:
+    return s.task_areas.get(task, s.task_areas["default"])
+
+
+def quality_part(q: ModelQuality | None, s: Scoring) -> float:
+    """Fitted quality less risk_sd x its SD (an unknown costs), times the quality weight."""
+    if q is None:
+        return 0.0
+    return s.weights["quality"] * (q.score - s.pace["risk_sd"] * q.sd)
+
+
+def quality_message(q: ModelQuality | None, area: str) -> str:
+    if q is None:
+        return f"no {area} score"
+    kind = "estimated from size and generation" if q.estimated else q.evidence
+    return f"{area} {q.score:+.2f} ± {q.sd:.2f} SD ({kind})"
+
+
+def quant_loss_sd(loss: float, m: ModelEntry, s: Scoring, fmt_id: str = "") -> float:
+    """SDs of quality a format with relative accuracy loss `loss` costs this model: larger for
+    small models ([quant] in catalog/scoring.toml, from mlx-lm's MMLU-Pro table); legacy
+    llama.cpp quants pay an extra loss so a K-quant of the same size wins."""
+    if fmt_id in s.legacy["formats"]:
+        loss += s.quant["legacy_extra_loss"]
+    total = max(((m.params_total or 0) - m.towers_params) / 1e9, 0.1)
+    size = (s.quant["reference_billions"] / total) ** s.quant["size_exponent"]
+    return loss * size / s.quant["relative_loss_per_sd"]
+
+
+def speed_utility(decode_tokens_per_s: float, task: str, s: Scoring) -> float:
+    """0..1: log2(1 + t/knee) / log2(1 + full/knee), capped at 1 (README, "How picks are ranked")."""
+    knee, full = s.speed.get(task, s.speed["default"])
+    t = max(decode_tokens_per_s, 0.0)
+    return min(1.0, math.log2(1 + t / knee) / math.log2(1 + full / knee))
+
+
+def thinking_part(m: ModelEntry, c: Constraints, s: Scoring) -> float:
+    """Thinking models for reasoning jobs; a thinking-only model costs latency on the others."""
+    if c.task in ("reasoning", "math"):
+        return s.weights["thinking"] if m.thinking != "none" else 0.0
+    if c.task in ("chat", "code", "tool-use") and m.thinking == "thinking-only":
+        return -s.weights["thinking"]
+    return 0.0
+
+
+def license_note(m: ModelEntry) -> str | None:
+    """A flag for licences that are not plain open-source: research-only or custom terms."""
+    lic = m.license
+    if not lic.commercial_use:
+        return f"licence {lic.id}: no commercial use"
+    if lic.id not in OPEN_LICENSES:
+        return f"licence {lic.id}: custom terms" + (f" ({lic.condition})" if lic.condition else "")
+    return None
+
+
+OPEN_LICENSES = ("apache-2.0", "mit")
+
+
 def specialisation(m: ModelEntry, c: Constraints, s: Scoring) -> float:
     """Bonus for a family made for the task; penalty for a narrow family made for another."""
     if m.family in s.specialist_families.get(c.task, []):
@@ -174,9 +300,11 @@ def unused_modalities(m: ModelEntry, c: Constraints, s: Scoring) -> float:
     return s.weights["unused_modalities"] if set(m.modalities_in) - needed else 0.0
 
 
-def speed_score(decode_tokens_per_s: float, s: Scoring) -> float:
+def speed_score(decode_tokens_per_s: float, s: Scoring, task: str = "chat") -> float:
+    """Speed utility for the job, less a penalty below the comfortable reading pace."""
     pace = s.pace["comfortable_tokens_per_s"]
-    return s.weights["speed"] * min(1.0, decode_tokens_per_s / pace)
+    slow = s.weights["slow"] * max(0.0, 1 - decode_tokens_per_s / pace)
+    return s.weights["speed"] * speed_utility(decode_tokens_per_s, task, s) - slow
 
 
 def headroom_penalty(used_fraction: float, s: Scoring) -> float:
@@ -184,11 +312,11 @@ def headroom_penalty(used_fraction: float, s: Scoring) -> float:
     return s.weights["headroom"] * max(0.0, used_fraction - start) / (1 - start)
 
 
-def chinese_score(m: ModelEntry, best: float, c: Constraints, s: Scoring) -> float:
-    """Published C-Eval/CMMLU relative to the best candidate's (0 without --chinese or data)."""
-    if not c.chinese or best <= 0:
+def chinese_score(q: ModelQuality | None, c: Constraints, s: Scoring) -> float:
+    """With --chinese: the fitted Chinese-area score (C-Eval, CMMLU, AlignBench ...), less risk."""
+    if not c.chinese or q is None:
         return 0.0
-    return s.weights["chinese"] * chinese_benchmark(m) / best
+    return s.weights["chinese"] * (q.score - s.pace["risk_sd"] * q.sd)
 
 
 def chinese_benchmark(m: ModelEntry) -> float:

@@ -1,0 +1,213 @@
+"""Ranking on evidence: the quality fit (catalog/quality.toml), quantization loss, the speed
+curve, licences, lineage, and a table of expert scenarios with the evidence behind each pick."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import importlib.util
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from advisor.formats import load_tables
+from advisor.hardware import HardwareQuery, hardware_from
+from advisor.loader import load_catalog
+from advisor.recommend import Recommendation, recommend
+from advisor.rules import (
+    Constraints,
+    load_quality,
+    load_scoring,
+    quant_loss_sd,
+    speed_utility,
+)
+from advisor.schema import Catalog, Retirement, Source
+
+ROOT = Path(__file__).resolve().parent.parent
+catalog = load_catalog()
+tables = load_tables()
+scoring = load_scoring()
+quality = load_quality()
+by_id = {m.id: m for m in catalog.models}
+FIXTURE = Source(ref="test fixture", kind="docs", backs=("supersedes", "retired"))
+
+
+def run(device: str, gpus: int = 1, cat: Catalog = catalog, **kwargs: object) -> Recommendation:
+    hw = hardware_from(HardwareQuery(device=device, gpus=gpus))
+    return recommend(cat, hw, tables, Constraints(**kwargs), scoring, quality)
+
+
+def local(r: Recommendation) -> list:
+    return [p for p in r.recommendations if p.deployment == "local"]
+
+
+def _fit_module():
+    spec = importlib.util.spec_from_file_location("fit_quality", ROOT / "bench" / "fit_quality.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --- the evidence and the fit -------------------------------------------------------------------
+
+def test_quality_table_is_fresh() -> None:
+    """quality.toml was generated from the current catalog, evidence and fit script."""
+    assert quality.inputs_hash == _fit_module().inputs_hash(), \
+        "run: python bench/fit_quality.py"
+
+
+def test_every_evidence_row_is_sourced_dated_and_catalogued() -> None:
+    doc = tomllib.loads((ROOT / "catalog" / "evidence.toml").read_text())
+    for row in doc["results"]:
+        assert row["model"] in by_id, row
+        assert row["board"] in doc["boards"], row
+        assert row["source"].strip() and dt.date.fromisoformat(row["date"]), row
+
+
+def test_every_model_has_a_score_in_every_area() -> None:
+    for area in ("general", "reasoning", "code", "agent", "chinese", "embedding"):
+        scores = quality.area_scores(area)
+        assert set(scores) == set(by_id), area
+        for q in scores.values():
+            assert q.sd > 0
+            assert q.estimated == (q.evidence == ""), q
+
+
+def test_held_out_tables_are_predicted_better_than_chance() -> None:
+    """Each area's tables left out in turn: the refit orders them (Kendall tau, README)."""
+    for area in ("general", "reasoning", "code"):
+        fit = quality.areas[area]
+        assert fit.held_out_tables >= 5, area
+        assert fit.held_out_tau > 0.5, (area, fit.held_out_tau)
+
+
+def test_kendall_tau() -> None:
+    tau = _fit_module().kendall_tau
+    assert tau([1, 2, 3], [10, 20, 30]) == 1.0
+    assert tau([1, 2, 3], [30, 20, 10]) == -1.0
+
+
+def test_evidence_orders_generations_at_one_size() -> None:
+    """Same size, three generations: the fit follows the AA index and the cards."""
+    general = quality.area_scores("general")
+    assert general["qwen3.8-27b"].score > general["qwen3.6-27b"].score
+    assert general["qwen3.5-27b"].score > general["qwen3-32b"].score > \
+        general["qwen2.5-32b-instruct"].score
+    assert "AA index 33.9" in general["qwen3.8-27b"].evidence
+
+
+# --- score parts ---------------------------------------------------------------------------------
+
+def test_speed_keeps_paying_above_reading_pace_with_diminishing_returns() -> None:
+    u = [speed_utility(t, "chat", scoring) for t in (10, 30, 50, 70, 90)]
+    assert u == sorted(u) and len(set(u)) == len(u)
+    gains = [b - a for a, b in zip(u, u[1:])]
+    assert gains == sorted(gains, reverse=True)
+    # code and agents want more speed than chat for the same utility
+    assert speed_utility(40, "code", scoring) < speed_utility(40, "chat", scoring)
+
+
+def test_quantization_costs_small_models_more() -> None:
+    q4 = tables.weight_format("q4_k_m").quality_loss
+    small = quant_loss_sd(q4, by_id["qwen3-4b-instruct-2507"], scoring)
+    big = quant_loss_sd(q4, by_id["qwen3-30b-a3b-instruct-2507"], scoring)
+    # mlx-lm MMLU-Pro at 4-bit: 4B loses 5.2 %, 30B-A3B 2.6 %: about twice as much
+    assert 1.6 < small / big < 2.4
+
+
+def test_k_quant_is_picked_over_legacy_of_the_same_size() -> None:
+    for device in ("rtx-4090", "rtx-4060", "rtx-3060"):
+        assert all(p.quant != "q4_0" for p in local(run(device, private=True))), device
+
+
+def test_research_licence_is_flagged_in_the_why_line_and_json() -> None:
+    r = run("iphone-16-pro", private=True, top=1000)
+    research = next(p for p in r.recommendations if p.model_id == "qwen2.5-3b-instruct")
+    assert not research.commercial_use
+    assert research.license_note and "no commercial use" in research.license_note
+    assert research.license_note in research.why
+
+
+def test_every_pick_carries_its_quality_and_evidence() -> None:
+    for p in run("rtx-4090", private=True, top=10).recommendations:
+        assert p.quality is not None
+        lo, hi = p.quality.interval
+        assert lo < p.quality.score < hi
+        assert p.quality.estimated or p.quality.evidence
+        explained = {x.rule: x.message for x in p.reasons}
+        assert p.quality.area in explained["score-quality"]
+
+
+def test_superseded_model_is_shown_once() -> None:
+    m = by_id["qwen3.6-27b"]
+    newer = dataclasses.replace(m, supersedes="qwen3.5-27b", sources=(*m.sources, FIXTURE))
+    cat = dataclasses.replace(catalog, models=tuple(
+        newer if m.id == newer.id else m for m in catalog.models))
+    r = run("rtx-4090", cat=cat, private=True, top=1000)
+    assert "qwen3.5-27b" not in {p.model_id for p in r.recommendations}
+    why = {x.rule: x.message for e in r.excluded if e.model_id == "qwen3.5-27b" for x in e.reasons}
+    assert why["superseded"] == "superseded by qwen3.6-27b, which also runs here"
+
+
+def test_retired_api_model_is_never_offered() -> None:
+    api = next(m for m in catalog.models if not m.open_weights)
+    gone = dataclasses.replace(api, retired=Retirement(date=dt.date(2026, 1, 1)),
+                               sources=(*api.sources, FIXTURE))
+    cat = dataclasses.replace(catalog, models=tuple(
+        gone if m.id == api.id else m for m in catalog.models))
+    r = run("laptop", cat=cat, top=1000)
+    assert api.id not in {p.model_id for p in r.recommendations}
+    assert any(x.rule == "retired" for e in r.excluded if e.model_id == api.id for x in e.reasons)
+
+
+# --- expert scenarios -----------------------------------------------------------------------------
+# device, options, what an expert would pick (ids acceptable as #1), and why, with the evidence.
+SCENARIOS = [
+    ("snapdragon-8-elite", {}, {"qwen3-4b", "qwen3-4b-instruct-2507"},
+     "12 GB phone: a 4B of the newest text generation at 4-bit reads at ~11 tok/s; 8B is "
+     "below reading pace. Evidence: Qwen3-4B mmlu-redux 83.7, livebench 63.6 (card)"),
+    ("budget-phone", {}, {"qwen3-4b", "qwen3-4b-instruct-2507", "qwen3-1.7b"},
+     "small phone: a Qwen3 small model; Qwen2.5 1.5B/3B score lower on the same cards"),
+    ("raspberry-pi-5", {}, {"qwen3-4b", "qwen3-1.7b", "qwen3-4b-instruct-2507"},
+     "Pi 5, CPU only: Qwen3-4B/1.7B (card mmlu-redux 83.7 / 73.9) beat Qwen2.5-1.5B"),
+    ("laptop", {}, {"qwen3-8b", "qwen3-4b", "qwen3-4b-instruct-2507"},
+     "16 GB laptop: an 8B or 4B Qwen3 (AA index 7.4 for Qwen3-8B)"),
+    ("m4", {}, {"qwen3-4b", "qwen3-8b", "qwen3-4b-instruct-2507"},
+     "M4 16 GB chat: a text model (Qwen3 8B/4B), not a vision model"),
+    ("m4-max", {}, {"qwen3.8-27b", "qwen3.6-35b-a3b"},
+     "M4 Max: Qwen3.8-27B (AA 33.9) or the 35B-A3B MoE at >100 tok/s"),
+    ("rtx-3060", {}, {"qwen3-8b", "qwen3-14b", "qwen3-4b"},
+     "12 GB GPU: Qwen3-8B/14B at 4-bit (AA 7.4 / 10.1)"),
+    ("rtx-4080", {}, {"qwen3.8-27b", "qwen3-14b"},
+     "16 GB GPU: Qwen3.8-27B at 3-bit or Qwen3-14B at Q4_K_M"),
+    ("rtx-4090", {}, {"qwen3.8-27b"},
+     "24 GB GPU: Qwen3.8-27B Q4_K_M (AA index 33.9, the best Qwen that fits)"),
+    ("rtx-5090", {}, {"qwen3.8-27b"}, "32 GB GPU: Qwen3.8-27B (AA index 33.9)"),
+    ("dgx-spark", {}, {"qwen3.8-27b", "qwen3.5-122b-a10b", "qwen3-next-80b-a3b-instruct"},
+     "128 GB unified, 273 GB/s: the best-evidence 27B or a big MoE at ~40-80 tok/s"),
+    ("h100", {}, {"qwen3.8-27b"}, "one H100: Qwen3.8-27B at FP8"),
+    ("h100", {"gpus": 8}, {"qwen3.8-27b", "qwen3.5-397b-a17b"},
+     "8xH100: Qwen3.8-27B (AA 33.9) or Qwen3.5-397B-A17B (AA 33.7)"),
+    ("h20", {"chinese": True}, {"qwen3.8-27b", "qwen3.5-397b-a17b", "qwen3.6-27b"},
+     "H20, private, Chinese: the newest Qwen with C-Eval/CMMLU evidence or AA index"),
+]
+
+
+@pytest.mark.parametrize(("device", "options", "expected", "why"), SCENARIOS,
+                         ids=[f"{d}-{'-'.join(o)}" for d, o, _, _ in SCENARIOS])
+def test_expert_scenario(device: str, options: dict, expected: set[str], why: str) -> None:
+    gpus = options.pop("gpus", 1) if "gpus" in options else 1
+    r = run(device, gpus=gpus, private=True, **options)
+    top = local(r)[0]
+    assert top.model_id in expected, (top.model_id, why)
+    assert top.quality is not None and (top.quality.evidence or top.quality.estimated)
+    # a text chat job on a text-capable device never leads with a vision-only family
+    assert not top.model_id.startswith(("qwen3-vl", "qwen2.5-vl"))
+
+
+def test_code_on_a_4090_offers_the_fast_moe() -> None:
+    """24 GB, code: the 35B-A3B MoE (SWE-bench Verified 73.4, ~200 tok/s) is in the top 3."""
+    top3 = [p.model_id for p in local(run("rtx-4090", private=True, task="code"))[:3]]
+    assert "qwen3.6-35b-a3b" in top3, top3
