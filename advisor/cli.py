@@ -473,40 +473,61 @@ def compare_cmd(
 @handle_errors
 def run_cmd(
     model: Annotated[str, typer.Argument(help="Catalog id or Hugging Face repo.")],
-    runtime: Annotated[str | None, typer.Option("--runtime", "-r", help="Only this runtime.")] = None,
+    runtime: Annotated[str | None, typer.Option("--runtime", "-r", help="Only this runtime: vllm, sglang, llama.cpp, ollama, lm-studio, mlx, transformers, mnn, mlc, executorch.")] = None,
     quant: Annotated[str | None, typer.Option("--quant", "-q", help="Weight format.")] = None,
     context: Annotated[int | None, typer.Option("--context", "-c", help="Context to serve (default: native).")] = None,
     gpus: GpusOpt = 1,
     source: Annotated[str, typer.Option("--source", help="Download from huggingface or modelscope first.")] = "huggingface",
+    task: Annotated[str | None, typer.Option("--task", "-t", help="The job: adds parsers (tool-use, code) or keeps the vision encoder (vision).")] = None,
+    kv_dtype: Annotated[str | None, typer.Option("--kv-dtype", help="Quantized KV cache: q8_0 (llama.cpp) or fp8 (vLLM).")] = None,
+    chinese: Annotated[bool, typer.Option("--chinese", help="Same as --source modelscope.")] = False,
+    fmt: FormatOpt = OutputFormat.table,
+    as_json: JsonOpt = False,
+    output: OutputOpt = None,
 ) -> None:
     """Print just the commands to get and run a model."""
     from advisor.errors import InputError
     from advisor.formats import load_tables
     from advisor.loader import find_model, resolve
-    from advisor.recipes import all_recipes, recipes
+    from advisor.recipes import RUNTIME_NAMES, RunResult, all_recipes, recipes, why_not
+    from advisor.schema import TASKS
 
     entry = find_model(load(), model)
     if not entry.open_weights:
         raise InputError(f"'{entry.id}' is API-only: there are no weights to run")
     where = resolve(source, {"huggingface": "huggingface", "modelscope": "modelscope"}, "source",
                     {"hf": "huggingface", "ms": "modelscope"})
+    wanted = resolve(runtime, {v: v for v in RUNTIME_NAMES.values()}, "runtime",
+                     RUNTIME_NAMES) if runtime else None
+    task_id = resolve(task, {t: t for t in TASKS}, "task") if task else None
+    if kv_dtype and kv_dtype not in ("q8_0", "fp8"):
+        raise InputError(f"--kv-dtype: '{kv_dtype}' is not q8_0 or fp8")
     ctx = context or entry.context.native_tokens
     check_count(ctx, "--context", entry.context.max_tokens)
     tables = load_tables()
-    modelscope = where == "modelscope"
-    found = (recipes(entry, tables.weight_format(quant).id, ctx, gpus, modelscope) if quant
-             else all_recipes(entry, ctx, gpus, modelscope))
-    if runtime:
-        wanted = tables.runtime(runtime).id if runtime != "lm-studio" else runtime
-        found = [r for r in found if r.runtime == wanted]
+    modelscope = where == "modelscope" or chinese
+    options = dict(task=task_id, runtime=wanted, kv_dtype=kv_dtype)
+    found = (recipes(entry, tables.weight_format(quant).id, ctx, gpus, modelscope, **options)
+             if quant else all_recipes(entry, ctx, gpus, modelscope, **options))
     if not found:
-        raise InputError(f"no official artifact of {entry.id} runs on "
-                         f"{runtime or 'any runtime'}{' at ' + quant if quant else ''}; "
+        raise InputError(why_not(entry, wanted) if wanted else
+                         f"no artifact of {entry.id} runs at {quant or 'any format'}; "
                          f"see `advisor show {entry.id}`")
-    for r in found:
-        typer.echo(f"# {r.runtime}" + (f" ({r.note})" if r.note else ""))
-        for command in r.commands:
-            typer.echo(command)
+    result = RunResult(model_id=entry.id, context_tokens=ctx, recipes=tuple(found))
+
+    def tables_() -> list[Any]:
+        from advisor.render import recipes_table
+
+        return [recipes_table(result.recipes)]
+
+    if fmt is OutputFormat.table and not as_json and output is None:
+        for r in found:
+            typer.echo(f"# {r.runtime}" + (f" [{r.runtime_version}]" if r.runtime_version else "")
+                       + (f" ({r.note})" if r.note else ""))
+            for command in r.commands:
+                typer.echo(command)
+        return
+    emit(result, fmt, as_json, tables_, output)
 
 
 @app.command("schema")
@@ -547,6 +568,7 @@ def document_types() -> dict[str, Callable[[], type["Record"]]]:
         "estimate": lazy("advisor.estimate", "Estimate"),
         "devices": lazy("advisor.results", "DevicesResult"),
         "detect": lazy("advisor.detect", "Detection"),
+        "run": lazy("advisor.recipes", "RunResult"),
         "serve": lazy("advisor.serve", "ServeResult"),
         "plan": lazy("advisor.plan", "PlanResult"),
         "draft": lazy("advisor.speculative", "DraftResult"),

@@ -1,19 +1,44 @@
 """The exact commands to get and run a model with its quantization on its runtime.
 
-Every repo name and tag comes from the catalog (hf_repo, modelscope_repo, quantized repos,
-ollama_tag); nothing is typed in free-hand. Where Qwen published no file in the chosen format,
-the recipe makes it from the official 16-bit weights with the runtime's own tools (llama.cpp's
-convert_hf_to_gguf.py and llama-quantize, mlx_lm.convert, vLLM's on-load FP8) and says so.
+Recipes are argument lists built only from the catalog (repos, tags, context, artifacts) and the
+flag spellings of catalog/runtime_flags.toml; each command line is `shlex.join`ed, so nothing from
+a catalog reaches a shell unquoted. Weights are chosen official artifact first, then an Ollama
+library tag or a community build (named as such, with its publisher), then convert-yourself from
+the official 16-bit weights with the runtime's own tools.
 """
 
 from __future__ import annotations
 
-from advisor.records import Record, record
-from advisor.schema import UNLISTED_GGUF_QUANT, ModelEntry
+import json
+import math
+import shlex
+from functools import lru_cache
+from typing import Any
+
+from advisor.records import SCHEMA_VERSION, Record, record
+from advisor.schema import UNLISTED_GGUF_QUANT, Artifact, ModelEntry
 
 GGUF_FILE_QUANTS = {"q4_k_m": "Q4_K_M", "q5_k_m": "Q5_K_M", "q6_k": "Q6_K", "q8_0": "Q8_0",
                     "q4_0": "Q4_0", "q3_k_m": "Q3_K_M", "q2_k": "Q2_K", "fp16": "F16",
                     "bf16": "BF16"}
+# Runtime names `--runtime` accepts, and the id each stands for.
+RUNTIME_NAMES = {
+    "vllm": "vllm", "sglang": "sglang", "llama.cpp": "llama.cpp", "llamacpp": "llama.cpp",
+    "llama-cpp": "llama.cpp", "gguf": "llama.cpp", "ollama": "ollama", "mlx": "mlx",
+    "mlx-lm": "mlx", "mlx_lm": "mlx", "lm-studio": "lm-studio", "lmstudio": "lm-studio",
+    "lms": "lm-studio", "transformers": "transformers", "hf": "transformers",
+    "huggingface": "transformers", "sentence-transformers": "transformers", "mnn": "mnn",
+    "mlc": "mlc", "mlc-llm": "mlc", "executorch": "executorch",
+}
+# Which runtime's table a command line's flags are looked up in, by its program.
+PROGRAMS = {"vllm": "vllm", "llama-server": "llama.cpp", "llama-quantize": "llama.cpp",
+            "ollama": "ollama", "lms": "lm-studio", "hf": "huggingface",
+            "modelscope": "modelscope", "mv": "shell", "./llm_demo": "mnn",
+            "mlx_lm.generate": "mlx", "mlx_lm.convert": "mlx", "pip": "mlx"}
+# Servers that run on a datacenter or desktop GPU, never on a phone.
+SERVER_RUNTIMES = ("vllm", "sglang", "transformers", "ollama", "lm-studio")
+OLLAMA_DEFAULT_CONTEXT_TOKENS = 4096  # ollama docs/context-length.mdx@948f6933: < 24 GiB VRAM
+MTP_TOKENS = 2  # the Qwen3.6 card's --speculative-config example
 
 
 @record
@@ -23,6 +48,82 @@ class Recipe(Record):
     runtime: str
     commands: tuple[str, ...]
     note: str = ""
+    runtime_version: str = ""
+    """The runtime version these commands are written for (catalog/runtime_flags.toml)."""
+    argv: tuple[tuple[str, ...], ...] = ()
+    """Each command as its argument list; `commands` are these joined with shlex."""
+
+
+@record
+class RunResult(Record):
+    """`advisor run`: the recipes for one model."""
+
+    schema_version: int = SCHEMA_VERSION
+    model_id: str
+    context_tokens: int
+    recipes: tuple[Recipe, ...]
+
+
+@lru_cache(maxsize=1)
+def flag_table() -> dict[str, Any]:
+    """catalog/runtime_flags.toml: runtime targets and every allowed flag, by runtime."""
+    from advisor.loader import packaged_path, read_toml
+
+    data = read_toml(packaged_path("runtime_flags.toml"))
+    flags: dict[str, set[str]] = {}
+    for f in data.get("flags", []):
+        flags.setdefault(f["runtime"], set()).add(f["flag"])
+    return {"runtimes": data.get("runtimes", {}), "flags": flags}
+
+
+def line_runtime(argv: tuple[str, ...]) -> tuple[str, list[str]]:
+    """The runtime whose table holds this command's flags, and the words to look up there:
+    leading `NAME=value` variables, the sub-command and every `-flag`."""
+    i = 0
+    words = []
+    while i < len(argv) and "=" in argv[i] and not argv[i].startswith("-"):
+        words.append(argv[i].split("=", 1)[0])
+        i += 1
+    program, rest = argv[i], list(argv[i + 1:])
+    if program == "python":
+        if rest[:2] == ["-m", "sglang.launch_server"]:
+            return "sglang", words + ["-m"] + [w for w in rest[2:] if w.startswith("-")]
+        if rest and rest[0] == "-c":
+            return "transformers", words + ["-c"]
+        if rest and rest[0].endswith("convert_hf_to_gguf.py"):
+            return "llama.cpp", words + [w for w in rest if w.startswith("-")]
+    runtime = PROGRAMS[program]
+    if program == "mv":
+        return runtime, ["mv"]
+    if program in ("./llm_demo",):
+        return runtime, words + ["llm_demo"]
+    sub = [rest[0]] if rest and not rest[0].startswith("-") and runtime in (
+        "vllm", "ollama", "lm-studio", "huggingface", "modelscope", "mlx") else []
+    return runtime, words + sub + [w for w in rest if w.startswith("-") and not _number(w)]
+
+
+def _number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
+def unknown_flags(r: Recipe) -> list[str]:
+    """Flags of `r` that catalog/runtime_flags.toml does not list (none, for a sound recipe)."""
+    table = flag_table()["flags"]
+    missing = []
+    for argv in r.argv:
+        runtime, words = line_runtime(argv)
+        missing += [f"{runtime} {w}" for w in words if w not in table.get(runtime, ())]
+    return missing
+
+
+def _recipe(runtime: str, lines: list[tuple[str, ...]], note: str = "") -> Recipe:
+    target = flag_table()["runtimes"].get(runtime, {}).get("target", "")
+    return Recipe(runtime=runtime, commands=tuple(shlex.join(a) for a in lines), note=note,
+                  runtime_version=target, argv=tuple(lines))
 
 
 def quantized_repo(m: ModelEntry, fmt_id: str) -> str | None:
@@ -32,72 +133,316 @@ def quantized_repo(m: ModelEntry, fmt_id: str) -> str | None:
     for q in m.quantized:
         if q.format == fmt_id:
             return q.repo
+    for a in m.artifacts:
+        if a.provenance == "official" and a.hub == "huggingface" and a.format == fmt_id:
+            return a.repo
     return None
+
+
+def gguf_artifact(m: ModelEntry, fmt_id: str) -> Artifact | None:
+    """The GGUF repo holding `fmt_id`: official first, then a community build."""
+    found = [a for a in m.downloads if a.format == "gguf" and a.hub == "huggingface" and (
+        fmt_id in a.quants or (not a.quants and fmt_id == UNLISTED_GGUF_QUANT))]
+    found.sort(key=lambda a: a.provenance != "official")
+    return found[0] if found else None
 
 
 def gguf_repo(m: ModelEntry, fmt_id: str) -> str | None:
-    for q in m.quantized:
-        if q.format == "gguf" and (fmt_id in q.quants or (
-                not q.quants and fmt_id == UNLISTED_GGUF_QUANT)):
-            return q.repo
-    return None
+    a = gguf_artifact(m, fmt_id)
+    return a.repo if a else None
 
 
-def downloads(m: ModelEntry, repo: str, modelscope_first: bool) -> list[str]:
-    """The download command, and the other hub's as a commented alternative. ModelScope only
-    where the catalog names the ModelScope repo; it comes first when asked for."""
-    hf = f"hf download {repo}"
-    ms = (f"modelscope download --model {m.modelscope_repo}"
-          if m.modelscope_repo and repo == m.hf_repo else None)
-    if not ms:
-        return [hf]
-    first, other = (ms, hf) if modelscope_first else (hf, ms)
-    return [first, f"# or: {other}"]
+def downloads(m: ModelEntry, repo: str, modelscope_first: bool,
+              local_dir: str | None = None) -> list[tuple[str, ...]]:
+    """The download command, from ModelScope where asked and the catalog names the repo there."""
+    if modelscope_first and m.modelscope_repo and repo == m.hf_repo:
+        return [("modelscope", "download", "--model", m.modelscope_repo,
+                 *(("--local_dir", local_dir) if local_dir else ()))]
+    return [("hf", "download", repo, *(("--local-dir", local_dir) if local_dir else ()))]
+
+
+def _generation(m: ModelEntry) -> float:
+    head = m.generation.split("-")[0]
+    try:
+        return float(head)
+    except ValueError:
+        return 0.0
+
+
+def is_embedding(m: ModelEntry) -> bool:
+    return "embedding" in m.modalities_out
+
+
+def is_reranker(m: ModelEntry) -> bool:
+    return "score" in m.modalities_out
+
+
+def wants_tools(m: ModelEntry, task: str | None) -> bool:
+    return task in ("tool-use", "code") or "coder" in m.id
+
+
+def tool_parser(m: ModelEntry) -> str:
+    """vLLM's parser: qwen3_coder for Coder and Qwen3.5+ XML tool calls, hermes before."""
+    return "qwen3_coder" if "coder" in m.id or _generation(m) >= 3.5 else "hermes"
+
+
+def has_mtp(m: ModelEntry) -> bool:
+    """Qwen3.5+ and Qwen3-Next checkpoints ship MTP heads (their cards' serving examples)."""
+    return _generation(m) >= 3.5 or "next" in m.id
+
+
+def yarn(m: ModelEntry, context_tokens: int) -> float | None:
+    """The YaRN factor when `context_tokens` is beyond native and the card extends by YaRN."""
+    c = m.context
+    if context_tokens <= c.native_tokens or c.extension_method != "yarn":
+        return None
+    return c.yarn_factor or math.ceil(2 * context_tokens / c.native_tokens) / 2
 
 
 def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
-            modelscope_first: bool = False) -> list[Recipe]:
-    """Recipes for every runtime that can run this model at `fmt_id` from official artifacts."""
-    out: list[Recipe] = []
+            modelscope_first: bool = False, *, task: str | None = None,
+            runtime: str | None = None, memory_bytes: float | None = None,
+            device_class: str | None = None, kv_dtype: str | None = None) -> list[Recipe]:
+    """Recipes for every runtime that can run `m` at `fmt_id` (official artifacts first).
+
+    `memory_bytes` is the memory of one device: with it, online FP8 is offered only where the
+    16-bit weights fit at load, and MoE experts go to the CPU where the weights do not fit.
+    """
     if not m.open_weights or not m.hf_repo:
-        return out
-    tp = f" --tensor-parallel-size {gpus}" if gpus > 1 else ""
+        return []
+    out: list[Recipe] = []
     repo = quantized_repo(m, fmt_id)
-    from_ms = modelscope_first and bool(m.modelscope_repo) and repo == m.hf_repo
-    # QwenLM/Qwen3 README.md@7a2f61ff, "ModelScope": VLLM_USE_MODELSCOPE / SGLANG_USE_MODELSCOPE
-    ms_env = "VLLM_USE_MODELSCOPE=True " if from_ms else ""
-    if repo and fmt_id not in GGUF_FILE_QUANTS.keys() - {"bf16", "fp16"} and not fmt_id.startswith(
-            "mlx"):
-        out.append(Recipe(runtime="vllm", commands=(
-            *downloads(m, repo, modelscope_first),
-            f"{ms_env}vllm serve {repo} --max-model-len {context_tokens}{tp}")))
-        out.append(Recipe(runtime="sglang", commands=(
-            f"{'SGLANG_USE_MODELSCOPE=true ' if from_ms else ''}"
-            f"python -m sglang.launch_server --model-path {repo} "
-            f"--context-length {context_tokens}" + (f" --tp {gpus}" if gpus > 1 else ""),)))
-        out.append(Recipe(runtime="transformers", commands=(
-            "python -c \"from transformers import pipeline; "
-            f"p = pipeline('text-generation', model='{repo}', torch_dtype='auto', "
-            "device_map='auto'); print(p([{'role': 'user', 'content': 'Hello'}], "
-            "max_new_tokens=128)[0]['generated_text'][-1]['content'])\"",)))
-    gguf = gguf_repo(m, fmt_id)
-    if gguf and fmt_id in GGUF_FILE_QUANTS:
-        tag = GGUF_FILE_QUANTS[fmt_id]
-        listed = any(q.repo == gguf and q.quants for q in m.quantized)
-        out.append(Recipe(runtime="llama.cpp", commands=(
-            f"llama-server -hf {gguf}{f':{tag}' if listed else ''} --jinja -c {context_tokens}",),
-            note="" if listed else f"the catalog does not list this repo's files; llama.cpp "
-            f"takes its {tag} file by default"))
-        out.append(Recipe(runtime="lm-studio", commands=(f"lms get {gguf}",),
-                          note=f"choose the {tag} file; or search the repo in the app"))
-    if m.ollama_tag and fmt_id == "q4_k_m":
-        out.append(Recipe(runtime="ollama", commands=(f"ollama run {m.ollama_tag}",),
-                          note="Ollama library tags default to Q4_K_M weights"))
-    if fmt_id.startswith("mlx") and repo:
-        out.append(Recipe(runtime="mlx", commands=(
-            "pip install mlx-lm",
-            f"mlx_lm.generate --model {repo} --max-tokens 256 --prompt \"Hello\"")))
-    return out or self_made(m, fmt_id, context_tokens, gpus, modelscope_first)
+    gguf = fmt_id in GGUF_FILE_QUANTS and fmt_id not in ("bf16", "fp16")
+    if repo and not gguf and not fmt_id.startswith("mlx"):
+        out += _vllm(m, repo, context_tokens, gpus, modelscope_first, task, kv_dtype)
+        out += _sglang(m, repo, context_tokens, gpus, modelscope_first, task)
+        out += _transformers(m, repo, task)
+    if fmt_id in GGUF_FILE_QUANTS:
+        out += _llama_cpp(m, fmt_id, context_tokens, kv_dtype, memory_bytes)
+        out += _ollama(m, fmt_id, context_tokens)
+    if fmt_id.startswith("mlx"):
+        out += _mlx(m, fmt_id)
+    out += _mnn(m, modelscope_first)
+    if not any(r.runtime not in ("mnn",) for r in out):
+        out += self_made(m, fmt_id, context_tokens, gpus, modelscope_first,
+                         memory_bytes=memory_bytes)
+    if device_class == "phone":
+        out = [r for r in out if r.runtime not in SERVER_RUNTIMES]
+    if runtime:
+        out = [r for r in out if r.runtime == RUNTIME_NAMES.get(runtime, runtime)]
+    return out
+
+
+def _vllm(m: ModelEntry, repo: str, ctx: int, gpus: int, ms: bool, task: str | None,
+          kv_dtype: str | None) -> list[Recipe]:
+    env = ("VLLM_USE_MODELSCOPE=true",) if ms and repo == m.hf_repo and m.modelscope_repo else ()
+    serve_repo = m.modelscope_repo if env else repo
+    get = downloads(m, repo, ms)
+    if m.context.extension_method == "dca" and ctx > m.context.native_tokens:
+        # The card's 1M setup is for its own repo (config_1m.json ships there).
+        return [_dca_vllm(m, repo, ctx, gpus, ms)] if repo == m.hf_repo else []
+    args: list[str] = [*env, "vllm", "serve", serve_repo or repo]
+    note = []
+    if is_reranker(m):
+        args += ["--runner", "pooling", "--hf-overrides", json.dumps(
+            {"architectures": ["Qwen3ForSequenceClassification"],
+             "classifier_from_token": ["no", "yes"], "is_original_qwen3_reranker": True},
+            separators=(",", ":"))]
+        return [_recipe("vllm", [*get, tuple(args)], "rerank API (/score, /rerank)")]
+    if is_embedding(m):
+        args += ["--runner", "pooling"]
+        return [_recipe("vllm", [*get, tuple(args)], "embeddings API (/v1/embeddings)")]
+    serve_ctx = ctx
+    factor = yarn(m, ctx)
+    text_only = "image" in m.modalities_in and task not in ("vision", "video")
+    if factor and "image" in m.modalities_in:
+        serve_ctx = m.context.native_tokens
+        note.append(f"served at the native {serve_ctx:,} tokens: YaRN for this multimodal "
+                    "model goes under text_config with the card's rope settings")
+        factor = None
+    elif ctx > m.context.max_tokens:
+        serve_ctx = m.context.max_tokens
+    args += ["--max-model-len", str(serve_ctx)]
+    if gpus > 1:
+        args += ["--tensor-parallel-size", str(gpus)]
+    if factor:
+        args += ["--hf-overrides", json.dumps({"rope_parameters": {
+            "rope_type": "yarn", "factor": factor,
+            "original_max_position_embeddings": m.context.native_tokens}},
+            separators=(",", ":"))]
+        note.append(f"YaRN factor {factor:g} beyond the native {m.context.native_tokens:,} "
+                    "tokens (static: it also applies to short prompts)")
+    if m.thinking != "none":
+        args += ["--reasoning-parser", "qwen3"]
+    if wants_tools(m, task):
+        args += ["--enable-auto-tool-choice", "--tool-call-parser", tool_parser(m)]
+    if text_only and _generation(m) >= 3.5:
+        args += ["--language-model-only"]
+        note.append("text only: the vision encoder is not loaded")
+    if kv_dtype == "fp8":
+        args += ["--kv-cache-dtype", "fp8"]
+    if not ms and m.modelscope_repo and repo == m.hf_repo:
+        note.append(f"or from ModelScope: modelscope download --model {m.modelscope_repo} and "
+                    "VLLM_USE_MODELSCOPE=true on the serve line")
+    out = [_recipe("vllm", [*get, tuple(args)], "; ".join(note))]
+    if has_mtp(m):
+        spec = json.dumps({"method": "qwen3_next_mtp", "num_speculative_tokens": MTP_TOKENS},
+                          separators=(",", ":"))
+        out.append(_recipe("vllm", [*get, (*args, "--speculative-config", spec)],
+                           "option: MTP speculative decoding with the checkpoint's own heads"))
+    return out
+
+
+def _dca_vllm(m: ModelEntry, repo: str, ctx: int, gpus: int, ms: bool) -> Recipe:
+    """1M tokens as the card says: Dual Chunk Attention (2507 models: config_1m.json first)."""
+    local = repo.split("/")[-1]
+    lines = downloads(m, repo, ms, local)
+    if "2507" in m.id:
+        lines += [("mv", f"{local}/config.json", f"{local}/config.json.bak"),
+                  ("mv", f"{local}/config_1m.json", f"{local}/config.json")]
+    lines.append(("VLLM_ATTENTION_BACKEND=DUAL_CHUNK_FLASH_ATTN", "VLLM_USE_V1=0", "vllm",
+                  "serve", f"./{local}", "--tensor-parallel-size", str(gpus),
+                  "--max-model-len", str(min(ctx, m.context.max_tokens)),
+                  "--enable-chunked-prefill", "--max-num-batched-tokens", "131072",
+                  "--enforce-eager", "--max-num-seqs", "1", "--gpu-memory-utilization", "0.85"))
+    return _recipe("vllm", lines, "beyond the native context: Dual Chunk Attention as the card "
+                   "says (one sequence at a time; check the card's total GPU memory need)")
+
+
+def _sglang(m: ModelEntry, repo: str, ctx: int, gpus: int, ms: bool,
+            task: str | None) -> list[Recipe]:
+    if is_reranker(m) or (m.context.extension_method == "dca" and ctx > m.context.native_tokens):
+        return []
+    env = ("SGLANG_USE_MODELSCOPE=true",) if ms and repo == m.hf_repo and m.modelscope_repo else ()
+    args: list[str] = [*env, "python", "-m", "sglang.launch_server", "--model-path",
+                       (m.modelscope_repo if env else repo) or repo]
+    if is_embedding(m):
+        return [_recipe("sglang", [tuple(args + ["--is-embedding"])])]
+    factor = yarn(m, ctx)
+    if factor and "image" in m.modalities_in:
+        return []
+    args += ["--context-length", str(min(ctx, m.context.max_tokens))]
+    if gpus > 1:
+        args += ["--tp", str(gpus)]
+    if factor:
+        args += ["--json-model-override-args", json.dumps({"rope_scaling": {
+            "rope_type": "yarn", "factor": factor,
+            "original_max_position_embeddings": m.context.native_tokens}},
+            separators=(",", ":"))]
+    if m.thinking != "none":
+        args += ["--reasoning-parser", "qwen3"]
+    if wants_tools(m, task):
+        args += ["--tool-call-parser", "qwen3_coder" if tool_parser(m) == "qwen3_coder"
+                 else "qwen25"]
+    return [_recipe("sglang", [tuple(args)])]
+
+
+def _transformers(m: ModelEntry, repo: str, task: str | None) -> list[Recipe]:
+    if is_reranker(m):
+        return []
+    if is_embedding(m):
+        code = ("from sentence_transformers import SentenceTransformer; "
+                f"model = SentenceTransformer({json.dumps(repo)}); "
+                'print(model.encode(["Hello"]).shape)')
+        return [_recipe("transformers", [("python", "-c", code)], "sentence-transformers "
+                        "(pip install sentence-transformers)")]
+    code = ("from transformers import pipeline; "
+            f'p = pipeline("text-generation", model={json.dumps(repo)}, torch_dtype="auto", '
+            'device_map="auto"); print(p([{"role": "user", "content": "Hello"}], '
+            'max_new_tokens=128)[0]["generated_text"][-1]["content"])')
+    return [_recipe("transformers", [("python", "-c", code)])]
+
+
+def _llama_cpp(m: ModelEntry, fmt_id: str, ctx: int, kv_dtype: str | None,
+               memory_bytes: float | None) -> list[Recipe]:
+    a = gguf_artifact(m, fmt_id)
+    if a is None or a.repo is None:
+        return []
+    if m.context.extension_method == "dca" and ctx > m.context.native_tokens:
+        return []
+    tag = GGUF_FILE_QUANTS[fmt_id]
+    args: list[str] = ["llama-server", "-hf", f"{a.repo}:{tag}" if a.quants else a.repo]
+    note = []
+    if a.provenance == "community":
+        note.append(f"community build by {a.publisher}, not published by Qwen")
+    if not a.quants:
+        note.append(f"the catalog does not list this repo's files; llama.cpp takes its {tag} "
+                    "file by default")
+    if is_embedding(m):
+        args += ["--embedding", "--pooling", "last"]
+    elif is_reranker(m):
+        args += ["--reranking"]
+    serve_ctx = min(ctx, m.context.max_tokens)
+    args += ["-c", str(serve_ctx)]
+    factor = yarn(m, ctx)
+    if factor:
+        args += ["--rope-scaling", "yarn", "--rope-scale", f"{factor:g}",
+                 "--yarn-orig-ctx", str(m.context.native_tokens)]
+    if kv_dtype == "q8_0":
+        args += ["-ctk", "q8_0", "-ctv", "q8_0", "-fa", "on"]
+    if memory_bytes and m.config and m.config.is_moe and m.params_total:
+        from advisor.formats import load_tables
+
+        fmt = load_tables().formats.get(fmt_id)
+        if fmt and m.params_total * fmt.bits_per_weight / 8 > memory_bytes:
+            args += ["--cpu-moe"]
+            note.append("MoE experts stay in host RAM (--cpu-moe); --fit places the rest")
+    if "image" in m.modalities_in and a.mmproj:
+        note.append(f"-hf also fetches the vision projector {a.mmproj}")
+    lms = _recipe("lm-studio", [("lms", "get", a.repo)], "; ".join(
+        [*note[:1], f"choose the {tag} file; set the context length when you load it"]))
+    return [_recipe("llama.cpp", [tuple(args)], "; ".join(note)), lms]
+
+
+def _ollama(m: ModelEntry, fmt_id: str, ctx: int) -> list[Recipe]:
+    tags = [a for a in m.downloads if a.hub == "ollama" and a.tag and (
+        fmt_id in a.quants or (not a.quants and fmt_id == UNLISTED_GGUF_QUANT))]
+    if not tags or is_reranker(m):
+        return []
+    a = tags[0]
+    assert a.tag
+    lines: list[tuple[str, ...]] = []
+    if ctx > OLLAMA_DEFAULT_CONTEXT_TOKENS:
+        lines.append((f"OLLAMA_CONTEXT_LENGTH={min(ctx, m.context.max_tokens)}", "ollama",
+                      "serve"))
+    lines.append(("ollama", "run", a.tag))
+    note = ("Ollama library tag, built by Ollama from the official weights"
+            if a.provenance == "ollama-library" else f"community tag by {a.publisher}")
+    return [_recipe("ollama", lines, note)]
+
+
+def _mlx(m: ModelEntry, fmt_id: str) -> list[Recipe]:
+    repo = quantized_repo(m, fmt_id)
+    community = None
+    if not repo:
+        found = [a for a in m.downloads if a.format == "mlx" and fmt_id in a.quants and a.repo]
+        found.sort(key=lambda a: a.provenance != "official")
+        if not found:
+            return []
+        repo, community = found[0].repo, found[0]
+    assert repo
+    note = (f"community build by {community.publisher}, not published by Qwen"
+            if community and community.provenance == "community" else "")
+    return [_recipe("mlx", [("pip", "install", "mlx-lm"),
+                            ("mlx_lm.generate", "--model", repo, "--max-tokens", "256",
+                             "--prompt", "Hello")], note)]
+
+
+def _mnn(m: ModelEntry, modelscope_first: bool) -> list[Recipe]:
+    found = [a for a in m.downloads if a.format == "mnn" and a.repo]
+    if not found:
+        return []
+    found.sort(key=lambda a: (a.hub != ("modelscope" if modelscope_first else "huggingface"),
+                              a.provenance != "official"))
+    a = found[0]
+    assert a.repo
+    local = a.repo.split("/")[-1]
+    get: tuple[str, ...] = (("modelscope", "download", "--model", a.repo, "--local_dir", local)
+                            if a.hub == "modelscope" else
+                            ("hf", "download", a.repo, "--local-dir", local))
+    who = "" if a.provenance == "official" else f"community build by {a.publisher}; "
+    return [_recipe("mnn", [get, ("./llm_demo", f"{local}/config.json", "prompt.txt")],
+                    f"{who}on a phone, load the same model in the MNN Chat app")]
 
 
 SELF_MADE_NOTE = ("Qwen published no {fmt} file of this model: these commands make it from the "
@@ -105,55 +450,84 @@ SELF_MADE_NOTE = ("Qwen published no {fmt} file of this model: these commands ma
 
 
 def self_made(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
-              modelscope_first: bool = False) -> list[Recipe]:
+              modelscope_first: bool = False, memory_bytes: float | None = None) -> list[Recipe]:
     """Recipes that make `fmt_id` weights from the official 16-bit weights (none for GPTQ/AWQ)."""
     if not m.hf_repo:
         return []
     local = m.hf_repo.split("/")[-1]
-    get = [f"{c} --local-dir {local}" if "hf download" in c else f"{c} --local_dir {local}"
-           for c in downloads(m, m.hf_repo, modelscope_first)]
+    get = downloads(m, m.hf_repo, modelscope_first, local)
     if fmt_id in GGUF_FILE_QUANTS:
         tag = GGUF_FILE_QUANTS[fmt_id]
-        vision = " (vision: add --mmproj to convert the vision tower too)" if (
-            "image" in m.modalities_in) else ""
-        quantize = ([] if fmt_id in ("bf16", "fp16") else
-                    [f"llama-quantize {local}-BF16.gguf {local}-{tag}.gguf {tag}"])
-        return [Recipe(runtime="llama.cpp", commands=(
-            *get,
-            f"python llama.cpp/convert_hf_to_gguf.py {local} --outtype bf16 "
-            f"--outfile {local}-BF16.gguf",
-            *quantize,
-            f"llama-server -m {local}-{'BF16' if not quantize else tag}.gguf --jinja "
-            f"-c {context_tokens}"),
-            note=SELF_MADE_NOTE.format(fmt=tag, tool="llama.cpp's tools, run from a llama.cpp "
-                                       "checkout recent enough to support this architecture")
-            + vision)]
+        lines: list[tuple[str, ...]] = [*get, (
+            "python", "llama.cpp/convert_hf_to_gguf.py", local, "--outtype", "bf16",
+            "--outfile", f"{local}-BF16.gguf")]
+        if fmt_id not in ("bf16", "fp16"):
+            lines.append(("llama-quantize", f"{local}-BF16.gguf", f"{local}-{tag}.gguf", tag))
+        made = tag if fmt_id not in ("bf16", "fp16") else "BF16"
+        serve: list[str] = ["llama-server", "-m", f"{local}-{made}.gguf",
+                            "-c", str(min(context_tokens, m.context.max_tokens))]
+        factor = yarn(m, context_tokens)
+        if factor:
+            serve += ["--rope-scaling", "yarn", "--rope-scale", f"{factor:g}",
+                      "--yarn-orig-ctx", str(m.context.native_tokens)]
+        vision = (" (vision: convert the projector too with convert_hf_to_gguf.py --mmproj and "
+                  "pass it with --mmproj)" if "image" in m.modalities_in else "")
+        return [_recipe("llama.cpp", [*lines, tuple(serve)], SELF_MADE_NOTE.format(
+            fmt=tag, tool="llama.cpp's tools, run from a llama.cpp checkout recent enough to "
+            "support this architecture") + vision)]
     if fmt_id.startswith("mlx-"):
         bits = fmt_id.removeprefix("mlx-").removesuffix("bit")
-        q_flags = f" -q --q-bits {bits}" if bits.isdigit() else ""
-        return [Recipe(runtime="mlx", commands=(
-            "pip install mlx-lm",
-            f"mlx_lm.convert --hf-path {m.hf_repo}{q_flags} --mlx-path {local}-{fmt_id}",
-            f"mlx_lm.generate --model {local}-{fmt_id} --max-tokens 256 --prompt \"Hello\""),
-            note=SELF_MADE_NOTE.format(fmt=fmt_id, tool="mlx_lm.convert"))]
+        q = ("-q", "--q-bits", bits) if bits.isdigit() else ()
+        return [_recipe("mlx", [("pip", "install", "mlx-lm"),
+                                ("mlx_lm.convert", "--hf-path", m.hf_repo, *q, "--mlx-path",
+                                 f"{local}-{fmt_id}"),
+                                ("mlx_lm.generate", "--model", f"{local}-{fmt_id}",
+                                 "--max-tokens", "256", "--prompt", "Hello")],
+                        SELF_MADE_NOTE.format(fmt=fmt_id, tool="mlx_lm.convert"))]
     if fmt_id == "fp8":
-        tp = f" --tensor-parallel-size {gpus}" if gpus > 1 else ""
-        return [Recipe(runtime="vllm", commands=(
-            *downloads(m, m.hf_repo, modelscope_first),
-            f"vllm serve {m.hf_repo} --quantization fp8 --max-model-len {context_tokens}{tp}"),
-            note=SELF_MADE_NOTE.format(fmt="FP8", tool="vLLM, which quantizes on load"))]
+        # vLLM docs (features/quantization/fp8): online FP8 loads the 16-bit weights first.
+        if memory_bytes and m.params_total and m.params_total * 2 > memory_bytes * gpus:
+            return []
+        args = ["vllm", "serve", m.hf_repo, "--quantization", "fp8", "--max-model-len",
+                str(min(context_tokens, m.context.max_tokens))]
+        if gpus > 1:
+            args += ["--tensor-parallel-size", str(gpus)]
+        return [_recipe("vllm", [*downloads(m, m.hf_repo, modelscope_first), tuple(args)],
+                        SELF_MADE_NOTE.format(fmt="FP8", tool="vLLM, which quantizes on load "
+                                              "(the 16-bit weights must fit first)"))]
     return []
 
 
+def why_not(m: ModelEntry, runtime: str) -> str:
+    """One line on why the catalog gives no recipe for `m` on `runtime`."""
+    rt = RUNTIME_NAMES.get(runtime, runtime)
+    if rt in ("mlc", "executorch"):
+        return (f"the catalog lists no {rt} build of {m.id} ({rt} runs only models compiled "
+                f"for it); try --runtime llama.cpp or mnn")
+    if rt == "mnn":
+        return f"the catalog lists no MNN export of {m.id} (MNN loads llmexport builds only)"
+    if rt == "ollama":
+        return f"the catalog lists no Ollama tag of {m.id}"
+    if rt == "mlx":
+        return f"no MLX build of {m.id} is listed; --quant mlx-4bit converts one yourself"
+    if rt == "sglang" and is_reranker(m):
+        return "SGLang serves no Qwen3 reranker in these recipes; use --runtime vllm"
+    return f"no recipe of {m.id} runs on {rt} at the asked format and context"
+
+
 def all_recipes(m: ModelEntry, context_tokens: int, gpus: int = 1,
-                modelscope_first: bool = False) -> list[Recipe]:
-    """Recipes for the 16-bit weights and every official quantized artifact of `m`."""
+                modelscope_first: bool = False, **options: Any) -> list[Recipe]:
+    """Recipes for the 16-bit weights and every listed artifact of `m`."""
     formats = ["bf16"] + [q.format for q in m.quantized if q.format != "gguf"]
-    formats += [q for c in m.quantized if c.format == "gguf" for q in (c.quants or ("q4_k_m",))]
-    if m.ollama_tag:
-        formats.append("q4_k_m")
+    for a in m.downloads:
+        if a.format == "gguf" or a.hub == "ollama":
+            formats += list(a.quants or (UNLISTED_GGUF_QUANT,))
+        elif a.format == "mlx":
+            formats += list(a.quants)
+        elif a.provenance == "official" and a.format not in ("safetensors", "mnn"):
+            formats.append(a.format)
     seen: dict[tuple[str, tuple[str, ...]], Recipe] = {}
     for fmt_id in dict.fromkeys(formats):
-        for r in recipes(m, fmt_id, context_tokens, gpus, modelscope_first):
+        for r in recipes(m, fmt_id, context_tokens, gpus, modelscope_first, **options):
             seen.setdefault((r.runtime, r.commands), r)
     return list(seen.values())

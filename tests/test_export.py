@@ -127,9 +127,10 @@ def assert_built_from_catalog(commands: tuple[str, ...]) -> None:
     known = artifacts()
     local = {name.split("/")[-1] for name in known}
     for command in commands:
-        if command.startswith("pip install"):
-            continue
-        named = [w.split(":")[0] if "-GGUF:" in w else w for w in command.replace("'", " ").split()]
+        if command.startswith("pip install") or command.endswith("ollama serve"):
+            continue  # installs the runtime / starts Ollama's server with its context length
+        named = [w.split(":")[0] if "-GGUF:" in w else w for w in command.replace("'", " ").replace('"', " ").split()]
+        named = [w.removeprefix("./") for w in named]
         assert any(w in known or any(w.startswith(x) for x in local) for w in named), command
 
 
@@ -146,7 +147,7 @@ def test_recipes_for_phone_mac_24gb_gpu_and_8_gpu_node(device: str, gpus: int, r
         assert_built_from_catalog(recipe.commands)
     if gpus > 1:
         vllm = next(r for r in top.recipes if r.runtime == "vllm")
-        assert vllm.commands[-1].endswith(f"--tensor-parallel-size {gpus}")
+        assert f"--tensor-parallel-size {gpus}" in vllm.commands[-1]
 
 
 def test_every_recipe_of_every_model_names_only_catalog_artifacts() -> None:
@@ -160,7 +161,7 @@ def test_run_prints_commands_and_modelscope_first() -> None:
     assert result.exit_code == 0
     lines = [x for x in result.stdout.splitlines() if not x.startswith("#")]
     assert lines[0].startswith("modelscope download --model ")
-    assert "VLLM_USE_MODELSCOPE=True vllm serve" in result.stdout
+    assert "VLLM_USE_MODELSCOPE=true vllm serve" in result.stdout
 
 
 def test_chinese_picks_download_from_modelscope_first_and_others_offer_it() -> None:
@@ -172,8 +173,8 @@ def test_chinese_picks_download_from_modelscope_first_and_others_offer_it() -> N
     for p in with_ms:
         assert p.recipes[0].commands[0].startswith("modelscope download --model "), p.model_id
     result = runner.invoke(app, ["run", "qwen3-8b", "--runtime", "vllm", "--quant", "bf16"])
-    assert result.stdout.splitlines()[1:3] == [
-        "hf download Qwen/Qwen3-8B", "# or: modelscope download --model Qwen/Qwen3-8B"]
+    assert result.stdout.splitlines()[1] == "hf download Qwen/Qwen3-8B"
+    assert "or from ModelScope: modelscope download --model Qwen/Qwen3-8B" in result.stdout
 
 
 def test_recommend_table_shows_how_to_run_the_top_pick() -> None:

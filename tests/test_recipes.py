@@ -1,0 +1,271 @@
+"""Recipes: every flag comes from catalog/runtime_flags.toml, and each case gets the flags its
+documentation asks for (and not the ones it forbids)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shlex
+
+import pytest
+from typer.testing import CliRunner
+
+from advisor.cli import app
+from advisor.loader import load_catalog
+from advisor.recipes import (
+    RUNTIME_NAMES,
+    Recipe,
+    all_recipes,
+    flag_table,
+    line_runtime,
+    recipes,
+    unknown_flags,
+)
+from advisor.schema import Artifact
+
+catalog = load_catalog(None)
+by_id = catalog.by_id()
+runner = CliRunner()
+
+# A small fixture: Qwen3.5-4B-like entry with the artifacts issue 11 adds (Ollama library tag,
+# community GGUF with its vision projector, a ModelScope MNN build). The tag and repo names are
+# the ones the user review quotes (research/user_review.md D1, D4).
+SMALL = dataclasses.replace(
+    by_id["qwen3-vl-4b-instruct"], id="qwen3.5-4b", name="Qwen3.5-4B", generation="3.5",
+    hf_repo="Qwen/Qwen3.5-4B", modelscope_repo="Qwen/Qwen3.5-4B", quantized=(), ollama_tag=None,
+    artifacts=(
+        Artifact(format="gguf", hub="ollama", tag="qwen3.5:4b", provenance="ollama-library",
+                 quants=("q4_k_m",), source="https://ollama.com/library/qwen3.5"),
+        Artifact(format="gguf", repo="unsloth/Qwen3.5-4B-GGUF", provenance="community",
+                 quants=("q4_k_m", "q8_0"), mmproj="mmproj-F16.gguf",
+                 source="https://huggingface.co/unsloth/Qwen3.5-4B-GGUF"),
+        Artifact(format="mnn", hub="modelscope", repo="MNN/Qwen3.5-4B-MNN",
+                 provenance="community", source="https://modelscope.cn/models/MNN/Qwen3.5-4B-MNN"),
+    ))
+
+CONTEXTS = (None, 131072, 1_000_000)
+OPTIONS = ({}, {"task": "code"}, {"task": "vision", "kv_dtype": "q8_0"},
+           {"kv_dtype": "fp8", "memory_bytes": 24e9}, {"device_class": "phone"})
+
+
+def every_recipe() -> list[Recipe]:
+    found = []
+    for m in (*catalog.models, SMALL):
+        if not m.open_weights:
+            continue
+        for ctx in CONTEXTS:
+            tokens = min(ctx or m.context.native_tokens, m.context.max_tokens)
+            for opts in OPTIONS:
+                for ms in (False, True):
+                    found += all_recipes(m, tokens, 8 if ctx else 1, ms, **opts)
+    return found
+
+
+def test_every_flag_of_every_generated_command_is_in_the_flag_table() -> None:
+    found = every_recipe()
+    assert len(found) > 1000
+    missing = sorted({f for r in found for f in unknown_flags(r)})
+    assert missing == []
+
+
+def test_the_flag_check_catches_an_unlisted_flag() -> None:
+    bad = Recipe(runtime="vllm", commands=(), argv=(("vllm", "serve", "x", "--rope-scaling",
+                                                     "{}"),))
+    assert unknown_flags(bad) == ["vllm --rope-scaling"]
+
+
+def test_every_flag_entry_names_its_source_and_checked_version() -> None:
+    from advisor.loader import packaged_path, read_toml
+
+    data = read_toml(packaged_path("runtime_flags.toml"))
+    for f in data["flags"]:
+        assert len(f["source"]) > 10 and f["checked"], f
+        assert f["runtime"] in data["runtimes"], f
+    assert set(flag_table()["flags"]) <= set(data["runtimes"])
+
+
+def test_commands_are_their_argv_joined_with_shlex() -> None:
+    for r in every_recipe()[:3000]:
+        assert r.commands == tuple(shlex.join(a) for a in r.argv)
+        assert all(tuple(shlex.split(c)) == a for c, a in zip(r.commands, r.argv))
+
+
+def test_a_hostile_repo_name_stays_one_quoted_word() -> None:
+    m = dataclasses.replace(by_id["qwen3-8b"], quantized=(), ollama_tag=None, artifacts=(
+        Artifact(format="gguf", repo="evil/x-GGUF", provenance="community",
+                 quants=("q4_k_m",), source="https://example.org/x"),))
+    m = dataclasses.replace(m, hf_repo="Qwen/Qwen3-8B")
+    for r in recipes(m, "bf16", 8192) + recipes(m, "q4_k_m", 8192):
+        for c, a in zip(r.commands, r.argv):
+            assert tuple(shlex.split(c)) == a
+
+
+def flat(rs: list[Recipe], runtime: str) -> list[str]:
+    return [w for r in rs if r.runtime == runtime for a in r.argv for w in a]
+
+
+def first_serve(rs: list[Recipe], runtime: str) -> list[str]:
+    r = next(r for r in rs if r.runtime == runtime)
+    return list(r.argv[-1])
+
+
+# (model, task, runtime, context, options) -> must appear, must not appear, documentation source
+CASES = [
+    ("qwen3-32b", None, "vllm", 131072, {}, ["--hf-overrides", "--max-model-len", "131072"],
+     ["--rope-scaling"], "docs.vllm.ai/en/stable/features/context_extension/ (rope_parameters)"),
+    ("qwen3-32b", None, "vllm", 32768, {}, ["--max-model-len"], ["--hf-overrides"],
+     "Qwen3 card: YaRN only when needed (static YaRN affects short texts)"),
+    ("qwen3-8b", None, "llama.cpp", 131072, {},
+     ["--rope-scaling", "yarn", "--rope-scale", "4", "--yarn-orig-ctx", "32768"], ["-ngl"],
+     "llama.cpp tools/server/README.md@00dc8057 (--rope-scaling/--rope-scale/--yarn-orig-ctx; "
+     "-ngl default auto, --fit on)"),
+    ("qwen3-8b", None, "llama.cpp", 32768, {}, ["-c"], ["--rope-scaling", "-ngl"],
+     "llama.cpp tools/server/README.md@00dc8057"),
+    ("qwen3-32b", None, "sglang", 131072, {}, ["--json-model-override-args"], [],
+     "qwen.readthedocs.io deployment/sglang (YaRN override)"),
+    ("qwen3-8b", None, "vllm", 32768, {}, ["--reasoning-parser", "qwen3"],
+     ["--enable-auto-tool-choice"], "vllm-project/recipes Qwen3-32B.yaml@8959cf64 (reasoning)"),
+    ("qwen3-8b", "tool-use", "vllm", 32768, {},
+     ["--enable-auto-tool-choice", "--tool-call-parser", "hermes"], [],
+     "vllm-project/recipes Qwen3-32B.yaml@8959cf64 (tool_calling: hermes)"),
+    ("qwen3-coder-30b-a3b-instruct", None, "vllm", 32768, {},
+     ["--tool-call-parser", "qwen3_coder"], ["--reasoning-parser"],
+     "vllm-project/recipes Qwen3.8-27B.yaml@8959cf64 (qwen3_coder XML tool calls); a "
+     "non-thinking model gets no reasoning parser"),
+    ("qwen3.6-27b", None, "vllm", 32768, {}, ["--language-model-only", "--reasoning-parser"],
+     ["--speculative-config"], "vllm-project/recipes Qwen3.6-27B.yaml@8959cf64 (text_only; "
+     "spec_decoding is opt-in)"),
+    ("qwen3.6-27b", "vision", "vllm", 32768, {}, ["--reasoning-parser"],
+     ["--language-model-only"], "vllm-project/recipes Qwen3.6-27B.yaml (the encoder is needed)"),
+    ("qwen3-embedding-0.6b", None, "llama.cpp", 32768, {}, ["--embedding", "--pooling", "last"],
+     ["--reranking", "--jinja"], "llama.cpp tools/server/README.md@00dc8057 (--embedding, "
+     "--pooling last)"),
+    ("qwen3-embedding-0.6b", None, "vllm", 32768, {}, ["--runner", "pooling"],
+     ["--reasoning-parser", "--max-model-len"],
+     "docs.vllm.ai/en/v0.18.0/models/pooling_models/ (--runner pooling)"),
+    ("qwen3-reranker-0.6b", None, "vllm", 32768, {}, ["--runner", "--hf-overrides"],
+     ["--reasoning-parser"], "docs.vllm.ai/en/v0.10.2/examples/offline_inference/"
+     "qwen3_reranker.html (runner pooling + hf_overrides)"),
+    ("qwen3-8b", None, "llama.cpp", 65536, {"kv_dtype": "q8_0"},
+     ["-ctk", "q8_0", "-ctv", "-fa", "on"], [], "llama.cpp README@00dc8057 (-ctk/-ctv); "
+     "llama-context.cpp@001d906a: quantized V cache requires Flash Attention"),
+    ("qwen3-8b", None, "vllm", 32768, {"kv_dtype": "fp8"}, ["--kv-cache-dtype", "fp8"], [],
+     "vLLM --kv-cache-dtype fp8"),
+    ("qwen3-30b-a3b-instruct-2507", None, "llama.cpp", 32768, {"memory_bytes": 8e9},
+     ["--cpu-moe"], ["-ngl"], "llama.cpp README@00dc8057 (-cmoe, --cpu-moe)"),
+    ("qwen3-30b-a3b-instruct-2507", None, "llama.cpp", 32768, {"memory_bytes": 80e9}, [],
+     ["--cpu-moe"], "experts stay on the GPU when the weights fit"),
+    ("qwen3-235b-a22b-instruct-2507", None, "vllm", 1_000_000, {},
+     ["VLLM_ATTENTION_BACKEND=DUAL_CHUNK_FLASH_ATTN", "--enforce-eager", "--max-num-seqs",
+      "Qwen3-235B-A22B-Instruct-2507/config_1m.json"], ["--hf-overrides"],
+     "Qwen3-235B-A22B-Instruct-2507 card, Processing Ultra-Long Texts (config_1m.json, DCA)"),
+    ("qwen2.5-7b-instruct-1m", None, "vllm", 1_000_000, {},
+     ["VLLM_ATTENTION_BACKEND=DUAL_CHUNK_FLASH_ATTN", "--enable-chunked-prefill"], ["mv"],
+     "Qwen2.5-1M config.json carries dual_chunk_attention_config (no config swap)"),
+    ("qwen3-8b", None, "ollama", 32768, {}, ["OLLAMA_CONTEXT_LENGTH=32768", "run"], [],
+     "ollama docs/context-length.mdx@948f6933"),
+]
+
+
+@pytest.mark.parametrize(("model", "task", "runtime", "ctx", "opts", "must", "must_not", "doc"),
+                         CASES, ids=[f"{c[0]}-{c[2]}-{c[3]}-{c[1]}" for c in CASES])
+def test_case_flags(model: str, task: str | None, runtime: str, ctx: int, opts: dict,
+                    must: list[str], must_not: list[str], doc: str) -> None:
+    m = by_id[model]
+    found = all_recipes(m, ctx, 8 if ctx > 262144 else 1, task=task, runtime=runtime, **opts)
+    assert found, (model, runtime, doc)
+    words = flat(found[:1], runtime) if runtime != "ollama" else flat(found, runtime)
+    for w in must:
+        assert w in words, (w, doc)
+    for w in must_not:
+        assert w not in words, (w, doc)
+
+
+def test_yarn_json_carries_the_cards_factor_and_native_length() -> None:
+    serve = first_serve(all_recipes(by_id["qwen3-32b"], 131072, runtime="vllm"), "vllm")
+    rope = json.loads(serve[serve.index("--hf-overrides") + 1])["rope_parameters"]
+    assert rope == {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768}
+
+
+def test_mtp_is_an_option_beside_the_plain_serve_line() -> None:
+    found = all_recipes(by_id["qwen3.6-27b"], 32768, runtime="vllm")
+    mtp = [r for r in found if any("--speculative-config" in a for a in r.argv)]
+    assert mtp and len(mtp) < len(found)
+    spec = json.loads(mtp[0].argv[-1][-1])
+    assert spec == {"method": "qwen3_next_mtp", "num_speculative_tokens": 2}
+    assert all("--speculative-config" not in flat(
+        all_recipes(by_id["qwen3-8b"], 32768, runtime="vllm"), "vllm") for _ in [0])
+
+
+def test_online_fp8_only_where_16_bit_weights_fit_at_load() -> None:
+    m = dataclasses.replace(by_id["qwen3-32b"], quantized=(), ollama_tag=None)
+    assert recipes(m, "fp8", 32768, memory_bytes=48e9) == []  # 65 GB BF16 on a 48 GB card
+    assert recipes(m, "fp8", 32768, memory_bytes=80e9)[0].argv[-1][3:5] == ("--quantization",
+                                                                            "fp8")
+    official = recipes(by_id["qwen3-32b"], "fp8", 32768, memory_bytes=48e9)
+    assert official[0].argv[-1][2] == "Qwen/Qwen3-32B-FP8"
+
+
+def test_modelscope_serves_from_the_hub_it_downloaded_from() -> None:
+    for rt, env in (("vllm", "VLLM_USE_MODELSCOPE=true"), ("sglang", "SGLANG_USE_MODELSCOPE=true")):
+        r = all_recipes(by_id["qwen3-8b"], 32768, modelscope_first=True, runtime=rt)[0]
+        assert r.argv[-1][0] == env
+        if rt == "vllm":
+            assert r.argv[0][:2] == ("modelscope", "download")
+
+
+def test_weights_official_first_then_ollama_and_community_marked() -> None:
+    ollama = all_recipes(SMALL, 32768, runtime="ollama")
+    assert ollama[0].argv[-1] == ("ollama", "run", "qwen3.5:4b")
+    gguf = all_recipes(SMALL, 32768, runtime="llama.cpp")
+    assert gguf[0].argv[-1][:3] == ("llama-server", "-hf", "unsloth/Qwen3.5-4B-GGUF:Q4_K_M")
+    assert "community build by unsloth" in gguf[0].note
+    assert "mmproj-F16.gguf" in gguf[0].note
+    assert not any("convert_hf_to_gguf.py" in c for r in gguf for c in r.commands)
+    official = all_recipes(by_id["qwen3-8b"], 32768, runtime="llama.cpp")
+    assert official[0].argv[-1][2].startswith("Qwen/Qwen3-8B-GGUF")
+
+
+def test_phone_gets_no_server_runtimes_and_mnn_when_built() -> None:
+    found = all_recipes(SMALL, 8192, device_class="phone")
+    assert {r.runtime for r in found} <= {"llama.cpp", "mnn", "mlx"}
+    mnn = next(r for r in found if r.runtime == "mnn")
+    assert mnn.argv[0][:2] == ("modelscope", "download") and "MNN Chat" in mnn.note
+
+
+def test_every_recipe_names_the_runtime_version_it_targets() -> None:
+    for r in all_recipes(SMALL, 32768) + all_recipes(by_id["qwen3-8b"], 32768):
+        assert r.runtime_version, r.runtime
+
+
+def test_line_runtime_reads_env_and_subcommands() -> None:
+    assert line_runtime(("VLLM_USE_MODELSCOPE=true", "vllm", "serve", "x", "--max-model-len",
+                         "8")) == ("vllm", ["VLLM_USE_MODELSCOPE", "serve", "--max-model-len"])
+
+
+@pytest.mark.parametrize("name", ["lm-studio", "lmstudio", "mnn", "mlc", "executorch", "ollama"])
+def test_runtime_is_obeyed_or_refused_in_one_line(name: str) -> None:
+    result = runner.invoke(app, ["run", "qwen3-8b", "--runtime", name])
+    wanted = RUNTIME_NAMES[name]
+    if result.exit_code == 0:
+        heads = [x for x in result.stdout.splitlines() if x.startswith("# ")]
+        assert heads and all(x.split()[1] == wanted for x in heads)
+    else:
+        assert result.exit_code == 2  # InputError: this runtime cannot run that model
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert result.stderr.startswith("error: ") and wanted in result.stderr.lower()
+
+
+def test_run_json_is_a_run_document() -> None:
+    result = runner.invoke(app, ["run", "qwen3-8b", "--runtime", "vllm", "--json"])
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert doc["schema_version"] == 1 and doc["model_id"] == "qwen3-8b"
+    assert doc["recipes"][0]["runtime"] == "vllm" and doc["recipes"][0]["argv"]
+    schema = runner.invoke(app, ["schema", "run"])
+    assert schema.exit_code == 0 and "argv" in schema.stdout
+
+
+def test_unknown_runtime_is_a_usage_error() -> None:
+    result = runner.invoke(app, ["run", "qwen3-8b", "--runtime", "tensorflow"])
+    assert result.exit_code != 0 and result.stderr.startswith("error: ")
