@@ -39,6 +39,7 @@ from advisor.rules import (
     ktokens,
     license_note,
     load_quality,
+    model_quality,
     model_reasons,
     quality_message,
     quality_part,
@@ -287,12 +288,16 @@ def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s:
     chinese = quality.area_scores("chinese") if c.chinese else {}
     grid = options(hw, tables, c)
     home = home_runtime(hw, tables)
+    found: dict[str, ModelQuality | None] = {}
     for m in survivors:
         setup = None
-        parts = {"quality": quality_part(fitted.get(m.id), s),
+        q = model_quality(m, area, fitted, quality)
+        parts = {"quality": quality_part(q, s),
                  "specialisation": specialisation(m, c, s),
                  "unused_modalities": -unused_modalities(m, c, s),
-                 "chinese": chinese_score(chinese.get(m.id), c, s), "recency": recency(m, s),
+                 "chinese": chinese_score(model_quality(m, "chinese", chinese, quality)
+                                          if c.chinese else None, c, s),
+                 "recency": recency(m, s),
                  "thinking": thinking_part(m, c, s)}
         if m.open_weights:
             setup, reasons = best_setup(m, hw, tables, c, s, grid)
@@ -301,6 +306,7 @@ def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s:
                 continue
             parts.update(setup_parts(setup, hw, s, home, m, c.task))
         scored.append((round(sum(parts.values()), 4), m, setup, parts))
+        found[m.id] = q
     scored = shown_once(scored, excluded)
 
     picks: list[Pick] = []
@@ -314,7 +320,7 @@ def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s:
                 excluded.append(Exclusion(model_id=m.id, reasons=(reason,)))
                 continue
             picks.append(make_pick(len(picks) + 1, score, m, setup, parts, hw, tables, c, s,
-                                   (area, fitted.get(m.id))))
+                                   (area, found.get(m.id))))
     order = {m.id: i for i, m in enumerate(catalog.models)}
     excluded.sort(key=lambda e: order[e.model_id])
     smallest = min(tables.formats.values(), key=lambda f: f.bits_per_weight).id

@@ -88,6 +88,8 @@ class QualityTable(Record):
     """catalog/quality.toml, written by bench/fit_quality.py."""
 
     inputs_hash: str
+    method_hash: str
+    generations: dict[str, int]
     areas: dict[str, QualityArea]
 
     def area_scores(self, area: str) -> dict[str, ModelQuality]:
@@ -226,6 +228,23 @@ def quality_prior(m: ModelEntry, s: Scoring) -> float:
 
 def task_area(task: str, s: Scoring) -> str:
     return s.task_areas.get(task, s.task_areas["default"])
+
+
+def model_quality(m: ModelEntry, area: str, fitted: dict[str, ModelQuality],
+                  table: QualityTable) -> ModelQuality | None:
+    """The model's fitted quality, or (a model added to the catalog since the last fit) the
+    area's stored prior from size and generation, marked estimated."""
+    if m.id in fitted:
+        return fitted[m.id]
+    fit = table.areas.get(area)
+    if fit is None or not m.params_total:
+        return None
+    total = m.params_total - m.towers_params
+    active = m.params_active or total
+    size = math.log2(max(math.sqrt(total * active) / 1e9, 0.1))
+    b0, b1, b2 = fit.prior
+    score = b0 + b1 * size + b2 * table.generations.get(m.generation, 0)
+    return ModelQuality(model=m.id, score=score, sd=fit.prior_sd, estimated=True)
 
 
 def quality_part(q: ModelQuality | None, s: Scoring) -> float:
