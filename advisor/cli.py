@@ -506,7 +506,7 @@ def run_cmd(
     check_count(ctx, "--context", entry.context.max_tokens)
     tables = load_tables()
     modelscope = where == "modelscope" or chinese
-    options = dict(task=task_id, runtime=wanted, kv_dtype=kv_dtype)
+    options: dict[str, Any] = {"task": task_id, "runtime": wanted, "kv_dtype": kv_dtype}
     found = (recipes(entry, tables.weight_format(quant).id, ctx, gpus, modelscope, **options)
              if quant else all_recipes(entry, ctx, gpus, modelscope, **options))
     if not found:

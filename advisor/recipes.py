@@ -89,14 +89,14 @@ def line_runtime(argv: tuple[str, ...]) -> tuple[str, list[str]]:
         if rest[:2] == ["-m", "sglang.launch_server"]:
             return "sglang", words + ["-m"] + [w for w in rest[2:] if w.startswith("-")]
         if rest and rest[0] == "-c":
-            return "transformers", words + ["-c"]
+            return "transformers", [*words, "-c"]
         if rest and rest[0].endswith("convert_hf_to_gguf.py"):
             return "llama.cpp", words + [w for w in rest if w.startswith("-")]
     runtime = PROGRAMS[program]
     if program == "mv":
         return runtime, ["mv"]
     if program in ("./llm_demo",):
-        return runtime, words + ["llm_demo"]
+        return runtime, [*words, "llm_demo"]
     sub = [rest[0]] if rest and not rest[0].startswith("-") and runtime in (
         "vllm", "ollama", "lm-studio", "huggingface", "modelscope", "mlx") else []
     return runtime, words + sub + [w for w in rest if w.startswith("-") and not _number(w)]
@@ -317,7 +317,7 @@ def _sglang(m: ModelEntry, repo: str, ctx: int, gpus: int, ms: bool,
     args: list[str] = [*env, "python", "-m", "sglang.launch_server", "--model-path",
                        (m.modelscope_repo if env else repo) or repo]
     if is_embedding(m):
-        return [_recipe("sglang", [tuple(args + ["--is-embedding"])])]
+        return [_recipe("sglang", [(*args, "--is-embedding")])]
     factor = yarn(m, ctx)
     if factor and "image" in m.modalities_in:
         return []

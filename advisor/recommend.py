@@ -409,7 +409,9 @@ def make_pick(rank: int, score: float, m: ModelEntry, setup: Setup | None,
         why=why,
         recipes=tuple(sorted(
             recipes(m, setup.fmt.id, min(e.max_context_tokens, context_for(m, c) * 4) or
-                    context_for(m, c), hw.gpus, c.chinese),
+                    context_for(m, c), hw.gpus, c.chinese, task=c.task, runtime=c.runtime,
+                    memory_bytes=hw.usable_memory_bytes / max(hw.gpus, 1),
+                    device_class=hw.device_class),
             key=lambda r: r.runtime != setup.runtime.id)),
     )
 

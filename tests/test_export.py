@@ -129,7 +129,8 @@ def assert_built_from_catalog(commands: tuple[str, ...]) -> None:
     for command in commands:
         if command.startswith("pip install") or command.endswith("ollama serve"):
             continue  # installs the runtime / starts Ollama's server with its context length
-        named = [w.split(":")[0] if "-GGUF:" in w else w for w in command.replace("'", " ").replace('"', " ").split()]
+        words = command.replace("'", " ").replace('"', " ").split()
+        named = [w.split(":")[0] if "-GGUF:" in w else w for w in words]
         named = [w.removeprefix("./") for w in named]
         assert any(w in known or any(w.startswith(x) for x in local) for w in named), command
 

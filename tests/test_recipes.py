@@ -87,7 +87,7 @@ def test_every_flag_entry_names_its_source_and_checked_version() -> None:
 def test_commands_are_their_argv_joined_with_shlex() -> None:
     for r in every_recipe()[:3000]:
         assert r.commands == tuple(shlex.join(a) for a in r.argv)
-        assert all(tuple(shlex.split(c)) == a for c, a in zip(r.commands, r.argv))
+        assert all(tuple(shlex.split(c)) == a for c, a in zip(r.commands, r.argv, strict=True))
 
 
 def test_a_hostile_repo_name_stays_one_quoted_word() -> None:
@@ -96,7 +96,7 @@ def test_a_hostile_repo_name_stays_one_quoted_word() -> None:
                  quants=("q4_k_m",), source="https://example.org/x"),))
     m = dataclasses.replace(m, hf_repo="Qwen/Qwen3-8B")
     for r in recipes(m, "bf16", 8192) + recipes(m, "q4_k_m", 8192):
-        for c, a in zip(r.commands, r.argv):
+        for c, a in zip(r.commands, r.argv, strict=True):
             assert tuple(shlex.split(c)) == a
 
 
