@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from advisor.formats import RuntimeSpec, Tables, WeightFormat
+from advisor.formats import RuntimeMemory, RuntimeSpec, Tables, WeightFormat
 from advisor.hardware import GIB, Hardware
 from advisor.records import SCHEMA_VERSION, Record, record
 from advisor.schema import UNLISTED_GGUF_QUANT, ModelConfig, ModelEntry
@@ -36,6 +36,16 @@ class Memory(Record):
     usable_bytes: int
     runtime_reserved_bytes: int | None = None
     offloaded_bytes: int = 0
+    steady_bytes: int | None = None
+    """Weights + KV cache + what stays resident once the prompt is in the cache."""
+    peak_bytes: int | None = None
+    """High-water mark during prefill (equals total_bytes)."""
+    kv_pool_bytes: int | None = None
+    """vLLM/SGLang: memory the runtime hands to its KV cache pool."""
+    sequences_fit: int | None = None
+    """vLLM/SGLang: sequences of the full context that fit in the KV pool at once."""
+    memory_model: str | None = None
+    """Which allocation formula gave steady/peak (runtimes.toml [runtimes.memory])."""
 
 
 @record
@@ -127,13 +137,14 @@ def bytes_read_per_token(model: ModelEntry | WeightCounts, fmt: WeightFormat) ->
     return int((w.linear_active * fmt.bits_per_weight + w.embed * fmt.output_head_bits) / 8)
 
 
-def kv_cache_bytes(c: ModelConfig, tokens: int, batch: int, bytes_per_element: float) -> int:
+def kv_cache_bytes(c: ModelConfig, tokens: int, batch: int, bytes_per_element: float,
+                   state_bytes_per_element: float = STATE_BYTES_PER_ELEMENT) -> int:
     """KV cache for `tokens` per sequence and `batch` sequences, plus linear-attention state."""
     per_token = 2 * c.kv_cache_layers * c.num_key_value_heads * c.head_dim * bytes_per_element
     linear_layers = c.num_hidden_layers - c.kv_cache_layers
     state = linear_layers * (c.linear_num_value_heads or 0) * (c.linear_key_head_dim or 0) * (
         c.linear_value_head_dim or 0
-    ) * STATE_BYTES_PER_ELEMENT
+    ) * state_bytes_per_element
     return int((per_token * tokens + state) * batch)
 
 
@@ -149,6 +160,125 @@ def overhead_bytes(rt: RuntimeSpec, c: ModelConfig, prompt_tokens: int, batch: i
     fixed = rt.fixed_overhead_gib * GIB
     return int(fixed + rt.activation_bytes_per_token * activation_unit_bytes(c) * prompt_tokens
                * batch)
+
+
+class RuntimeBytes(NamedTuple):
+    """What a runtime allocates beside the weights, per estimate (all GPUs together)."""
+
+    kv: int
+    steady_overhead: int
+    peak_overhead: int
+
+
+def padded_tokens(tokens: int, pad: int) -> int:
+    """Tokens rounded up to the runtime's KV allocation step."""
+    return -(-tokens // pad) * pad if pad > 1 else tokens
+
+
+def kv_sequence_bytes(c: ModelConfig, tokens: int, kv_elem: float, rt: RuntimeSpec) -> int:
+    """KV cache + recurrent state of ONE sequence of `tokens` as `rt` allocates it (padding,
+    state precision)."""
+    mem = rt.memory
+    if mem is None:
+        return kv_cache_bytes(c, tokens, 1, kv_elem)
+    return kv_cache_bytes(c, padded_tokens(tokens, mem.kv_pad_tokens), 1, kv_elem,
+                          mem.state_bytes_per_element)
+
+
+def _ffn_width(c: ModelConfig) -> int:
+    if c.is_moe:
+        return (c.moe_intermediate_size or 0) * (c.num_experts_per_tok or 1)
+    return c.intermediate_size or 0
+
+
+def sglang_reserved_bytes(mem: RuntimeMemory, gpu_bytes: float, gpus: int) -> int:
+    """SGLang's activation + CUDA-graph reserve per GPU (server_args.py heuristic, in MB)."""
+    gib = gpu_bytes / GIB
+    chunk, graph_bs = next(((ch, bs) for below, ch, bs in mem.reserve_by_memory_gib if gib < below),
+                           (8192.0, 256.0))
+    reserved_mb = 512 + max(chunk, 2048) * 1.5 + graph_bs * 2 + gpus / 8 * 1024
+    if gib * GIB / 1e9 > 60:
+        reserved_mb = max(reserved_mb, 10 * 1024)
+    return int(reserved_mb * 2**20)
+
+
+def budget_reserve_bytes(rt: RuntimeSpec, c: ModelConfig, gpu_bytes: float, gpus: int) -> int:
+    """vLLM/SGLang memory held outside the KV pool besides weights, per GPU."""
+    mem = rt.memory
+    assert mem is not None
+    if mem.budget_fraction is None:
+        return sglang_reserved_bytes(mem, gpu_bytes, gpus)
+    act = mem.prefill_chunk_tokens * (2 * _ffn_width(c) + 4 * c.hidden_size) * 2
+    sampler = mem.max_num_seqs * c.vocab_size * 4
+    graphs = mem.cuda_graph_gib * GIB if mem.cuda_graph_inside_budget else 0
+    return int(act + sampler + graphs + mem.non_torch_gib * GIB)
+
+
+def runtime_bytes(rt: RuntimeSpec, c: ModelConfig, context_tokens: int, prompt_tokens: int,
+                  batch: int, kv_elem: float, gpus: int = 1, accelerator: bool = True,
+                  gpu_bytes: float = 0.0) -> RuntimeBytes:
+    """KV cache and the runtime's steady and peak overheads, from how `rt` allocates.
+
+    gpus: copies of per-GPU buffers; accelerator: whether a CUDA/Metal context is counted;
+    gpu_bytes: memory of one GPU (SGLang's reserve depends on it)."""
+    mem = rt.memory
+    if mem is None:
+        kv = kv_cache_bytes(c, context_tokens, batch, kv_elem)
+        over = overhead_bytes(rt, c, prompt_tokens, batch) * gpus
+        return RuntimeBytes(kv, int(rt.fixed_overhead_gib * GIB) * gpus, over)
+    kv = kv_sequence_bytes(c, context_tokens, kv_elem, rt) * batch
+    if mem.model == "transformers":
+        steady = int(rt.fixed_overhead_gib * GIB) * gpus
+        peak = overhead_bytes(rt, c, prompt_tokens, batch) * gpus
+        if mem.full_prompt_logits:
+            peak += prompt_tokens * c.vocab_size * 6 * batch
+        return RuntimeBytes(kv, steady, peak)
+    if mem.model == "budget":
+        reserve = budget_reserve_bytes(rt, c, gpu_bytes, gpus) * gpus
+        if mem.budget_fraction is not None and not mem.cuda_graph_inside_budget:
+            reserve += int(mem.cuda_graph_gib * GIB) * gpus
+        return RuntimeBytes(kv, reserve, reserve)
+    ctx = padded_tokens(context_tokens, mem.kv_pad_tokens)
+    if mem.model == "llama.cpp":
+        ub = min(mem.prefill_chunk_tokens or 512, max(ctx, 1))
+        compute = ub * c.vocab_size * 4 + ub * (c.hidden_size + _ffn_width(c)) * 4 * 2
+        if not mem.flash_attention:
+            compute += ctx * ub * c.num_attention_heads * 4
+        fixed = int(mem.context_overhead_gib * GIB) if accelerator else 0
+        over = (compute + fixed) * gpus
+        return RuntimeBytes(kv, over, over)
+    # mlx: one prefill chunk's f32 attention scores and MLP activations on top of the cache
+    chunk = min(prompt_tokens, mem.prefill_chunk_tokens or prompt_tokens)
+    scores = c.num_attention_heads * chunk * chunk * 4
+    act = 3 * chunk * (c.hidden_size + _ffn_width(c)) * 2
+    return RuntimeBytes(kv, 0, (scores + act) * batch)
+
+
+def kv_pool_bytes(model: ModelEntry, hw: Hardware, fmt: WeightFormat, rt: RuntimeSpec) -> int | None:
+    """vLLM/SGLang: bytes of the KV cache pool (budget x GPU memory - weights - reserves), or
+    None for runtimes without a pre-allocated pool."""
+    mem = rt.memory
+    if mem is None or mem.model != "budget" or not hw.is_gpu:
+        return None
+    assert model.config
+    per_gpu = hw.memory_bytes / hw.gpus
+    reserve = budget_reserve_bytes(rt, model.config, per_gpu, hw.gpus)
+    if mem.budget_fraction is None:
+        budget = per_gpu - reserve
+    else:
+        budget = per_gpu * mem.budget_fraction - reserve
+    return max(0, int(budget * hw.gpus - weights_bytes(model, fmt)))
+
+
+def sequences_fit(model: ModelEntry, hw: Hardware, fmt: WeightFormat, rt: RuntimeSpec,
+                  context_tokens: int, kv_elem: float) -> int | None:
+    """vLLM/SGLang: how many sequences of `context_tokens` the KV pool holds at once."""
+    pool = kv_pool_bytes(model, hw, fmt, rt)
+    if pool is None:
+        return None
+    assert model.config
+    per_seq = kv_sequence_bytes(model.config, max(context_tokens, 1), kv_elem, rt)
+    return int(pool // per_seq) if per_seq else 0
 
 
 def flops_per_token(model: ModelEntry, context: int) -> float:
@@ -202,9 +332,10 @@ def estimate(
     kv_elem = tables.kv_bytes(kv_dtype)
     eff = efficiency(rt, hw, fmt)
     weights = weights_bytes(model, fmt)
-    kv = kv_cache_bytes(c, context_tokens, batch, kv_elem)
-    overhead = overhead_bytes(rt, c, prompt, batch) * (hw.gpus if hw.is_gpu else 1)
+    rb = runtime_bytes(rt, c, context_tokens, prompt, batch, kv_elem, *placement(hw))
+    kv, overhead = rb.kv, rb.peak_overhead
     total = weights + kv + overhead
+    steady = weights + kv + rb.steady_overhead
     reserved = int(hw.memory_bytes * rt.reserve_fraction) if rt.reserve_fraction else None
     fits = total <= hw.usable_memory_bytes
     max_ctx = max_context_tokens(model, hw, fmt, rt, batch, kv_elem)
@@ -269,7 +400,10 @@ def estimate(
         memory=Memory(
             weights_bytes=weights, kv_cache_bytes=kv, overhead_bytes=overhead, total_bytes=total,
             usable_bytes=hw.usable_memory_bytes, runtime_reserved_bytes=reserved,
-            offloaded_bytes=offloaded,
+            offloaded_bytes=offloaded, steady_bytes=steady, peak_bytes=total,
+            kv_pool_bytes=kv_pool_bytes(model, hw, fmt, rt),
+            sequences_fit=sequences_fit(model, hw, fmt, rt, context_tokens, kv_elem),
+            memory_model=rt.memory.model if rt.memory else None,
         ),
         fits=fits,
         max_context_tokens=max_ctx,
@@ -311,19 +445,30 @@ def max_context_tokens(
     model's maximum; 0 when even the weights do not fit."""
     assert model.config
     c = model.config
-    per_token = (
-        kv_cache_bytes(c, 1, batch, kv_elem) - kv_cache_bytes(c, 0, batch, kv_elem)
-        + (overhead_bytes(rt, c, 1, batch) - overhead_bytes(rt, c, 0, batch))
-        * (hw.gpus if hw.is_gpu else 1)
-    )
-    fixed = (
-        weights_bytes(model, fmt) + kv_cache_bytes(c, 0, batch, kv_elem)
-        + overhead_bytes(rt, c, 0, batch) * (hw.gpus if hw.is_gpu else 1)
-    )
-    room = hw.usable_memory_bytes - fixed
-    if room <= 0:
+    place = placement(hw)
+    weights = weights_bytes(model, fmt)
+
+    def need(tokens: int) -> int:
+        rb = runtime_bytes(rt, c, tokens, tokens, batch, kv_elem, *place)
+        return weights + rb.kv + rb.peak_overhead
+
+    usable = hw.usable_memory_bytes
+    if need(0) > usable:
         return 0
-    return int(min(room // per_token, model.context.max_tokens))
+    top = model.context.max_tokens
+    if need(top) <= usable:
+        return top
+    lo, hi = 0, top  # need() grows with tokens: bisect for the last that fits
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if need(mid) <= usable else (lo, mid)
+    return lo
+
+
+def placement(hw: Hardware) -> tuple[int, bool, float]:
+    """(copies of per-GPU buffers, accelerator context counted, memory of one GPU)."""
+    accelerator = hw.is_gpu or hw.device_class == "apple-silicon"
+    return (hw.gpus if hw.is_gpu else 1), accelerator, hw.memory_bytes / max(hw.gpus, 1)
 
 
 def official_checkpoint(model: ModelEntry, fmt: WeightFormat) -> str | None:

@@ -48,6 +48,37 @@ class WeightFormat(Record):
 
 
 @record
+class RuntimeMemory(Record):
+    """How a runtime allocates memory (catalog/runtimes.toml [runtimes.memory]); read from its
+    source at the version named in `version`/`source`."""
+
+    __pydantic_config__ = FORBID_EXTRA
+    model: str
+    """transformers | budget (vLLM, SGLang) | llama.cpp | mlx: which allocation formula applies."""
+    version: str
+    source: str
+    kv_pad_tokens: Annotated[int, Check(ge=1)] = 1
+    """KV cache allocated in steps of this many tokens (llama.cpp 256 cells, MLX 256)."""
+    prefill_chunk_tokens: Annotated[int, Check(ge=0)] = 0
+    """Prompt tokens processed per step at prefill (0: the whole prompt at once)."""
+    full_prompt_logits: bool = False
+    """Transformers before 4.45: logits for every prompt token, upcast to f32."""
+    budget_fraction: Fraction | None = None
+    """vLLM gpu_memory_utilization / SGLang mem_fraction_static default (None: SGLang formula)."""
+    max_num_seqs: Annotated[int, Check(ge=0)] = 0
+    cuda_graph_gib: NonNegative = 0.0
+    cuda_graph_inside_budget: bool = False
+    non_torch_gib: NonNegative = 0.0
+    flash_attention: bool = True
+    context_overhead_gib: NonNegative = 0.0
+    """CUDA/Metal context and workspaces that the runtime's own prints do not count."""
+    state_bytes_per_element: PositiveFloat = 2.0
+    """Bytes per element of the linear-attention recurrent state (llama.cpp keeps f32)."""
+    reserve_by_memory_gib: tuple[tuple[float, float, float], ...] = ()
+    """SGLang: (GPU memory below GiB, chunked_prefill_size, cuda_graph_max_bs) per class."""
+
+
+@record
 class RuntimeSpec(Record):
     """A runtime: the formats and devices it runs, and its fitted overheads and efficiencies."""
 
@@ -73,6 +104,8 @@ class RuntimeSpec(Record):
     """Share of each extra GPU's bandwidth a decode step gains (0: layers split in sequence)."""
     max_gpus: Annotated[int, Check(ge=1)]
     fitted_on: str
+    memory: RuntimeMemory | None = None
+    """How the runtime allocates (steady and peak memory, KV pool); None: the flat overheads."""
 
 
 @record

@@ -17,7 +17,8 @@ from advisor.estimate import (
     kv_cache_bytes,
     obtainable,
     official_checkpoint,
-    overhead_bytes,
+    placement,
+    runtime_bytes,
     tensor_parallel,
     weight_counts,
     weights_bytes,
@@ -192,23 +193,25 @@ def quick_setups(m: ModelEntry, hw: Hardware, grid: list[Option], ctx: int, kv_e
                  ) -> list[Setup]:
     """Total memory and decode speed of each option, with the same formulas as `estimate`."""
     assert m.config
-    kv = kv_cache_bytes(m.config, ctx, 1, kv_elem)
+    kv_read = kv_cache_bytes(m.config, ctx, 1, kv_elem)
     flops = flops_per_token(m, ctx)
-    copies = hw.gpus if hw.is_gpu else 1
+    place = placement(hw)
     counts = weight_counts(m)
     by_format: dict[str, tuple[int, int, bool]] = {}
-    by_runtime: dict[str, int] = {}
+    by_runtime: dict[str, tuple[int, int]] = {}
     setups = []
     for fmt, rt, eff, scale in grid:
         if fmt.id not in by_format:
             by_format[fmt.id] = (weights_bytes(counts, fmt), bytes_read_per_token(counts, fmt),
                                  official_checkpoint(m, fmt) is not None)
         if rt.id not in by_runtime:
-            by_runtime[rt.id] = overhead_bytes(rt, m.config, ctx, 1) * copies
+            rb = runtime_bytes(rt, m.config, ctx, ctx, 1, kv_elem, *place)
+            by_runtime[rt.id] = (rb.kv, rb.peak_overhead)
         weights, read, official = by_format[fmt.id]
-        total = weights + kv + by_runtime[rt.id]
+        kv, overhead = by_runtime[rt.id]
+        total = weights + kv + overhead
         tps, _ = decode_tokens_per_s(
-            read, kv, hw.bandwidth_gb_s * scale, eff.bandwidth, eff.per_token_overhead_ms, flops,
+            read, kv_read, hw.bandwidth_gb_s * scale, eff.bandwidth, eff.per_token_overhead_ms, flops,
             hw.fp16_tflops * scale if hw.fp16_tflops else None, eff.compute,
         )
         setups.append(Setup(fmt, rt, total, tps, official))

@@ -162,3 +162,100 @@ def test_bad_estimate_options_exit_2(bad: list[str]) -> None:
     result = CliRunner().invoke(app, ["estimate", "qwen3-8b", "--device", "rtx-4090", *bad])
     assert result.exit_code == 2
     assert "Traceback" not in result.stderr
+
+
+# --- memory v2: steady and peak per runtime, KV pool (runtimes.toml [runtimes.memory]) ---
+
+from dataclasses import replace as _replace  # noqa: E402
+
+from advisor.estimate import (  # noqa: E402
+    kv_pool_bytes,
+    kv_sequence_bytes,
+    runtime_bytes,
+    sequences_fit,
+)
+from advisor.recommend import options, quick_setups  # noqa: E402
+from advisor.rules import Constraints  # noqa: E402
+
+devices = load_devices()
+MEMORY_RUNTIMES = sorted(r for r, spec in tables.runtimes.items() if spec.memory)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(open_models), st.sampled_from(MEMORY_RUNTIMES), st.integers(0, 300_000),
+       st.integers(0, 300_000), st.booleans())
+def test_more_context_never_lowers_steady_or_peak_memory(model, runtime, a, b, accel):
+    rt, c = tables.runtimes[runtime], model.config
+    lo, hi = sorted((a, b))
+    small = runtime_bytes(rt, c, lo, lo, 1, 2.0, 1, accel, 80 * 2**30)
+    large = runtime_bytes(rt, c, hi, hi, 1, 2.0, 1, accel, 80 * 2**30)
+    assert small.kv + small.peak_overhead <= large.kv + large.peak_overhead
+    assert small.kv + small.steady_overhead <= large.kv + large.steady_overhead
+    assert large.steady_overhead <= large.peak_overhead
+
+
+def test_llama_cpp_pads_kv_to_256_cells_and_keeps_state_in_f32():
+    rt = tables.runtimes["llama.cpp"]
+    dense = catalog.by_id()["qwen3-8b"].config
+    assert kv_sequence_bytes(dense, 1000, 2.0, rt) == kv_cache_bytes(dense, 1024, 1, 2.0)
+    hybrid = next(m.config for m in open_models
+                  if m.config.kv_cache_layers < m.config.num_hidden_layers
+                  and m.config.linear_num_value_heads)
+    state16 = kv_cache_bytes(hybrid, 0, 1, 2.0)
+    assert state16 > 0 and kv_sequence_bytes(hybrid, 0, 2.0, rt) == 2 * state16
+
+
+def test_llama_cpp_without_flash_attention_adds_the_f32_kq_matrix():
+    rt = tables.runtimes["llama.cpp"]
+    c = catalog.by_id()["qwen3-8b"].config
+    no_fa = _replace(rt, memory=_replace(rt.memory, flash_attention=False))
+    on = runtime_bytes(rt, c, 32768, 32768, 1, 2.0).peak_overhead
+    off = runtime_bytes(no_fa, c, 32768, 32768, 1, 2.0).peak_overhead
+    assert off - on == 32768 * 512 * c.num_attention_heads * 4
+
+
+def test_transformers_before_4_45_adds_f32_logits_of_the_whole_prompt():
+    rt = tables.runtimes["transformers"]
+    c = catalog.by_id()["qwen3-8b"].config
+    old = _replace(rt, memory=_replace(rt.memory, full_prompt_logits=True))
+    new_peak = runtime_bytes(rt, c, 8192, 8192, 1, 2.0).peak_overhead
+    old_peak = runtime_bytes(old, c, 8192, 8192, 1, 2.0).peak_overhead
+    assert old_peak - new_peak == 8192 * c.vocab_size * 6
+
+
+def test_vllm_and_sglang_report_the_kv_pool_and_sequences_that_fit():
+    model = catalog.by_id()["qwen3-8b"]
+    hw = hardware_from(HardwareQuery(), devices.devices["h100"])
+    fmt = tables.formats["bf16"]
+    for runtime in ("vllm", "sglang"):
+        rt = tables.runtimes[runtime]
+        pool = kv_pool_bytes(model, hw, fmt, rt)
+        assert pool is not None and 0 < pool < hw.memory_bytes - weights_bytes(model, fmt)
+        per_seq = kv_sequence_bytes(model.config, 32768, 2.0, rt)
+        assert sequences_fit(model, hw, fmt, rt, 32768, 2.0) == pool // per_seq
+        e = estimate(model, hw, tables, fmt, rt, 32768)
+        assert e.memory.kv_pool_bytes == pool and e.memory.sequences_fit == pool // per_seq
+    assert kv_pool_bytes(model, hw, fmt, tables.runtimes["llama.cpp"]) is None
+    # SGLang's reserve at 80 GiB (class < 90 GiB): 512 + 8192 x 1.5 + 256 x 2 + 1/8 x 1024 MB
+    sg = tables.runtimes["sglang"]
+    expected = hw.memory_bytes - 13440 * 2**20 - weights_bytes(model, fmt)
+    assert kv_pool_bytes(model, hw, fmt, sg) == expected
+
+
+def test_estimate_reports_steady_below_peak_and_total_is_peak():
+    model = catalog.by_id()["qwen3-8b"]
+    hw = hardware_from(HardwareQuery(), devices.devices["h100"])
+    e = estimate(model, hw, tables, tables.formats["bf16"], tables.runtimes["transformers"],
+                 32768)
+    assert e.memory.total_bytes == e.memory.peak_bytes
+    assert e.memory.steady_bytes is not None and e.memory.steady_bytes < e.memory.peak_bytes
+
+
+def test_quick_setups_total_matches_estimate_for_every_option():
+    model = catalog.by_id()["qwen3-8b"]
+    for device in ("h100", "rtx-4090"):
+        hw = hardware_from(HardwareQuery(), devices.devices[device])
+        grid = options(hw, tables, Constraints())
+        for setup, opt in zip(quick_setups(model, hw, grid, 32768, 2.0), grid, strict=True):
+            e = estimate(model, hw, tables, opt.fmt, opt.runtime, 32768)
+            assert setup.total_bytes == e.memory.total_bytes, (device, opt.runtime.id)
