@@ -509,6 +509,8 @@ def run_cmd(
     options: dict[str, Any] = {"task": task_id, "runtime": wanted, "kv_dtype": kv_dtype}
     found = (recipes(entry, tables.weight_format(quant).id, ctx, gpus, modelscope, **options)
              if quant else all_recipes(entry, ctx, gpus, modelscope, **options))
+    if not found and not quant and wanted == "mlx":  # convert-yourself when nothing is listed
+        found = recipes(entry, "mlx-4bit", ctx, gpus, modelscope, **options)
     if not found:
         raise InputError(why_not(entry, wanted) if wanted else
                          f"no artifact of {entry.id} runs at {quant or 'any format'}; "

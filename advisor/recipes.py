@@ -9,6 +9,7 @@ the official 16-bit weights with the runtime's own tools.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shlex
@@ -38,7 +39,9 @@ PROGRAMS = {"vllm": "vllm", "llama-server": "llama.cpp", "llama-quantize": "llam
 # Servers that run on a datacenter or desktop GPU, never on a phone.
 SERVER_RUNTIMES = ("vllm", "sglang", "transformers", "ollama", "lm-studio")
 OLLAMA_DEFAULT_CONTEXT_TOKENS = 4096  # ollama docs/context-length.mdx@948f6933: < 24 GiB VRAM
-MTP_TOKENS = 2  # the Qwen3.6 card's --speculative-config example
+MTP_TOKENS = 2
+PHONE_NOTE = ("on the phone: build llama.cpp for Android (Termux) and run this there, or load "
+              "the same GGUF file in an on-device llama.cpp app")  # the Qwen3.6 card's --speculative-config example
 
 
 @record
@@ -222,6 +225,9 @@ def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
         out += _ollama(m, fmt_id, context_tokens)
     if fmt_id.startswith("mlx"):
         out += _mlx(m, fmt_id)
+    if device_class == "phone":
+        out = [dataclasses.replace(r, note="; ".join(x for x in (r.note, PHONE_NOTE) if x))
+               if r.runtime == "llama.cpp" else r for r in out]
     out += _mnn(m, modelscope_first)
     if not any(r.runtime not in ("mnn",) for r in out):
         out += self_made(m, fmt_id, context_tokens, gpus, modelscope_first,
@@ -470,8 +476,12 @@ def self_made(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
         if factor:
             serve += ["--rope-scaling", "yarn", "--rope-scale", f"{factor:g}",
                       "--yarn-orig-ctx", str(m.context.native_tokens)]
-        vision = (" (vision: convert the projector too with convert_hf_to_gguf.py --mmproj and "
-                  "pass it with --mmproj)" if "image" in m.modalities_in else "")
+        vision = ""
+        if "image" in m.modalities_in or "audio" in m.modalities_in:
+            lines.append(("python", "llama.cpp/convert_hf_to_gguf.py", local, "--mmproj",
+                          "--outtype", "f16", "--outfile", f"mmproj-{local}-F16.gguf"))
+            serve += ["--mmproj", f"mmproj-{local}-F16.gguf"]
+            vision = " (the projector file carries the vision/audio tower)"
         return [_recipe("llama.cpp", [*lines, tuple(serve)], SELF_MADE_NOTE.format(
             fmt=tag, tool="llama.cpp's tools, run from a llama.cpp checkout recent enough to "
             "support this architecture") + vision)]
