@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from advisor.estimate import (
+    HOST_BANDWIDTH_SHARE,
     Efficiency,
     Estimate,
     bytes_read_per_token,
@@ -55,6 +56,10 @@ from advisor.rules import (
 from advisor.schema import Catalog, ModelEntry
 
 DEFAULT_CONTEXT = 8192
+# From this context on, the ranking also tries a quantized KV cache (half the memory of fp16).
+LONG_KV_CONTEXT = 32_768
+KV_QUANT = {"llama.cpp": "q8_0", "ollama": "q8_0", "vllm": "fp8", "sglang": "fp8"}
+OFFLOAD_RUNTIMES = ("llama.cpp",)
 # Runtimes tried when the user names none: the device class default plus these, where supported.
 GENERAL_RUNTIMES = ("llama.cpp", "vllm", "mlx")
 
@@ -122,6 +127,10 @@ class Pick(Record):
     """Fitted quality for the job's task area, with its evidence."""
     license_note: str | None = None
     """Set for research-only (no commercial use) and custom licences."""
+    kv_cache_dtype: str | None = None
+    """KV-cache element type of the setup (fp16, or q8_0/fp8 for long contexts); None for APIs."""
+    offloaded_bytes: int = 0
+    """MoE expert weights kept in host RAM (llama.cpp --n-cpu-moe)."""
 
 
 @record
@@ -153,6 +162,10 @@ class Setup(NamedTuple):
     decode_tokens_per_s: float
     official: bool
     """Qwen published weights in this format (rather than made by the user's tools)."""
+    kv_dtype: str = "fp16"
+    """KV-cache element type: q8_0 (llama.cpp) or fp8 (vLLM, SGLang) for long contexts."""
+    offloaded_bytes: int = 0
+    """MoE experts kept in host RAM (llama.cpp --n-cpu-moe) when the weights exceed the GPU."""
 
 
 class Option(NamedTuple):
@@ -233,7 +246,11 @@ def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: S
                 "GPTQ/AWQ weights need a calibration run to make"))]
         return None, [Reason(rule="runtime", message=f"no runnable setup{wanted} on {hw.name}")]
     setups = quick_setups(m, hw, mine, ctx, kv_elem)
+    if ctx >= LONG_KV_CONTEXT:
+        setups += kv_quantized(m, hw, tables, mine, ctx, s)
     fitting = [x for x in setups if x.total_bytes <= hw.usable_memory_bytes]
+    if not fitting and hw.host_ram_bytes:
+        fitting = offloaded(m, hw, setups, s)
     if not fitting:
         small = min(setups, key=lambda x: x.total_bytes)
         return None, [Reason(rule="memory-fit", needed_bytes=small.total_bytes,
@@ -257,6 +274,42 @@ def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: S
     return max(fast, key=preference), []
 
 
+def kv_quantized(m: ModelEntry, hw: Hardware, tables: Tables, grid: list[Option], ctx: int,
+                 s: Scoring) -> list[Setup]:
+    """The same options with a quantized KV cache, each slower by [kv] speed_cost (dequantizing
+    the cache on every step; a prior)."""
+    out = []
+    for rt_id, dtype in KV_QUANT.items():
+        mine = [o for o in grid if o.runtime.id == rt_id]
+        if mine and dtype in tables.kv_dtypes:
+            cost = s.kv["speed_cost"]
+            out += [x._replace(kv_dtype=dtype, decode_tokens_per_s=x.decode_tokens_per_s * (1 - cost))
+                    for x in quick_setups(m, hw, mine, ctx, tables.kv_dtypes[dtype])]
+    return out
+
+
+def offloaded(m: ModelEntry, hw: Hardware, setups: list[Setup], s: Scoring) -> list[Setup]:
+    """MoE setups on llama.cpp that fit with experts in host RAM (--n-cpu-moe), with the decode
+    speed of the split read: the GPU part at GPU bandwidth, the offloaded experts at
+    HOST_BANDWIDTH_SHARE of host bandwidth (the same model as `estimate`)."""
+    if not (hw.is_gpu and m.params_active and hw.host_ram_bytes):
+        return []
+    out = []
+    host_gb_s = HOST_BANDWIDTH_SHARE * (hw.host_bandwidth_gb_s or hw.bandwidth_gb_s)
+    for x in setups:
+        spill = x.total_bytes - hw.usable_memory_bytes
+        if x.runtime.id not in OFFLOAD_RUNTIMES or spill >= hw.host_ram_bytes * 0.8:
+            continue
+        share = min(1.0, spill / max(1, x.total_bytes))
+        # seconds per token at full GPU speed, then the offloaded share read from host RAM
+        gpu_s = (1 - share) / max(x.decode_tokens_per_s, 1e-9)
+        active = (m.params_active or 1) / (m.params_total or 1)
+        cpu_s = share * active * x.total_bytes / (host_gb_s * 1e9)
+        out.append(x._replace(offloaded_bytes=spill, total_bytes=hw.usable_memory_bytes,
+                              decode_tokens_per_s=1.0 / (gpu_s + cpu_s)))
+    return out
+
+
 def home_runtime(hw: Hardware, tables: Tables) -> str | None:
     """The runtime made for this class of device ([defaults] in catalog/runtimes.toml)."""
     default = tables.defaults.get(hw.device_class)
@@ -271,7 +324,9 @@ def setup_parts(x: Setup, hw: Hardware, s: Scoring, home: str | None, m: ModelEn
             "runtime": s.weights["runtime"] if x.runtime.id == home else 0.0,
             "download": s.weights["official_download"] if x.official else 0.0,
             "headroom": -headroom_penalty(x.total_bytes / hw.usable_memory_bytes, s),
-            "quant_loss": -s.weights["quant_loss"] * quant_loss_sd(x.fmt.quality_loss, m, s, x.fmt.id)}
+            "quant_loss": -s.weights["quant_loss"] * quant_loss_sd(
+                x.fmt.quality_loss + (s.kv["quality_loss"] if x.kv_dtype != "fp16" else 0.0),
+                m, s, x.fmt.id)}
 
 
 def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s: Scoring,
@@ -396,25 +451,31 @@ def make_pick(rank: int, score: float, m: ModelEntry, setup: Setup | None,
                     why="; ".join(x for x in (
                         f"cloud API; {m.context.max_tokens:,}-token context; no local hardware",
                         evidence_bit(fit[1]), license_note(m)) if x))
-    e: Estimate = estimate(m, hw, tables, setup.fmt, setup.runtime, context_for(m, c))
+    e: Estimate = estimate(m, hw, tables, setup.fmt, setup.runtime, context_for(m, c),
+                           kv_dtype=setup.kv_dtype)
     decode = e.speed.decode_tokens_per_s or 0.0
     why = pick_why(m, setup, parts, decode, c, s, fit[1])
     return Pick(
         **common, deployment="local", quant=setup.fmt.id, runtime=setup.runtime.id,
+        kv_cache_dtype=setup.kv_dtype, offloaded_bytes=setup.offloaded_bytes,
         memory=PickMemory(total_bytes=e.memory.total_bytes, usable_bytes=hw.usable_memory_bytes,
                           weights_bytes=e.memory.weights_bytes,
                           kv_cache_bytes=e.memory.kv_cache_bytes),
         speed=PickSpeed(decode_tokens_per_s=e.speed.decode_tokens_per_s,
                         time_to_first_token_s=e.speed.time_to_first_token_s),
         max_context_tokens=e.max_context_tokens,
-        reasons=(Reason(rule="memory-fit", message=f"fits: {gb(e.memory.total_bytes)} of "
-                        f"{gb(hw.usable_memory_bytes)} usable"), *reasons),
+        reasons=(Reason(rule="memory-fit", message=(
+            f"fits with {gb(setup.offloaded_bytes)} of MoE experts in host RAM: "
+            f"{gb(e.memory.total_bytes)} in all, {gb(hw.usable_memory_bytes)} usable on the GPU"
+            if setup.offloaded_bytes else f"fits: {gb(e.memory.total_bytes)} of "
+            f"{gb(hw.usable_memory_bytes)} usable")), *reasons),
         why=why,
         recipes=tuple(sorted(
             recipes(m, setup.fmt.id, min(e.max_context_tokens, context_for(m, c) * 4) or
                     context_for(m, c), hw.gpus, c.chinese, task=c.task, runtime=c.runtime,
                     memory_bytes=hw.usable_memory_bytes / max(hw.gpus, 1),
-                    device_class=hw.device_class),
+                    device_class=hw.device_class,
+                    kv_dtype=None if setup.kv_dtype == "fp16" else setup.kv_dtype),
             key=lambda r: r.runtime != setup.runtime.id)),
     )
 
@@ -445,6 +506,10 @@ def pick_why(m: ModelEntry, setup: Setup, parts: dict[str, float], decode: float
         bits.append("takes " + "/".join(x for x in m.modalities_in if x != "text")
                     + " input the task does not use")
     bits.append(f"{'official' if setup.official else 'self-made'} {setup.fmt.id} weights")
+    if setup.kv_dtype != "fp16":
+        bits.append(f"{setup.kv_dtype} KV cache for {ktokens(context_for(m, c))} context")
+    if setup.offloaded_bytes:
+        bits.append(f"MoE experts offloaded to host RAM ({gb(setup.offloaded_bytes)})")
     if parts.get("headroom"):
         bits.append("tight fit")
     if decode < s.pace["comfortable_tokens_per_s"]:

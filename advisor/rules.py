@@ -56,6 +56,7 @@ class Scoring(Record):
     speed: dict[str, list[float]]
     task_areas: dict[str, str]
     legacy: dict[str, list[str]]
+    kv: dict[str, float]
 
 
 @record

@@ -222,3 +222,23 @@ def test_code_on_a_4090_offers_the_fast_moe() -> None:
     """24 GB, code: the 35B-A3B MoE (SWE-bench Verified 73.4, ~200 tok/s) is in the top 3."""
     top3 = [p.model_id for p in local(run("rtx-4090", private=True, task="code"))[:3]]
     assert "qwen3.6-35b-a3b" in top3, top3
+
+
+def test_long_context_quantizes_the_kv_cache_before_the_weights() -> None:
+    """128K on a 24 GB GPU: keep Q4_K_M weights and quantize the KV cache (club-3090 practice),
+    rather than dropping the weights to 3-bit with an fp16 cache."""
+    top = local(run("rtx-4090", private=True, context_tokens=131_072))[0]
+    assert top.quant == "q4_k_m", top.quant
+    assert "q8_0 KV cache" in top.why
+    assert top.kv_cache_dtype == "q8_0"
+
+
+def test_host_ram_lets_a_moe_run_with_experts_offloaded() -> None:
+    """8 GB GPU with --ram-gb 64: the 30B MoE is offered with its experts in host RAM."""
+    hw = hardware_from(HardwareQuery(device="rtx-4060", ram_gib=64))
+    r = recommend(catalog, hw, tables, Constraints(private=True, top=1000), scoring, quality)
+    moe = next(p for p in r.recommendations if p.model_id == "qwen3-30b-a3b-instruct-2507")
+    assert "offloaded to host RAM" in moe.why
+    assert moe.speed and moe.speed.decode_tokens_per_s and moe.speed.decode_tokens_per_s > 10
+    without = run("rtx-4060", private=True, top=1000)
+    assert "qwen3-30b-a3b-instruct-2507" not in {p.model_id for p in without.recommendations}
