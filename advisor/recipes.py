@@ -219,7 +219,7 @@ def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
     if repo and not gguf and not fmt_id.startswith("mlx"):
         out += _vllm(m, repo, context_tokens, gpus, modelscope_first, task, kv_dtype)
         out += _sglang(m, repo, context_tokens, gpus, modelscope_first, task)
-        out += _transformers(m, repo, task)
+        out += _transformers(m, repo, task, context_tokens)
     if fmt_id in GGUF_FILE_QUANTS:
         out += _llama_cpp(m, fmt_id, context_tokens, kv_dtype, memory_bytes)
         out += _ollama(m, fmt_id, context_tokens)
@@ -343,7 +343,7 @@ def _sglang(m: ModelEntry, repo: str, ctx: int, gpus: int, ms: bool,
     return [_recipe("sglang", [tuple(args)])]
 
 
-def _transformers(m: ModelEntry, repo: str, task: str | None) -> list[Recipe]:
+def _transformers(m: ModelEntry, repo: str, task: str | None, ctx: int = 0) -> list[Recipe]:
     if is_reranker(m):
         return []
     if is_embedding(m):
@@ -356,7 +356,12 @@ def _transformers(m: ModelEntry, repo: str, task: str | None) -> list[Recipe]:
             f'p = pipeline("text-generation", model={json.dumps(repo)}, torch_dtype="auto", '
             'device_map="auto"); print(p([{"role": "user", "content": "Hello"}], '
             'max_new_tokens=128)[0]["generated_text"][-1]["content"])')
-    return [_recipe("transformers", [("python", "-c", code)])]
+    factor = yarn(m, ctx)
+    note = ("" if not factor else "beyond the native context, add to config.json (the Qwen3 card's "
+            "YaRN setting): " + json.dumps({"rope_scaling": {
+                "rope_type": "yarn", "factor": factor,
+                "original_max_position_embeddings": m.context.native_tokens}}))
+    return [_recipe("transformers", [("python", "-c", code)], note)]
 
 
 def _llama_cpp(m: ModelEntry, fmt_id: str, ctx: int, kv_dtype: str | None,

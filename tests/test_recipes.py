@@ -269,3 +269,10 @@ def test_run_json_is_a_run_document() -> None:
 def test_unknown_runtime_is_a_usage_error() -> None:
     result = runner.invoke(app, ["run", "qwen3-8b", "--runtime", "tensorflow"])
     assert result.exit_code != 0 and result.stderr.startswith("error: ")
+
+
+def test_transformers_gets_the_yarn_config_only_beyond_native() -> None:
+    long = recipes(by_id["qwen3-8b"], "bf16", 131072, runtime="transformers")
+    assert '"rope_type": "yarn", "factor": 4.0' in long[0].note
+    assert "rope_scaling" not in recipes(by_id["qwen3-8b"], "bf16", 32768,
+                                         runtime="transformers")[0].note
