@@ -39,9 +39,9 @@ PROGRAMS = {"vllm": "vllm", "llama-server": "llama.cpp", "llama-quantize": "llam
 # Servers that run on a datacenter or desktop GPU, never on a phone.
 SERVER_RUNTIMES = ("vllm", "sglang", "transformers", "ollama", "lm-studio")
 OLLAMA_DEFAULT_CONTEXT_TOKENS = 4096  # ollama docs/context-length.mdx@948f6933: < 24 GiB VRAM
-MTP_TOKENS = 2
+MTP_TOKENS = 2  # the Qwen3.6 card's --speculative-config example
 PHONE_NOTE = ("on the phone: build llama.cpp for Android (Termux) and run this there, or load "
-              "the same GGUF file in an on-device llama.cpp app")  # the Qwen3.6 card's --speculative-config example
+              "the same GGUF file in an on-device llama.cpp app")
 
 
 @record

@@ -4,6 +4,7 @@ documentation asks for (and not the ones it forbids)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import shlex
 
@@ -48,6 +49,7 @@ OPTIONS = ({}, {"task": "code"}, {"task": "vision", "kv_dtype": "q8_0"},
            {"kv_dtype": "fp8", "memory_bytes": 24e9}, {"device_class": "phone"})
 
 
+@functools.lru_cache(maxsize=1)
 def every_recipe() -> list[Recipe]:
     found = []
     for m in (*catalog.models, SMALL):
