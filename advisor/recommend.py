@@ -3,6 +3,7 @@ picks and splits them from the exclusions. Every catalog model ends in exactly o
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NamedTuple
 
 from advisor.estimate import (
@@ -131,6 +132,9 @@ class Pick(Record):
     """KV-cache element type of the setup (fp16, or q8_0/fp8 for long contexts); None for APIs."""
     offloaded_bytes: int = 0
     """MoE expert weights kept in host RAM (llama.cpp --n-cpu-moe)."""
+    role: str = ""
+    """Why a diverse top N holds it besides its score: 'fastest good', 'smallest good',
+    'best MoE', 'best dense' (empty: on score alone)."""
 
 
 @record
@@ -371,14 +375,22 @@ def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s:
     for local in (True, False):
         group = sorted((x for x in scored if (x[2] is not None) == local),
                        key=lambda x: (-x[0], x[1].id))
+        chosen = diverse(group, c.top, s, found) if local else {x[1].id: "" for x in group[:c.top]}
         for position, (score, m, setup, parts) in enumerate(group):
-            if position >= c.top:
-                reason = Reason(rule="top-n", message=f"ranked {position + 1}, below the top "
-                                f"{c.top} (score {score:.3f}; use --top)")
+            if m.id not in chosen:
+                reason = Reason(rule="top-n", message=(
+                    f"ranked {position + 1}, below the top {c.top} (score {score:.3f}; use --top)"
+                    if position >= c.top else f"ranked {position + 1} (score {score:.3f}); its "
+                    f"place in the top {c.top} went to a faster, smaller or other-architecture "
+                    "good pick (use --top)"))
                 excluded.append(Exclusion(model_id=m.id, reasons=(reason,)))
                 continue
-            picks.append(make_pick(len(picks) + 1, score, m, setup, parts, hw, tables, c, s,
-                                   (area, found.get(m.id))))
+            pick = make_pick(len(picks) + 1, score, m, setup, parts, hw, tables, c, s,
+                             (area, found.get(m.id)))
+            if chosen[m.id]:
+                pick = dataclasses.replace(pick, role=chosen[m.id],
+                                           why=f"{chosen[m.id]}; {pick.why}")
+            picks.append(pick)
     order = {m.id: i for i, m in enumerate(catalog.models)}
     excluded.sort(key=lambda e: order[e.model_id])
     smallest = min(tables.formats.values(), key=lambda f: f.bits_per_weight).id
@@ -390,6 +402,41 @@ def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s:
         context_tokens_assumed=(f"{c.context_tokens:,}" if c.context_tokens else
                                 f"{DEFAULT_CONTEXT:,} or the model's maximum if smaller"),
     )
+
+
+Scored = tuple[float, ModelEntry, Setup | None, dict[str, float]]
+
+
+def diverse(group: list[Scored], top: int, s: Scoring,
+            found: dict[str, ModelQuality | None] | None = None) -> dict[str, str]:
+    """The top-N set (model id -> role): the best; the fastest good one; the smallest good one;
+    the best MoE and the best dense model where both are good; then the rest by score. "Good" is
+    within [pace] good_quality_sd of the best's fitted quality, on published evidence (an
+    estimated model is never promoted). Ranks stay in score order."""
+    if not group:
+        return {}
+    chosen: dict[str, str] = {group[0][1].id: ""}
+    if top < 3:
+        return {x[1].id: "" for x in group[:top]}
+    margin = s.weights["quality"] * s.pace["good_quality_sd"]
+    bar = group[0][3]["quality"] - margin
+    known = found or {}
+    good = [x for x in group if x[3]["quality"] >= bar and x[2] is not None
+            and (q := known.get(x[1].id)) is not None and not q.estimated]
+
+    def add(x: Scored | None, role: str) -> None:
+        if x and x[1].id not in chosen and len(chosen) < top:
+            chosen[x[1].id] = role
+
+    if good:
+        add(max(good, key=lambda x: x[2].decode_tokens_per_s if x[2] else 0), "fastest good")
+        add(min(good, key=lambda x: x[2].total_bytes if x[2] else 0), "smallest good")
+        for moe, role in ((True, "best MoE"), (False, "best dense")):
+            if not any(bool(x[1].params_active) == moe for x in group if x[1].id in chosen):
+                add(next((x for x in good if bool(x[1].params_active) == moe), None), role)
+    for x in group:
+        add(x, "")
+    return chosen
 
 
 def shown_once(scored: list[tuple[float, ModelEntry, Setup | None, dict[str, float]]],

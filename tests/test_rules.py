@@ -242,3 +242,18 @@ def test_host_ram_lets_a_moe_run_with_experts_offloaded() -> None:
     assert moe.speed and moe.speed.decode_tokens_per_s and moe.speed.decode_tokens_per_s > 10
     without = run("rtx-4060", private=True, top=1000)
     assert "qwen3-30b-a3b-instruct-2507" not in {p.model_id for p in without.recommendations}
+
+
+def test_top_n_is_diverse_best_fastest_smallest_moe_and_dense() -> None:
+    picks = local(run("rtx-4090", private=True))
+    roles = {p.role: p for p in picks if p.role}
+    assert picks[0].role == ""  # the best is there on score
+    fastest = roles["fastest good"]
+    assert fastest.speed and fastest.speed.decode_tokens_per_s
+    assert all(fastest.speed.decode_tokens_per_s >= (p.speed.decode_tokens_per_s or 0)
+               for p in picks if p.speed)
+    assert fastest.why.startswith("fastest good; ")
+    kinds = {bool(by_id[p.model_id].params_active) for p in picks}
+    assert kinds == {True, False}  # dense and MoE both offered
+    scores = [p.score for p in picks]
+    assert scores == sorted(scores, reverse=True)  # ranks stay in score order
