@@ -383,7 +383,7 @@ def recommend_cmd(
 
     if device is None and memory is None:
         raise InputError("recommend needs hardware: --device ID|class|auto (see `advisor devices`)"
-                         " or --memory-gb with --bandwidth-gb-s")
+                         " or --memory-gb SIZE")
     task_id = resolve(task, {t: t for t in TASKS}, "task")
     check_count(top, "--top", 1000)
     if context is not None:

@@ -1,11 +1,14 @@
-"""What this machine is: probing (psutil, NVML, sysctl; all optional) kept apart from the pure
-mapping of a probe onto a device profile, so tests feed recorded probes to `map_probe`."""
+"""What this machine is: probing (psutil, NVML, then the `nvidia-smi`, `amd-smi`/`rocm-smi` and
+`sysctl` command lines) kept apart from the pure mapping of a probe onto a device profile, and
+from the pure parsers of those tools' output, so tests feed recorded outputs and probes."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 from collections import Counter
 
@@ -26,6 +29,7 @@ class GpuProbe(Record):
 
     name: str
     memory_bytes: int
+    """0 when the tool could not say (unified-memory boards)."""
 
 
 @record
@@ -59,15 +63,17 @@ def _words(text: str) -> set[str]:
 
 
 def match_gpu(name: str, devices: DeviceCatalog) -> DeviceProfile | None:
-    """The GPU profile whose id words all appear in the probed name (most specific wins)."""
+    """The GPU profile whose id words (or one of its `probe_names`' words) all appear in the
+    probed name; the most specific match wins."""
     words = _words(name)
     best: tuple[int, DeviceProfile] | None = None
     for device in devices.devices.values():
-        if device.device_class not in ("consumer-gpu", "datacenter-gpu"):
-            continue
-        needed = set(device.id.split("-"))
-        if needed <= words and (best is None or len(needed) > best[0]):
-            best = (len(needed), device)
+        wanted = [_words(n) for n in device.probe_names]
+        if device.device_class in ("consumer-gpu", "datacenter-gpu"):
+            wanted.append(set(device.id.split("-")))
+        for needed in wanted:
+            if needed and needed <= words and (best is None or len(needed) > best[0]):
+                best = (len(needed), device)
     return best[1] if best else None
 
 
@@ -84,10 +90,15 @@ def map_probe(probe: Probe, devices: DeviceCatalog) -> Detection:
         name, count = Counter(g.name for g in probe.gpus).most_common(1)[0]
         memory = min(g.memory_bytes for g in probe.gpus if g.name == name)
         profile = match_gpu(name, devices)
+        if profile and profile.unified_memory:  # an iGPU or GB10: its memory is the system RAM
+            count, memory = 1, probe.ram_total_bytes or int(profile.memory_gib * GIB)
+        if profile and memory <= 0:  # the tool did not say (e.g. "[N/A]"): the profile's size
+            memory = int(profile.memory_gib * GIB)
         if profile:
             ram = probe.ram_total_bytes / GIB if probe.ram_total_bytes else None
             query = HardwareQuery(memory_gib=memory / GIB, gpus=count, ram_gib=ram)
-            notes.append(f"detected {count}x {name} ({memory / GIB:.0f} GiB) -> profile {profile.id}")
+            notes.append(f"detected {count}x {name} ({memory / GIB:.0f} GiB) "
+                         f"-> profile {profile.id}")
             return Detection(probe=probe, device_id=profile.id, notes=tuple(notes),
                              hardware=hardware_from(query, profile))
         notes.append(f"GPU '{name}' has no profile; using system RAM and CPU only")
@@ -112,9 +123,10 @@ def map_probe(probe: Probe, devices: DeviceCatalog) -> Detection:
 
 
 def probe() -> Probe:
-    """Read this machine. Each optional library missing or failing is noted, never fatal."""
+    """Read this machine. Each library or tool missing or failing is noted, never fatal."""
     unseen: list[str] = []
     total, available = _memory(unseen)
+    gpus = _nvidia_gpus(unseen) + _amd_gpus(unseen)
     return Probe(
         system=platform.system(),
         machine=platform.machine(),
@@ -122,10 +134,101 @@ def probe() -> Probe:
         cpu_cores=os.cpu_count(),
         ram_total_bytes=total,
         ram_available_bytes=available,
-        gpus=tuple(_nvidia_gpus(unseen)),
+        gpus=tuple(gpus),
         apple_chip=_apple_chip(),
         unseen=tuple(unseen),
     )
+
+
+MIB = 1024**2
+_UNITS = {"b": 1, "kb": 1024, "kib": 1024, "mb": MIB, "mib": MIB, "gb": GIB, "gib": GIB}
+
+
+def parse_nvidia_smi(text: str) -> list[GpuProbe]:
+    """`nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits` (MiB) -> GPUs."""
+    found = []
+    for line in text.splitlines():
+        name, sep, mib = line.rpartition(",")
+        try:
+            size = max(float(mib.strip()), 0.0)
+        except ValueError:  # "[N/A]" or "[Not Supported]" on unified-memory boards: unknown
+            size = 0.0
+        if sep and name.strip():
+            found.append(GpuProbe(name=name.strip(), memory_bytes=int(size * MIB)))
+    return found
+
+
+def _amd_size(size: object) -> int | None:
+    """amd-smi's {"value": 196592, "unit": "MB"} (its MB are MiB) -> bytes."""
+    if isinstance(size, dict):
+        value, unit = size.get("value"), str(size.get("unit", "MB")).lower()
+    else:
+        value, unit = size, "mb"
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return int(number * _UNITS[unit]) if unit in _UNITS and number > 0 else None
+
+
+def parse_amd_smi(text: str) -> list[GpuProbe]:
+    """`amd-smi static --asic --vram --json` (a list, or {"gpu_data": [...]}) -> GPUs."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return []
+    if isinstance(data, dict):
+        data = data.get("gpu_data", [])
+    found = []
+    for gpu in data if isinstance(data, list) else []:
+        if not isinstance(gpu, dict):
+            continue
+        asic, vram = gpu.get("asic") or {}, gpu.get("vram") or {}
+        name = asic.get("market_name") if isinstance(asic, dict) else None
+        size = (_amd_size(vram.get("size") or vram.get("vram_size"))
+                if isinstance(vram, dict) else None)
+        if isinstance(name, str) and name.strip() and size:
+            found.append(GpuProbe(name=name.strip(), memory_bytes=size))
+    return found
+
+
+def parse_rocm_smi(text: str) -> list[GpuProbe]:
+    """`rocm-smi --showproductname --showmeminfo vram --json` -> GPUs (cards keyed card0, ...)."""
+    start = text.find("{")  # older releases print warnings before the JSON
+    try:
+        data = json.loads(text[start:]) if start >= 0 else None
+    except ValueError:
+        return []
+    found = []
+    for key, card in sorted(data.items()) if isinstance(data, dict) else []:
+        if not key.startswith("card") or not isinstance(card, dict):
+            continue
+        fields = {k.lower(): v for k, v in card.items()}
+        name = fields.get("card series") or fields.get("card sku")
+        try:
+            size = int(fields.get("vram total memory (b)", 0))
+        except (TypeError, ValueError):
+            size = 0
+        if isinstance(name, str) and name.strip() and size > 0:
+            found.append(GpuProbe(name=name.strip(), memory_bytes=size))
+    return found
+
+
+def parse_sysctl(text: str) -> dict[str, str]:
+    """`sysctl hw.memsize hw.ncpu machdep.cpu.brand_string` ("key: value" lines) -> a dict."""
+    pairs = (line.split(":", 1) for line in text.splitlines() if ":" in line)
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def _tool(argv: list[str]) -> str | None:
+    """A tool's stdout, or None when it is not installed, fails or hangs."""
+    if shutil.which(argv[0]) is None:
+        return None
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired, UnicodeDecodeError):
+        return None
+    return out.stdout if out.returncode == 0 else None
 
 
 def _memory(unseen: list[str]) -> tuple[int | None, int | None]:
@@ -141,41 +244,61 @@ def _memory(unseen: list[str]) -> tuple[int | None, int | None]:
             info = dict(line.split(":", 1) for line in f if ":" in line)
         kib = {k: int(v.split()[0]) * 1024 for k, v in info.items() if v.strip().endswith("kB")}
         return kib.get("MemTotal"), kib.get("MemAvailable")
-    except OSError:
-        unseen.append("RAM (install the 'detect' extra: pip install '.[detect]')")
-        return None, None
+    except (OSError, ValueError):
+        pass
+    size = parse_sysctl(_tool(["sysctl", "hw.memsize"]) or "").get("hw.memsize", "")
+    if size.isdigit():
+        return int(size), None
+    unseen.append("RAM (neither psutil, /proc/meminfo nor sysctl hw.memsize answered)")
+    return None, None
 
 
 def _nvidia_gpus(unseen: list[str]) -> list[GpuProbe]:
+    """NVML first; `nvidia-smi` when nvidia-ml-py is missing or cannot load the driver."""
+    why = "no NVIDIA driver or GPU"
     try:
         import pynvml
     except ImportError:
-        unseen.append("NVIDIA GPUs (nvidia-ml-py not installed: pip install '.[detect]')")
-        return []
-    try:
-        pynvml.nvmlInit()
-    except Exception:  # no driver or no GPU: NVML raises its own error types
-        unseen.append("NVIDIA GPUs (no NVIDIA driver or GPU)")
-        return []
-    try:
-        found = []
-        for i in range(pynvml.nvmlDeviceGetCount()):
-            handle = pynvml.nvmlDeviceGetHandleByIndex(i)
-            name = pynvml.nvmlDeviceGetName(handle)
-            name = name.decode() if isinstance(name, bytes) else name
-            found.append(GpuProbe(name=name, memory_bytes=int(
-                pynvml.nvmlDeviceGetMemoryInfo(handle).total)))
-        return found
-    finally:
-        pynvml.nvmlShutdown()
+        why = "nvidia-ml-py is not installed and nvidia-smi did not answer"
+    else:
+        try:
+            pynvml.nvmlInit()
+        except Exception:  # no driver or no GPU: NVML raises its own error types
+            pass
+        else:
+            try:
+                found = []
+                for i in range(pynvml.nvmlDeviceGetCount()):
+                    handle = pynvml.nvmlDeviceGetHandleByIndex(i)
+                    name = pynvml.nvmlDeviceGetName(handle)
+                    name = name.decode() if isinstance(name, bytes) else name
+                    found.append(GpuProbe(name=name, memory_bytes=int(
+                        pynvml.nvmlDeviceGetMemoryInfo(handle).total)))
+                return found
+            finally:
+                pynvml.nvmlShutdown()
+    text = _tool(["nvidia-smi", "--query-gpu=name,memory.total",
+                  "--format=csv,noheader,nounits"])
+    if text is not None:
+        return parse_nvidia_smi(text)
+    if platform.system() != "Darwin":  # a Mac has no NVIDIA GPU to miss
+        unseen.append(f"NVIDIA GPUs ({why})")
+    return []
+
+
+def _amd_gpus(unseen: list[str]) -> list[GpuProbe]:
+    """AMD GPUs through `amd-smi` (ROCm 6+), else `rocm-smi`; silent when neither exists."""
+    text = _tool(["amd-smi", "static", "--asic", "--vram", "--json"])
+    if text is not None:
+        return parse_amd_smi(text)
+    text = _tool(["rocm-smi", "--showproductname", "--showmeminfo", "vram", "--json"])
+    if text is not None:
+        return parse_rocm_smi(text)
+    return []
 
 
 def _sysctl(key: str) -> str | None:
-    try:
-        out = subprocess.run(["sysctl", "-n", key], capture_output=True, text=True, timeout=2)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return parse_sysctl(_tool(["sysctl", key]) or "").get(key) or None
 
 
 def _apple_chip() -> str | None:

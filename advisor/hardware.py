@@ -78,6 +78,9 @@ class DeviceProfile(Record):
     cpu_cores: Annotated[int, Check(gt=0)] | None = None
     example: str | None = None
     notes: str | None = None
+    probe_names: tuple[str, ...] = ()
+    """GPU names detection tools (NVML, nvidia-smi, amd-smi, rocm-smi) report for this device,
+    where the id's words are not in them (the DGX Spark reports 'NVIDIA GB10')."""
     sources: Annotated[tuple[DeviceSource, ...], Check(min_length=1)]
 
     def __post_init__(self) -> None:
@@ -137,6 +140,8 @@ class Hardware(Record):
     usable_memory_bytes: int
     usable_memory_fraction: float
     bandwidth_gb_s: float
+    bandwidth_range_gb_s: tuple[float, float] | None = None
+    """Set when the bandwidth was assumed (only --memory-gb given): the plausible range."""
     fp16_tflops: float | None
     fp8_tflops: float | None = None
     fast_formats: tuple[str, ...] = ()
@@ -217,7 +222,7 @@ def hardware_from(query: HardwareQuery, detected: DeviceProfile | None = None) -
         if query.memory_gib is None:
             raise InputError(
                 "no hardware given; use --device ID (see `advisor devices`), --device auto, "
-                "or --memory-gb with --bandwidth-gb-s"
+                "or --memory-gb (with --bandwidth-gb-s if you know it)"
             )
         return _custom(query, notes)
     memory_gib = query.memory_gib or profile.memory_gib
@@ -257,32 +262,61 @@ def _host_bandwidth() -> float | None:
 
 
 def _custom(query: HardwareQuery, notes: list[str]) -> Hardware:
-    """Hardware with no profile: described by --memory-gb and --bandwidth-gb-s alone."""
+    """Hardware with no profile: described by --memory-gb (and --bandwidth-gb-s, --tflops)."""
     assert query.memory_gib is not None
-    if query.bandwidth_gb_s is None:
-        raise InputError("--memory-gb without --device also needs --bandwidth-gb-s (memory GB/s)")
+    bandwidth, bandwidth_range = query.bandwidth_gb_s, None
+    gpu = query.gpus > 1 or query.tflops is not None
+    device_class: DeviceClass = "consumer-gpu" if gpu else "desktop"
+    if bandwidth is None:
+        base, bandwidth_range, assumed = _generic_device(query.memory_gib, gpu)
+        bandwidth, device_class = base.bandwidth_gb_s, base.device_class
+        notes.append(assumed)
     fraction = 0.9
     memory = int(query.memory_gib * GIB)
-    gpu = query.gpus > 1
     return Hardware(
         device_id=None,
-        name=f"custom {query.memory_gib:g} GiB, {query.bandwidth_gb_s:g} GB/s"
-        + (f" x{query.gpus}" if gpu else ""),
-        device_class="consumer-gpu" if gpu or query.tflops else "desktop",
+        name=f"custom {query.memory_gib:g} GiB, {bandwidth:g} GB/s"
+        + (" (assumed)" if bandwidth_range else "")
+        + (f" x{query.gpus}" if query.gpus > 1 else ""),
+        device_class=device_class,
         gpus=query.gpus,
         memory_bytes=memory * query.gpus,
         usable_memory_bytes=int(memory * fraction) * query.gpus,
         usable_memory_fraction=fraction,
-        bandwidth_gb_s=query.bandwidth_gb_s,
+        bandwidth_gb_s=bandwidth,
+        bandwidth_range_gb_s=bandwidth_range,
         fp16_tflops=query.tflops,
-        runtimes=("llama.cpp", "ollama", "vllm", "transformers") if query.tflops else (
+        runtimes=("llama.cpp", "ollama", "vllm", "transformers") if gpu else (
             "llama.cpp", "ollama", "transformers"),
-        fast_formats=("bf16", "fp16", "int8", "int4") if query.tflops else (),
+        fast_formats=("bf16", "fp16", "int8", "int4") if gpu else (),
         host_ram_bytes=int(query.ram_gib * GIB) if query.ram_gib else None,
         host_bandwidth_gb_s=_host_bandwidth(),
         notes=(
             *notes,
-            "custom hardware: with --tflops treated as a GPU, without as a CPU machine",
+            "custom hardware: with --tflops or --gpus treated as a GPU, without as a CPU machine",
         ),
         usable_memory_evidence="no profile: a generic share",
     )
+
+
+def _generic_device(memory_gib: float, gpu: bool
+                    ) -> tuple[DeviceProfile, tuple[float, float], str]:
+    """Only the memory size is known: assume the CPU profile of that size (`laptop` up to 20 GiB,
+    else `desktop`; a GPU: the consumer GPU closest in memory), and give the range of bandwidths
+    of every profile whose memory is within a factor of 1.5 of it."""
+    profiles = list(load_devices().devices.values())
+    if gpu:
+        gpus = [d for d in profiles if d.device_class == "consumer-gpu" and not d.unified_memory]
+        base = min(gpus, key=lambda d: (abs(math.log(d.memory_gib / memory_gib)), d.id))
+    else:
+        base = load_devices().devices["laptop" if memory_gib <= 20 else "desktop"]
+    near = [d.bandwidth_gb_s for d in profiles
+            if (not gpu or d.device_class in GPU_CLASSES)
+            and any(memory_gib / 1.5 <= m <= memory_gib * 1.5
+                    for m in (d.memory_gib, *d.memory_gib_options))] or [base.bandwidth_gb_s]
+    low, high = min(*near, base.bandwidth_gb_s), max(*near, base.bandwidth_gb_s)
+    return base, (low, high), (
+        f"only --memory-gb given: assumed a {base.device_class} like '{base.id}' with "
+        f"{base.bandwidth_gb_s:g} GB/s; devices with about this memory have {low:g} to "
+        f"{high:g} GB/s, so speeds may be {low / base.bandwidth_gb_s:.2g}x to "
+        f"{high / base.bandwidth_gb_s:.2g}x those shown (give --device or --bandwidth-gb-s)")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from advisor.rules import billions
 
@@ -160,7 +161,7 @@ def detection_table(result: Detection) -> Table:
     ):
         table.add_row(key, value)
     for line in result.notes:
-        table.add_row("note", line)
+        table.add_row("note", Text(line))  # as written: "[detect]" is not Rich markup
     return table
 
 

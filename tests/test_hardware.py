@@ -12,6 +12,7 @@ from advisor.detect import GpuProbe, Probe, map_probe, probe
 from advisor.errors import InputError
 from advisor.hardware import (
     GIB,
+    GPU_CLASSES,
     HardwareQuery,
     find_device,
     hardware_from,
@@ -135,3 +136,31 @@ def test_devices_command_filters_by_class() -> None:
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
     assert doc["devices"] and all(d["class"] == "datacenter-gpu" for d in doc["devices"])
+
+
+@pytest.mark.parametrize(("gib", "tflops", "assumed"), [(8, None, "laptop"), (32, None, "desktop"),
+                                                        (24, 80.0, None)])
+def test_memory_alone_assumes_a_generic_device_and_says_so(gib: float, tflops: float | None,
+                                                          assumed: str | None) -> None:
+    hw = hardware_from(HardwareQuery(memory_gib=gib, tflops=tflops))
+    assert hw.memory_bytes == gib * GIB
+    low, high = hw.bandwidth_range_gb_s or (0, 0)
+    assert low < hw.bandwidth_gb_s < high  # a real range around the assumed bandwidth
+    if assumed:
+        assert hw.bandwidth_gb_s == devices.devices[assumed].bandwidth_gb_s
+        assert hw.device_class == devices.devices[assumed].device_class
+    else:
+        assert hw.device_class == "consumer-gpu"
+        gpus = [d for d in devices.devices.values() if d.device_class in GPU_CLASSES]
+        assert low >= min(d.bandwidth_gb_s for d in gpus)
+    said = hw.notes[0]
+    assert f"{hw.bandwidth_gb_s:g} GB/s" in said and f"{low:g} to {high:g} GB/s" in said
+    assert hw.device_class in said
+
+
+def test_recommend_with_memory_alone() -> None:
+    result = CliRunner().invoke(app, ["recommend", "--memory-gb", "8", "--private", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert "only --memory-gb given: assumed" in result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["device"]["bandwidth_range_gb_s"][0] < doc["device"]["bandwidth_gb_s"]
