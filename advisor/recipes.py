@@ -231,7 +231,7 @@ def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
     out += _mnn(m, modelscope_first)
     if not any(r.runtime not in ("mnn",) for r in out):
         out += self_made(m, fmt_id, context_tokens, gpus, modelscope_first,
-                         memory_bytes=memory_bytes)
+                         memory_bytes=memory_bytes, kv_dtype=kv_dtype)
     if device_class == "phone":
         out = [r for r in out if r.runtime not in SERVER_RUNTIMES]
     if runtime:
@@ -461,7 +461,8 @@ SELF_MADE_NOTE = ("Qwen published no {fmt} file of this model: these commands ma
 
 
 def self_made(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
-              modelscope_first: bool = False, memory_bytes: float | None = None) -> list[Recipe]:
+              modelscope_first: bool = False, memory_bytes: float | None = None,
+              kv_dtype: str | None = None) -> list[Recipe]:
     """Recipes that make `fmt_id` weights from the official 16-bit weights (none for GPTQ/AWQ)."""
     if not m.hf_repo:
         return []
@@ -481,6 +482,8 @@ def self_made(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
         if factor:
             serve += ["--rope-scaling", "yarn", "--rope-scale", f"{factor:g}",
                       "--yarn-orig-ctx", str(m.context.native_tokens)]
+        if kv_dtype == "q8_0":
+            serve += ["-ctk", "q8_0", "-ctv", "q8_0", "-fa", "on"]
         vision = ""
         if "image" in m.modalities_in or "audio" in m.modalities_in:
             lines.append(("python", "llama.cpp/convert_hf_to_gguf.py", local, "--mmproj",

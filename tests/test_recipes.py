@@ -278,3 +278,9 @@ def test_transformers_gets_the_yarn_config_only_beyond_native() -> None:
     assert '"rope_type": "yarn", "factor": 4.0' in long[0].note
     assert "rope_scaling" not in recipes(by_id["qwen3-8b"], "bf16", 32768,
                                          runtime="transformers")[0].note
+
+
+def test_self_made_gguf_keeps_the_quantized_kv_cache() -> None:
+    m = dataclasses.replace(by_id["qwen3-8b"], quantized=(), ollama_tag=None)
+    serve = recipes(m, "q4_k_m", 65536, kv_dtype="q8_0")[0].argv[-1]
+    assert serve[0] == "llama-server" and "-ctk" in serve and serve[-2:] == ("-fa", "on")
