@@ -90,3 +90,104 @@ def summary(errors: list[float]) -> str:
             f"p90={sorted(errors)[math.ceil(0.9 * len(errors)) - 1]:.3f}")
 
 
+
+
+# --- out-of-sample (leave-one-source-group-out) errors and the speed ranges they give ---
+
+MAX_EFFICIENCY = 0.95  # physical bound: no runtime reads memory at more than 95% of nominal
+
+
+def source_group(row: dict[str, Any]) -> str:
+    """The publication a row comes from (a thread, README or report): rows of one group share a
+    setup and an author, so they count once and are held out together."""
+    group: str = row.get("source_group") or row["source"].split(" (")[0]
+    return group
+
+
+def implied_efficiency(row: dict[str, Any], tables: Tables, devices: DeviceCatalog,
+                       per_token_ms: float) -> tuple[str, float] | None:
+    """(device class, bandwidth efficiency the row implies at this per-token cost), bounded to
+    (0, 0.95]; None when the device is unknown or the cost alone exceeds the measured step."""
+    device = devices.devices.get(row["device_id"])
+    if device is None:
+        return None
+    weight = row["params_b"] * 1e9 * tables.formats[row["quant"]].bits_per_weight / 8
+    step_s = 1 / row["decode_tokens_per_s"] - per_token_ms / 1000
+    if step_s <= 0:
+        return device.device_class, MAX_EFFICIENCY
+    return device.device_class, min(MAX_EFFICIENCY, weight / (device.bandwidth_gb_s * 1e9 * step_s))
+
+
+def fit_class_efficiency(rows: Iterable[dict[str, Any]], tables: Tables, devices: DeviceCatalog,
+                         per_token_ms: float) -> dict[str, float]:
+    """Bandwidth efficiency per device class: the median over source groups of each group's
+    median, so every group weighs once however many rows it has."""
+    by: dict[str, dict[str, list[float]]] = {}
+    for r in rows:
+        got = implied_efficiency(r, tables, devices, per_token_ms)
+        if got:
+            by.setdefault(got[0], {}).setdefault(source_group(r), []).append(got[1])
+    return {cls: round(statistics.median(statistics.median(v) for v in groups.values()), 3)
+            for cls, groups in by.items()}
+
+
+def _with_classes(rt: RuntimeSpec, fitted: dict[str, float]) -> RuntimeSpec:
+    from dataclasses import replace
+
+    prior = {"default": rt.bandwidth_efficiency["default"]}
+    return replace(rt, bandwidth_efficiency={**prior, **fitted})
+
+
+def log_errors(rows: list[dict[str, Any]], tables: Tables, devices: DeviceCatalog,
+               out_of_sample: bool) -> list[tuple[dict[str, Any], float]]:
+    """(row, log(measured / predicted)) for published rows. Out of sample: each source group is
+    predicted by efficiencies refitted without it (a class it alone covers falls back to the
+    runtime's prior); in sample: with the catalog's efficiencies."""
+    found = []
+    for runtime in sorted({r["runtime"] for r in rows}):
+        subset = [r for r in rows if r["runtime"] == runtime and r["device_id"] in devices.devices]
+        base = tables.runtimes[runtime]
+        for group in sorted({source_group(r) for r in subset}):
+            held = [r for r in subset if source_group(r) == group]
+            rt = base
+            if out_of_sample:
+                train = [r for r in subset if source_group(r) != group]
+                rt = _with_classes(base, fit_class_efficiency(train, tables, devices,
+                                                              base.per_token_overhead_ms))
+            for r in held:
+                predicted = published_prediction(r, tables, devices, rt)
+                if predicted:
+                    found.append((r, math.log(r["decode_tokens_per_s"] / predicted)))
+    return found
+
+
+def quantile(values: list[float], q: float) -> float:
+    """Linear-interpolated quantile of a non-empty list."""
+    ordered = sorted(values)
+    pos = q * (len(ordered) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def speed_ranges(errors: list[tuple[dict[str, Any], float]], devices: DeviceCatalog,
+                 min_rows: int = 6, min_groups: int = 2) -> dict[str, dict[str, tuple[float, float]]]:
+    """Per runtime and device class, (P10, P90) of measured/predicted from out-of-sample errors;
+    classes with fewer than `min_rows` rows or `min_groups` source groups get the runtime's
+    overall P5-P95 ("default")."""
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    for runtime in sorted({r["runtime"] for r, _ in errors}):
+        mine = [(r, e) for r, e in errors if r["runtime"] == runtime]
+        every = [e for _, e in mine]
+        ranges = {"default": (round(math.exp(quantile(every, 0.05)), 2),
+                              round(math.exp(quantile(every, 0.95)), 2))}
+        classes: dict[str, list[tuple[dict[str, Any], float]]] = {}
+        for r, e in mine:
+            classes.setdefault(devices.devices[r["device_id"]].device_class, []).append((r, e))
+        for cls, pairs in classes.items():
+            if len(pairs) >= min_rows and len({source_group(r) for r, _ in pairs}) >= min_groups:
+                es = [e for _, e in pairs]
+                ranges[cls] = (round(math.exp(quantile(es, 0.1)), 2),
+                               round(math.exp(quantile(es, 0.9)), 2))
+        out[runtime] = ranges
+    return out

@@ -22,7 +22,9 @@ from advisor.spec_summary import SpeculativeSummary
 
 TOWER_BITS = 16.0
 STATE_BYTES_PER_ELEMENT = 2.0  # linear-attention recurrent state kept in 16-bit
-HOST_BANDWIDTH_SHARE = 0.5  # share of host-RAM bandwidth llama.cpp reaches on offloaded layers
+HOST_BANDWIDTH_SHARE = 0.5
+UNMEASURED_WIDENING = 1.5  # log-range multiplier for architectures without calibration rows
+FALLBACK_RANGE = (0.4, 1.6)  # runtimes.toml gives no decode_range at all  # share of host-RAM bandwidth llama.cpp reaches on offloaded layers
 
 
 @record
@@ -57,6 +59,11 @@ class Speed(Record):
     time_to_first_token_s: float | None
     bound: str
     aggregate_decode_tokens_per_s: float | None = None
+    decode_tokens_per_s_p10: float | None = None
+    """Decode speed that 9 in 10 runs beat: the estimate x the runtime's out-of-sample P10 error
+    for this device class (widened for MoE and hybrid models, which no row measured)."""
+    decode_tokens_per_s_p90: float | None = None
+    range_source: str | None = None
 
 
 @record
@@ -281,6 +288,19 @@ def sequences_fit(model: ModelEntry, hw: Hardware, fmt: WeightFormat, rt: Runtim
     return int(pool // per_seq) if per_seq else 0
 
 
+def decode_range(rt: RuntimeSpec, hw: Hardware, model: ModelEntry | None = None
+                 ) -> tuple[float, float]:
+    """(P10, P90) multipliers on the decode estimate: the runtime's out-of-sample error for the
+    device class, its overall range for classes without enough rows, widened in log space for
+    MoE and hybrid linear-attention models (the calibration rows are dense models)."""
+    table = rt.decode_range
+    lo, hi = table.get(hw.device_class) or table.get("default") or FALLBACK_RANGE
+    c = model.config if model else None
+    if c is not None and (c.is_moe or c.kv_cache_layers < c.num_hidden_layers):
+        lo, hi = lo**UNMEASURED_WIDENING, hi**UNMEASURED_WIDENING
+    return lo, hi
+
+
 def flops_per_token(model: ModelEntry, context: int) -> float:
     """2 x active parameters + attention over `context` cached tokens."""
     assert model.config and model.architecture
@@ -379,6 +399,7 @@ def estimate(
         ttft = prompt / prefill if prompt else 0.0
     if not tflops:
         extra.append("prefill speed unknown: the device profile has no published FP16 compute")
+    span = decode_range(rt, hw, model)
     checkpoint = official_checkpoint(model, fmt)
     flags = []
     if checkpoint is None and fmt.family not in ("float",):
@@ -413,6 +434,9 @@ def estimate(
             time_to_first_token_s=ttft,
             bound=bound if feasible else "does not fit",
             aggregate_decode_tokens_per_s=decode * batch if decode and batch > 1 else None,
+            decode_tokens_per_s_p10=decode * span[0] if decode else None,
+            decode_tokens_per_s_p90=decode * span[1] if decode else None,
+            range_source=rt.range_source or None,
         ),
         official_checkpoint=checkpoint,
         flags=tuple(flags),

@@ -104,6 +104,10 @@ class RuntimeSpec(Record):
     """Share of each extra GPU's bandwidth a decode step gains (0: layers split in sequence)."""
     max_gpus: Annotated[int, Check(ge=1)]
     fitted_on: str
+    decode_range: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """(P10, P90) of measured / estimated decode speed per device class ("default": any other),
+    from leave-one-source-group-out errors (bench/calibrate.py) or a stated prior."""
+    range_source: str = ""
     memory: RuntimeMemory | None = None
     """How the runtime allocates (steady and peak memory, KV pool); None: the flat overheads."""
 

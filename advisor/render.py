@@ -176,9 +176,14 @@ def estimate_tables(e: Estimate) -> list[Table]:
         (f"KV cache ({a.context_tokens:,} tokens x {a.batch}, {a.kv_dtype})",
          gigabytes(m.kv_cache_bytes)),
         ("runtime overhead", gigabytes(m.overhead_bytes)),
-        ("total needed", gigabytes(m.total_bytes)),
+        ("total needed", gigabytes(m.total_bytes)
+         + (f" (peak; steady {gigabytes(m.steady_bytes).strip()})"
+            if m.steady_bytes is not None and m.steady_bytes != m.total_bytes else "")),
         ("usable on device", gigabytes(m.usable_bytes)),
     ]
+    if m.kv_pool_bytes is not None:
+        rows.append(("KV pool (sequences that fit)",
+                     f"{gigabytes(m.kv_pool_bytes).strip()} ({m.sequences_fit or 0:,})"))
     if m.runtime_reserved_bytes:
         rows.append((f"{a.runtime} reserves (gpu_memory_utilization)",
                      gigabytes(m.runtime_reserved_bytes)))
@@ -189,6 +194,8 @@ def estimate_tables(e: Estimate) -> list[Table]:
         ("fits", "yes" if e.fits else ("with offload" if m.offloaded_bytes else "NO")),
         ("longest context that fits", f"{e.max_context_tokens:,} tokens"),
         ("decode", f"{s.decode_tokens_per_s:.1f} tok/s ({s.bound})"
+         + (f", P10-P90 {s.decode_tokens_per_s_p10:.0f}-{s.decode_tokens_per_s_p90:.0f}"
+            if s.decode_tokens_per_s_p10 and s.decode_tokens_per_s_p90 else "")
          if s.decode_tokens_per_s else "-"),
         ("prefill", f"{s.prefill_tokens_per_s:,.0f} tok/s" if s.prefill_tokens_per_s else "-"),
         (f"time to first token ({a.prompt_tokens:,}-token prompt)",

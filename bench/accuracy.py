@@ -1,17 +1,22 @@
 """Print the estimator's errors against published measurements (README, "Accuracy").
 
-The runtime efficiencies in catalog/runtimes.toml were fitted on these same rows
-(bench/calibrate.py), so these are in-sample errors of a model with few parameters per runtime.
+First the headline: leave-one-source-group-out (each publication predicted by efficiencies
+refitted without it) beside the in-sample error, per runtime and device class; then the
+in-sample errors on Qwen's official table (one source group, so it has no out-of-sample figure).
 Run: python bench/accuracy.py
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from pathlib import Path
 
 from advisor.accuracy import (
     load_rows,
+    log_errors,
+    quantile,
+    source_group,
     official_prediction,
     published_prediction,
     ratio_errors,
@@ -35,8 +40,38 @@ def line(what: str, errors: list[float], ratio: bool) -> str:
             f"{share_within([1 + e for e in errors], 1.10):.0%} within 10% |")
 
 
+def ratio(errors: list[float]) -> str:
+    factors = sorted(math.exp(abs(e)) for e in errors)
+    return (f"{statistics.median(factors):.2f}x / {quantile(factors, 0.9):.2f}x / "
+            f"{share_within(factors, 1.5):.0%}")
+
+
+def out_of_sample_table(tables, devices) -> None:
+    rows = load_rows(DATA / "published_decode.json")
+    inside = {id(r): e for r, e in log_errors(rows, tables, devices, out_of_sample=False)}
+    outside = log_errors(rows, tables, devices, out_of_sample=True)
+    cells: dict[tuple[str, str], list[tuple[dict, float]]] = {}
+    for r, e in outside:
+        cls = devices.devices[r["device_id"]].device_class
+        cells.setdefault((r["runtime"], cls), []).append((r, e))
+        cells.setdefault((r["runtime"], "all"), []).append((r, e))
+    print("| decode, runtime / device class | rows | source groups | out of sample: median / "
+          "P90 / within 1.5x | in sample: median / P90 / within 1.5x |")
+    print("| --- | --- | --- | --- | --- |")
+    groups_of = {rt: {source_group(r) for r, _ in outside if r["runtime"] == rt}
+                 for rt, _ in cells}
+    for (runtime, cls), pairs in sorted(cells.items()):
+        groups = len({source_group(r) for r, _ in pairs})
+        oos = (ratio([e for _, e in pairs]) if len(groups_of[runtime]) > 1
+               else "- (one source group)")
+        print(f"| {runtime} / {cls} | {len(pairs)} | {groups} | {oos} | "
+              f"{ratio([inside[id(r)] for r, _ in pairs])} |")
+    print()
+
+
 def main() -> None:
     catalog, tables, devices = load_catalog(), load_tables(), load_devices()
+    out_of_sample_table(tables, devices)
     official = load_rows(DATA / "qwen25_speed_benchmark.json")
     print("| what | rows | median error | 90th percentile | share |")
     print("| --- | --- | --- | --- | --- |")

@@ -8,6 +8,9 @@ with the errors they give. Run: python bench/calibrate.py [--catalog PATH]
    (median |log error|).
 3. llama.cpp / Ollama / MLX: per device class, the median efficiency implied by the published
    batch-1 decode rows, for the per-token cost that puts most rows within 1.5x.
+4. decode_range per runtime and device class: P10-P90 of the leave-one-source-group-out errors
+   (each publication predicted by efficiencies refitted without it, every source group weighted
+   once, efficiencies bounded to (0, 0.95]); runtimes with one source group keep a prior.
 """
 
 from __future__ import annotations
@@ -21,7 +24,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from advisor.accuracy import (
+    fit_class_efficiency,
     load_rows,
+    log_errors,
+    source_group,
+    speed_ranges,
     official_prediction,
     published_prediction,
     ratio_errors,
@@ -125,18 +132,35 @@ def fit_published(rows, tables, devices) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--catalog", type=Path)
+    parser.add_argument("--published-only", action="store_true",
+                        help="skip the slow grid search on Qwen's official table")
     args = parser.parse_args()
     catalog, tables, devices = load_catalog(args.catalog), load_tables(), load_devices()
     official = load_rows(DATA / "qwen25_speed_benchmark.json")
     slope, fixed = fit_transformers_memory(official, catalog, tables)
     print(f"transformers: activation_bytes_per_token={slope:.2f} fixed_overhead_gib={fixed:.2f}")
-    for framework, runtime in (("vLLM", "vllm"), ("Transformers", "transformers")):
+    for framework, runtime in () if args.published_only else (("vLLM", "vllm"),
+                                                               ("Transformers", "transformers")):
         rt = fit_official(official, framework, catalog, tables, devices, tables.runtimes[runtime])
         print(f"{runtime}: bandwidth_efficiency={rt.bandwidth_efficiency} per_token_overhead_ms="
               f"{rt.per_token_overhead_ms} compute_efficiency={rt.compute_efficiency} "
               f"format_efficiency={rt.format_efficiency} "
               f"multi_gpu_efficiency={rt.multi_gpu_efficiency}")
-    fit_published(load_rows(DATA / "published_decode.json"), tables, devices)
+    published = load_rows(DATA / "published_decode.json")
+    fit_published(published, tables, devices)
+    for runtime in sorted({r["runtime"] for r in published}):
+        mine = [r for r in published if r["runtime"] == runtime]
+        fitted = fit_class_efficiency(mine, tables, devices,
+                                      tables.runtimes[runtime].per_token_overhead_ms)
+        print(f"{runtime}: group-weighted bandwidth_efficiency={fitted}")
+    ranges = speed_ranges(log_errors(published, tables, devices, out_of_sample=True), devices)
+    for runtime, table in ranges.items():
+        groups = {source_group(r) for r in published if r["runtime"] == runtime}
+        if len(groups) < 2:
+            print(f"{runtime}: one source group, no out-of-sample range (keep a prior)")
+            continue
+        cells = ", ".join(f"{k} = [{lo}, {hi}]" for k, (lo, hi) in table.items())
+        print(f"{runtime}: decode_range = {{ {cells} }}")
 
 
 if __name__ == "__main__":

@@ -259,3 +259,66 @@ def test_quick_setups_total_matches_estimate_for_every_option():
         for setup, opt in zip(quick_setups(model, hw, grid, 32768, 2.0), grid, strict=True):
             e = estimate(model, hw, tables, opt.fmt, opt.runtime, 32768)
             assert setup.total_bytes == e.memory.total_bytes, (device, opt.runtime.id)
+
+
+# --- out-of-sample errors (leave one source group out) and speed ranges ---
+
+from advisor.accuracy import (  # noqa: E402
+    MAX_EFFICIENCY,
+    fit_class_efficiency,
+    log_errors,
+    source_group,
+    speed_ranges,
+)
+
+published = load_rows(DATA / "published_decode.json")
+
+
+def test_every_published_row_keeps_its_source():
+    assert published and all(r["source"].startswith("github.com/") for r in published)
+
+
+def test_llama_cpp_out_of_sample_error_bounds():
+    """README "Accuracy": llama.cpp leave-one-source-group-out median 1.09x, 94% within 1.5x."""
+    errors = [abs(e) for r, e in log_errors(published, tables, devices, out_of_sample=True)
+              if r["runtime"] == "llama.cpp"]
+    assert len(errors) == 72
+    factors = sorted(2.718281828459045 ** e for e in errors)
+    assert statistics.median(factors) <= 1.15
+    assert share_within(factors, 1.5) >= 0.9
+
+
+def test_out_of_sample_differs_from_in_sample_where_groups_are_held_out():
+    inside = log_errors(published, tables, devices, out_of_sample=False)
+    outside = log_errors(published, tables, devices, out_of_sample=True)
+    assert [r["device_id"] for r, _ in inside] == [r["device_id"] for r, _ in outside]
+    assert any(abs(a - b) > 1e-6 for (_, a), (_, b) in zip(inside, outside, strict=True))
+
+
+def test_each_source_group_weighs_once_and_efficiency_is_bounded():
+    rows = [r for r in published if r["runtime"] == "llama.cpp"]
+    one = next(g for g in sorted({source_group(r) for r in rows}))
+    repeated = rows + [r for r in rows if source_group(r) == one] * 10
+    base = fit_class_efficiency(rows, tables, devices, 2.0)
+    assert fit_class_efficiency(repeated, tables, devices, 2.0) == base
+    assert all(0 < e <= MAX_EFFICIENCY for e in base.values())
+
+
+def test_catalog_decode_ranges_are_the_calibrated_ones():
+    ranges = speed_ranges(log_errors(published, tables, devices, out_of_sample=True), devices)
+    assert tables.runtimes["llama.cpp"].decode_range == ranges["llama.cpp"]
+    for spec in tables.runtimes.values():
+        assert spec.range_source and all(lo < 1 < hi for lo, hi in spec.decode_range.values())
+
+
+def test_speed_range_brackets_the_estimate_and_widens_for_moe_and_hybrid():
+    hw = hardware_from(HardwareQuery(), devices.devices["rtx-4090"])
+    rt, fmt = tables.runtimes["llama.cpp"], tables.formats["q4_k_m"]
+
+    def width(model_id: str) -> float:
+        s = estimate(catalog.by_id()[model_id], hw, tables, fmt, rt, 4096).speed
+        assert s.decode_tokens_per_s and s.decode_tokens_per_s_p10 and s.decode_tokens_per_s_p90
+        assert s.decode_tokens_per_s_p10 < s.decode_tokens_per_s < s.decode_tokens_per_s_p90
+        return s.decode_tokens_per_s_p90 / s.decode_tokens_per_s_p10
+
+    assert width("qwen3-30b-a3b") > width("qwen3-8b")
