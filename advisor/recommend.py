@@ -287,7 +287,8 @@ def kv_quantized(m: ModelEntry, hw: Hardware, tables: Tables, grid: list[Option]
         mine = [o for o in grid if o.runtime.id == rt_id]
         if mine and dtype in tables.kv_dtypes:
             cost = s.kv["speed_cost"]
-            out += [x._replace(kv_dtype=dtype, decode_tokens_per_s=x.decode_tokens_per_s * (1 - cost))
+            out += [x._replace(kv_dtype=dtype,
+                               decode_tokens_per_s=x.decode_tokens_per_s * (1 - cost))
                     for x in quick_setups(m, hw, mine, ctx, tables.kv_dtypes[dtype])]
     return out
 

@@ -274,7 +274,7 @@ def quant_loss_sd(loss: float, m: ModelEntry, s: Scoring, fmt_id: str = "") -> f
 
 
 def speed_utility(decode_tokens_per_s: float, task: str, s: Scoring) -> float:
-    """0..1: log2(1 + t/knee) / log2(1 + full/knee), capped at 1 (README, "How picks are ranked")."""
+    """0..1: log2(1 + t/knee) / log2(1 + full/knee), capped at 1 (README: How picks are ranked)."""
     knee, full = s.speed.get(task, s.speed["default"])
     t = max(decode_tokens_per_s, 0.0)
     return min(1.0, math.log2(1 + t / knee) / math.log2(1 + full / knee))

@@ -10,7 +10,8 @@ from advisor.formats import load_tables
 from advisor.hardware import HardwareQuery, hardware_from
 from advisor.loader import load_catalog
 from advisor.recommend import recommend
-from advisor.rules import Constraints, load_scoring, load_quality
+from advisor.rules import Constraints, load_quality, load_scoring
+
 cat = load_catalog()
 t = load_tables()
 s = load_scoring()

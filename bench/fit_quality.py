@@ -26,8 +26,9 @@ from __future__ import annotations
 import hashlib
 import math
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "catalog"
@@ -104,7 +105,7 @@ def area_observations(tables: dict[str, Table], area: str, skip: str | None = No
                       ) -> list[tuple[str, str, float, float]]:
     """(benchmark, model, standardized value, weight) for one area."""
     own = AREAS[area]
-    keys = {k: 1.0 for k in own}
+    keys = dict.fromkeys(own, 1.0)
     if area not in STANDALONE and area != "general":
         for k in _GENERAL:
             keys.setdefault(k, GENERAL_WEIGHT)
@@ -123,7 +124,7 @@ def area_observations(tables: dict[str, Table], area: str, skip: str | None = No
 def solve(a: list[list[float]], b: list[float]) -> list[float]:
     """Gaussian elimination with partial pivoting (3x3 normal equations)."""
     n = len(b)
-    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    m = [[*row, b[i]] for i, row in enumerate(a)]
     for i in range(n):
         p = max(range(i, n), key=lambda r: abs(m[r][i]))
         m[i], m[p] = m[p], m[i]
@@ -132,7 +133,7 @@ def solve(a: list[list[float]], b: list[float]) -> list[float]:
         for r in range(n):
             if r != i:
                 f = m[r][i] / m[i][i]
-                m[r] = [x - f * y for x, y in zip(m[r], m[i])]
+                m[r] = [x - f * y for x, y in zip(m[r], m[i], strict=True)]
     return [m[i][n] / m[i][i] for i in range(n)]
 
 
@@ -145,7 +146,7 @@ def fit_prior(models: list[dict], q: dict[str, float]) -> tuple[list[float], flo
     ata = [[sum(r[i] * r[j] for r in rows) for j in range(3)] for i in range(3)]
     atb = [sum(r[i] * r[3] for r in rows) for i in range(3)]
     beta = solve(ata, atb)
-    resid = [r[3] - sum(b * x for b, x in zip(beta, r[:3])) for r in rows]
+    resid = [r[3] - sum(b * x for b, x in zip(beta, r[:3], strict=True)) for r in rows]
     return beta, math.sqrt(sum(e * e for e in resid) / max(1, len(rows) - 3))
 
 
@@ -160,8 +161,8 @@ def fit_area(models: list[dict], obs: list[tuple[str, str, float, float]]) -> di
     for b, mid, z, w in obs:
         by_model.setdefault(mid, []).append((b, z, w))
         by_bench.setdefault(b, []).append((mid, z, w))
-    q = {mid: 0.0 for mid in by_model}
-    a = {b: 0.0 for b in by_bench}
+    q = dict.fromkeys(by_model, 0.0)
+    a = dict.fromkeys(by_bench, 0.0)
     beta, prior_sd = [0.0, 0.0, 0.0], 1.0
     prior = {m["id"]: 0.0 for m in models}
     for step in range(ITERATIONS):

@@ -6,10 +6,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import importlib.util
-import tomllib
+import itertools
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from advisor.formats import load_tables
 from advisor.hardware import HardwareQuery, hardware_from
@@ -114,7 +115,7 @@ def test_evidence_orders_generations_at_one_size() -> None:
 def test_speed_keeps_paying_above_reading_pace_with_diminishing_returns() -> None:
     u = [speed_utility(t, "chat", scoring) for t in (10, 30, 50, 70, 90)]
     assert u == sorted(u) and len(set(u)) == len(u)
-    gains = [b - a for a, b in zip(u, u[1:])]
+    gains = [b - a for a, b in itertools.pairwise(u)]
     assert gains == sorted(gains, reverse=True)
     # code and agents want more speed than chat for the same utility
     assert speed_utility(40, "code", scoring) < speed_utility(40, "chat", scoring)
