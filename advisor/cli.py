@@ -77,6 +77,14 @@ def emit(result: "Record", fmt: OutputFormat, as_json: bool, tables: Callable[[]
          output: Path | None = None) -> None:
     """The one place that decides how a result document is printed or written."""
     chosen = OutputFormat.json if as_json else fmt
+    by_suffix = _SUFFIX_FORMATS.get(output.suffix.lower()) if output is not None else None
+    if by_suffix is not None:
+        from advisor.errors import InputError
+
+        if (as_json or fmt is not OutputFormat.table) and chosen is not by_suffix:
+            raise InputError(f"-o {output} asks for {by_suffix.value} but --format says "
+                             f"{chosen.value}; change the file's extension or drop --format")
+        chosen = by_suffix
     if chosen is OutputFormat.table and output is None:
         from advisor.render import console
 
@@ -98,6 +106,12 @@ def emit(result: "Record", fmt: OutputFormat, as_json: bool, tables: Callable[[]
     else:
         export.write_atomic(output, text)
         note(f"wrote {output}")
+
+
+_SUFFIX_FORMATS = {".json": OutputFormat.json, ".md": OutputFormat.markdown,
+                   ".markdown": OutputFormat.markdown, ".csv": OutputFormat.csv}
+"""-o's extension picks the format unless --format/--json says otherwise (a conflict is an error);
+other extensions (.txt) keep --format, whose default is the table."""
 
 
 def note(message: str) -> None:

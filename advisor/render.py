@@ -225,28 +225,47 @@ def recommend_tables(r: Recommendation, chinese: bool) -> list[Table]:
     tables = []
     title = f"Recommended for {r.device.name} (task: {r.constraints.task})"
     usable = r.device.usable_memory_bytes / 1e9
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, caption=(
+    count, either, otherwise = r.context_tokens_assumed.partition(" or ")
+    assumed = f"{count} tokens" + (f", or {otherwise}" if either else "")
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+                  caption=(
         f"GB: memory used, of {usable:.1f} usable; ctx: longest context that fits; context "
-        f"assumed: {r.context_tokens_assumed} tokens; --explain shows every score part"))
-    width = max((len(x) for p in local for x in (p.model_id, p.hf_repo or "")), default=40)
-    # On a narrow screen the last column, license, goes (it is in --explain and the JSON).
-    columns = ["#", "model", "quant", "runtime", "GB", "tok/s", "ctx", "license"]
-    if console().width < width + 60:
-        columns.remove("license")
-    for col in columns:
-        # The model cell names the pick (never wrapped) and says why under it (wrapped to fit).
-        table.add_column(col, no_wrap=col not in ("model", "license"),
-                         min_width=width if col == "model" else None,
-                         overflow="ellipsis" if col == "license" else "fold")
+        f"assumed: {assumed}; --explain shows every score part"))
+    # 80 columns first: below 100 the runtime goes under the quant and the licence under the
+    # model, so nothing is dropped; numbers are never wrapped or cut.
+    narrow = console().width < 100
+    rows = []
     for p in local:
         assert p.memory and p.speed
         repo = p.modelscope_repo if chinese and p.modelscope_repo else p.hf_repo
-        table.add_row(*[
-            str(p.rank), f"{p.model_id}\n{repo}\n[dim]{p.why}[/dim]", p.quant or "-",
-            p.runtime or "-", f"{p.memory.total_bytes / 1e9:.1f}",
+        rows.append((p, repo, [
+            f"{p.memory.total_bytes / 1e9:.1f}",
             f"{p.speed.decode_tokens_per_s:.1f}" if p.speed.decode_tokens_per_s else "-",
-            tokens(p.max_context_tokens), p.license,
-        ][: len(columns)])
+            tokens(p.max_context_tokens)]))
+    numbers = ("GB", "tok/s", "ctx")
+    columns = ["#", "model", "quant", *([] if narrow else ["runtime"]),
+               *numbers, *([] if narrow else ["license"])]
+    for col in columns:
+        if col in numbers:
+            cells = [cells[numbers.index(col)] for _, _, cells in rows]
+            table.add_column(col, justify="right", no_wrap=True,
+                             min_width=max(len(c) for c in [col, *cells]))
+        elif col in ("#", "quant", "runtime"):
+            table.add_column(col, no_wrap=True)
+        else:
+            ids = [len(p.model_id) for p, _, _ in rows] if col == "model" else [len(col)]
+            table.add_column(col, overflow="fold", ratio=1 if col == "model" else None,
+                             min_width=max([len(col), *ids]))
+    for p, repo, cells in rows:
+        model = f"{p.model_id}\n{repo}" + (f"\nlicence: {p.license}" if narrow else "")
+        row = [str(p.rank), f"{model}\n[dim]{p.why}[/dim]",
+               f"{p.quant or '-'}\n{p.runtime or '-'}" if narrow else p.quant or "-"]
+        if not narrow:
+            row.append(p.runtime or "-")
+        row += cells
+        if not narrow:
+            row.append(p.license)
+        table.add_row(*row)
     if not local:
         table.add_row("-", f"nothing fits\n{r.closest or ''}", *[""] * (len(columns) - 2))
     tables.append(table)
