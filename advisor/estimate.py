@@ -482,7 +482,7 @@ def max_context_tokens(
     top = model.context.max_tokens
     if need(top) <= usable:
         return top
-    lo, hi = 0, top  # need() grows with tokens: bisect for the last that fits
+    lo, hi = 0, top  # need() grows with tokens: bisect for the last context that fits
     while hi - lo > 1:
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if need(mid) <= usable else (lo, mid)

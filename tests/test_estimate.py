@@ -170,6 +170,7 @@ from dataclasses import replace as _replace  # noqa: E402
 
 from advisor.estimate import (  # noqa: E402
     kv_pool_bytes,
+    max_context_tokens,
     kv_sequence_bytes,
     runtime_bytes,
     sequences_fit,
@@ -322,3 +323,17 @@ def test_speed_range_brackets_the_estimate_and_widens_for_moe_and_hybrid():
         return s.decode_tokens_per_s_p90 / s.decode_tokens_per_s_p10
 
     assert width("qwen3-30b-a3b") > width("qwen3-8b")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(open_models), st.sampled_from(MEMORY_RUNTIMES),
+       st.sampled_from(["rtx-4090", "h100", "m4-max", "rtx-3060"]))
+def test_max_context_is_the_last_context_that_fits(model, runtime, device):
+    hw = hardware_from(HardwareQuery(), devices.devices[device])
+    rt, fmt = tables.runtimes[runtime], tables.formats["q4_k_m" if runtime in (
+        "llama.cpp", "ollama") else "bf16"]
+    n = max_context_tokens(model, hw, fmt, rt, 1, 2.0)
+    if 0 < n < model.context.max_tokens:
+        assert estimate(model, hw, tables, fmt, rt, n).memory.total_bytes <= hw.usable_memory_bytes
+        assert estimate(model, hw, tables, fmt, rt, n + 1).memory.total_bytes > \
+            hw.usable_memory_bytes
