@@ -232,6 +232,8 @@ def test_long_context_quantizes_the_kv_cache_before_the_weights() -> None:
     assert top.quant == "q4_k_m", top.quant
     assert "q8_0 KV cache" in top.why
     assert top.kv_cache_dtype == "q8_0"
+    serve = next(r for r in top.recipes if r.runtime == "llama.cpp").commands[-1]
+    assert "-ctk q8_0 -ctv q8_0" in serve
 
 
 def test_host_ram_lets_a_moe_run_with_experts_offloaded() -> None:
@@ -239,7 +241,9 @@ def test_host_ram_lets_a_moe_run_with_experts_offloaded() -> None:
     hw = hardware_from(HardwareQuery(device="rtx-4060", ram_gib=64))
     r = recommend(catalog, hw, tables, Constraints(private=True, top=1000), scoring, quality)
     moe = next(p for p in r.recommendations if p.model_id == "qwen3-30b-a3b-instruct-2507")
-    assert "offloaded to host RAM" in moe.why
+    assert "offloaded to host RAM" in moe.why and moe.offloaded_bytes > 0
+    serve = next(r for r in moe.recipes if r.runtime == "llama.cpp").commands[-1]
+    assert "cpu-moe" in serve, serve
     assert moe.speed and moe.speed.decode_tokens_per_s and moe.speed.decode_tokens_per_s > 10
     without = run("rtx-4060", private=True, top=1000)
     assert "qwen3-30b-a3b-instruct-2507" not in {p.model_id for p in without.recommendations}
