@@ -171,7 +171,8 @@ def quantile(values: list[float], q: float) -> float:
 
 
 def speed_ranges(errors: list[tuple[dict[str, Any], float]], devices: DeviceCatalog,
-                 min_rows: int = 6, min_groups: int = 2) -> dict[str, dict[str, tuple[float, float]]]:
+                 min_rows: int = 6, min_groups: int = 2
+                 ) -> dict[str, dict[str, tuple[float, float]]]:
     """Per runtime and device class, (P10, P90) of measured/predicted from out-of-sample errors;
     classes with fewer than `min_rows` rows or `min_groups` source groups get the runtime's
     overall P5-P95 ("default")."""

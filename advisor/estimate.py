@@ -22,9 +22,9 @@ from advisor.spec_summary import SpeculativeSummary
 
 TOWER_BITS = 16.0
 STATE_BYTES_PER_ELEMENT = 2.0  # linear-attention recurrent state kept in 16-bit
-HOST_BANDWIDTH_SHARE = 0.5
+HOST_BANDWIDTH_SHARE = 0.5  # share of host-RAM bandwidth llama.cpp reaches on offloaded layers
 UNMEASURED_WIDENING = 1.5  # log-range multiplier for architectures without calibration rows
-FALLBACK_RANGE = (0.4, 1.6)  # runtimes.toml gives no decode_range at all  # share of host-RAM bandwidth llama.cpp reaches on offloaded layers
+FALLBACK_RANGE = (0.4, 1.6)  # runtimes.toml gives no decode_range at all
 
 
 @record
@@ -261,7 +261,8 @@ def runtime_bytes(rt: RuntimeSpec, c: ModelConfig, context_tokens: int, prompt_t
     return RuntimeBytes(kv, 0, (scores + act) * batch)
 
 
-def kv_pool_bytes(model: ModelEntry, hw: Hardware, fmt: WeightFormat, rt: RuntimeSpec) -> int | None:
+def kv_pool_bytes(model: ModelEntry, hw: Hardware, fmt: WeightFormat, rt: RuntimeSpec
+                  ) -> int | None:
     """vLLM/SGLang: bytes of the KV cache pool (budget x GPU memory - weights - reserves), or
     None for runtimes without a pre-allocated pool."""
     mem = rt.memory

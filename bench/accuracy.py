@@ -15,13 +15,13 @@ from pathlib import Path
 from advisor.accuracy import (
     load_rows,
     log_errors,
-    quantile,
-    source_group,
     official_prediction,
     published_prediction,
+    quantile,
     ratio_errors,
     relative_errors,
     share_within,
+    source_group,
 )
 from advisor.formats import load_tables
 from advisor.hardware import load_devices

@@ -27,12 +27,12 @@ from advisor.accuracy import (
     fit_class_efficiency,
     load_rows,
     log_errors,
-    source_group,
-    speed_ranges,
     official_prediction,
     published_prediction,
     ratio_errors,
     share_within,
+    source_group,
+    speed_ranges,
 )
 from advisor.estimate import activation_unit_bytes, kv_cache_bytes, weights_bytes
 from advisor.formats import RuntimeSpec, load_tables

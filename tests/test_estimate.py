@@ -170,8 +170,8 @@ from dataclasses import replace as _replace  # noqa: E402
 
 from advisor.estimate import (  # noqa: E402
     kv_pool_bytes,
-    max_context_tokens,
     kv_sequence_bytes,
+    max_context_tokens,
     runtime_bytes,
     sequences_fit,
 )
