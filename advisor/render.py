@@ -38,21 +38,47 @@ def gigabytes(n: float | None) -> str:
 
 
 def models_table(result: ModelsResult) -> Table:
-    table = Table(title=f"{len(result.models)} Qwen models")
-    for col in ("id", "params", "active", "context", "modalities", "license", "released"):
-        table.add_column(col, no_wrap=col in ("id", "released"))
+    # Below 100 columns the modalities and release date go under the id and the active
+    # parameters under the total, so every fact stays and no number is wrapped.
+    narrow = console().width < 100
+    table = Table(title=f"{len(result.models)} Qwen models", box=box.SIMPLE_HEAD,
+                  pad_edge=False, collapse_padding=True)
+    rows = []
     for m in result.models:
         active = billions(m.params_active) if m.params_active != m.params_total else "="
-        license_text = m.license.id + ("" if m.license.commercial_use else " (non-comm.)")
-        table.add_row(
-            m.id if m.open_weights else f"{m.id} [API]",
-            billions(m.params_total),
-            active,
+        rows.append((
+            m.id if m.open_weights else f"{m.id} (API)",
+            billions(m.params_total), active,
             f"{tokens(m.context_native)}/{tokens(m.context_max)}",
             ",".join(m.modalities.input) + "→" + ",".join(m.modalities.output),
-            license_text,
+            m.license.id + ("" if m.license.commercial_use else "\n(non-comm.)"),
             str(m.release_date or "-"),
-        )
+        ))
+
+    def widest(i: int, header: str) -> int:
+        return max([len(header), *(len(r[i]) for r in rows)])
+
+    id_width = min(widest(0, "id"), 18 if console().width < 80 else 30)
+    table.add_column("id", overflow="fold", min_width=id_width,
+                     max_width=id_width if console().width < 80 else None)
+    table.add_column("params", no_wrap=True, justify="right", min_width=widest(1, "params"))
+    if not narrow:
+        table.add_column("active", no_wrap=True, justify="right", min_width=widest(2, "active"))
+    table.add_column("context", no_wrap=True, justify="right", min_width=widest(3, "context"))
+    if not narrow:
+        table.add_column("modalities", overflow="fold")
+    table.add_column("license", no_wrap=True,
+                     min_width=max(len(w) for r in rows for w in [*r[5].split(), "license"]))
+    if not narrow:
+        table.add_column("released", no_wrap=True, min_width=10)
+    for row in rows:
+        id_, total, active, context, modalities, license_text, released = row
+        if narrow:
+            table.add_row(f"{id_}\n[dim]{modalities}, {released}[/dim]",
+                          f"{total}\n[dim]{active} active[/dim]" if active != "=" else total,
+                          context, license_text)
+        else:
+            table.add_row(id_, total, active, context, modalities, license_text, released)
     return table
 
 

@@ -62,3 +62,19 @@ def test_output_format_follows_the_extension(tmp_path: Path) -> None:
     assert conflict.exit_code == 2
     assert conflict.stderr.startswith("error: -o ") and "--format" in conflict.stderr
     assert not (tmp_path / "x.json").exists()
+
+
+@pytest.mark.parametrize("width", [60, 80, 200])
+def test_models_table_keeps_numbers_and_licences(width: int,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from advisor.results import ModelsResult, ModelView
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    result = ModelsResult(models=tuple(ModelView.of(m) for m in load_catalog(None).models))
+    words = text_at(width, [render.models_table(result)], monkeypatch).split()
+    for m in result.models:
+        context = f"{render.tokens(m.context_native)}/{render.tokens(m.context_max)}"
+        for fact in (render.billions(m.params_total), context, *m.license.id.split()):
+            assert fact in words, f"{m.id}: {fact!r} cut or missing at {width} columns"
+        if width >= 80 or len(m.id) <= 18:  # longer ids fold at 60, never cut
+            assert m.id in words or f"{m.id}" in " ".join(words)
