@@ -1,22 +1,32 @@
 """A cache of validated catalog files, so that a run skips TOML parsing and validation.
 
-Entries are keyed on the catalog files' bytes and on the code that validates them; a missing,
-stale or unreadable entry is ignored and the catalog loaded afresh. The cache lives in
-`$ADVISOR_CACHE_DIR`, else `$XDG_CACHE_HOME/qwen-advisor`, else `~/.cache/qwen-advisor`;
-`ADVISOR_NO_CACHE=1` turns it off. Writes are atomic and best-effort (a read-only home is fine).
-Entries are pickles, so only files owned by the current user are read.
+Entries are keyed on the catalog files' bytes (read once: the same bytes are parsed) and on the
+code that validates them; a missing, stale, foreign or damaged entry is ignored and the catalog
+loaded afresh. The cache lives in `$ADVISOR_CACHE_DIR`, else `$XDG_CACHE_HOME/qwen-advisor`
+(an absolute XDG path only), else `~/.cache/qwen-advisor`; `ADVISOR_NO_CACHE=1` turns it off.
+
+Entries are JSON documents decoded back into the record types, so reading one can never run
+code. The directory is created 0700 and used only while it is a real directory (not a symlink)
+owned by this user and writable by nobody else; an entry is opened without following links or
+blocking, and read only if it is a regular file owned by this user whose stored key matches.
+Writes are atomic and best-effort; pruning removes only the entry names this module writes.
 """
 
 from __future__ import annotations
 
-import gc
+import datetime as dt
+import json
 import os
-import pickle
+import re
+import stat
 import sys
+import time
+import types
+import typing
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 try:  # hashlib's own BLAKE2, without the OpenSSL load `import hashlib` costs (4 ms a start)
     from _blake2 import blake2b
@@ -33,13 +43,42 @@ VALIDATING_MODULES = (
 )
 
 
+SUFFIX = ".json"
+ENTRY = re.compile(r"^[a-z]+-[0-9a-f]{32}\.json$")  # the only names written (and pruned)
+STALE_TEMP_S = 600  # a temporary file older than this was left by a killed run
+_READ: dict[str, bytes] = {}  # file bytes read for a key, so the parse sees the same bytes
+
+
+def flag(name: str) -> bool:
+    """An environment switch: set and not 0/false/no/off/empty."""
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
 def directory() -> Path | None:
-    if os.environ.get("ADVISOR_NO_CACHE"):
+    """The cache directory, or None when the cache is off."""
+    if flag("ADVISOR_NO_CACHE"):
         return None
     if os.environ.get("ADVISOR_CACHE_DIR"):
         return Path(os.environ["ADVISOR_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "qwen-advisor"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "qwen-advisor"
+
+
+def trusted(where: Path, create: bool = False) -> bool:
+    """Whether `where` is a real directory of this user's that nobody else can write."""
+    try:
+        if create:
+            where.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.mkdir(where, 0o700)
+            except FileExistsError:
+                pass
+        info = os.lstat(where)
+    except (OSError, ValueError):
+        return False
+    own = not hasattr(os, "getuid") or info.st_uid == os.getuid()
+    return stat.S_ISDIR(info.st_mode) and own and not info.st_mode & 0o022
 
 
 @lru_cache(maxsize=1)
@@ -48,8 +87,17 @@ def code_fingerprint() -> bytes:
     digest = blake2b(sys.version.encode())
     package = Path(__file__).parent
     for name in VALIDATING_MODULES:
-        digest.update((package / name).read_bytes())
+        path = package / name
+        if path.exists():
+            digest.update(path.read_bytes())
     return digest.digest()
+
+
+def key(raws: list[bytes]) -> str:
+    digest = blake2b(code_fingerprint())
+    for raw in raws:
+        digest.update(len(raw).to_bytes(8, "little") + raw)
+    return digest.hexdigest()[:32]
 
 
 def location(kind: str, raws: list[bytes]) -> Path | None:
@@ -57,75 +105,191 @@ def location(kind: str, raws: list[bytes]) -> Path | None:
     where = directory()
     if where is None:
         return None
-    digest = blake2b(code_fingerprint())
-    for raw in raws:
-        digest.update(len(raw).to_bytes(8, "little") + raw)
-    return where / f"{kind}-{digest.hexdigest()[:32]}.pickle"
+    return where / f"{kind}-{key(raws)}{SUFFIX}"
+
+
+def read_file(path: Path) -> bytes:
+    """A file's bytes. While `load` builds an entry, the bytes its key was made of: the parse
+    sees exactly what was hashed, and a pipe or FIFO is read once."""
+    found = _READ.get(str(path))
+    if found is not None:
+        return found
+    with open(path, "rb") as f:
+        return f.read()
 
 
 def read(path: Path | None, kind: type[T]) -> T | None:
-    """The cached object, or None when absent, unreadable or not a `kind`."""
-    if path is None:
+    """The cached object, or None when absent, foreign, not a regular file, or damaged."""
+    if path is None or not trusted(path.parent):
         return None
-    collecting = gc.isenabled()
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        with path.open("rb") as f:
-            if hasattr(os, "getuid") and os.fstat(f.fileno()).st_uid != os.getuid():
-                return None  # someone else's file: never unpickle it
-            # Records hold no cycles; the cyclic GC would only rescan the growing heap
-            # (a third of the load time on 10,000 models).
-            gc.disable()
-            found = pickle.load(f)
-    except Exception:  # any damage (truncated, written by other code) means: load afresh
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or (
+                hasattr(os, "getuid") and info.st_uid != os.getuid()):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            document = json.loads(f.read())
+        if document.get("key") != path.name.removesuffix(SUFFIX):
+            return None
+        return decode(kind, document["data"])
+    except Exception:  # damaged, written by other code, or not a `kind`: load afresh
         return None
     finally:
-        if collecting:
-            gc.enable()
-    return found if isinstance(found, kind) else None
+        os.close(fd)
 
 
 def write(path: Path | None, value: object) -> None:
     """Store `value` atomically; failing to cache never fails the command."""
-    if path is None:
+    if path is None or not trusted(path.parent, create=True):
         return
     import tempfile
 
+    document = {"key": path.name.removesuffix(SUFFIX), "data": encode(value)}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=SUFFIX)
         try:
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(document, f, separators=(",", ":"), allow_nan=False)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         prune(path)
-    except OSError:
+    except (OSError, ValueError, TypeError):
         pass
 
 
 def prune(newest: Path, keep: int = KEEP_PER_KIND) -> None:
-    """Drop all but the `keep` most recent entries of `newest`'s kind."""
+    """Drop all but the `keep` most recent entries of `newest`'s kind, and temporary files of
+    killed runs; only names this module writes are touched."""
     kind = newest.name.split("-")[0]
-    entries = sorted(newest.parent.glob(f"{kind}-*.pickle"), key=lambda p: p.stat().st_mtime,
-                     reverse=True)
-    for stale in entries[keep:]:
-        stale.unlink(missing_ok=True)
+    entries = []
+    now = time.time()
+    for entry in os.scandir(newest.parent):
+        if ENTRY.match(entry.name) and entry.name.startswith(f"{kind}-"):
+            entries.append((entry.stat(follow_symlinks=False).st_mtime, entry.path))
+        elif (entry.name.startswith(".tmp-") and entry.name.endswith(SUFFIX)
+              and now - entry.stat(follow_symlinks=False).st_mtime > STALE_TEMP_S):
+            os.unlink(entry.path)
+    for _, stale in sorted(entries, reverse=True)[keep:]:
+        os.unlink(stale)
 
 
 def load(kind: str, paths: Sequence[Path], build: Callable[[], T], result: type[T]) -> T:
     """`build()`'s result for these files, from the cache while their bytes are unchanged.
 
-    `build` reads and validates the files itself, so its errors are never cached."""
+    Each file is read once (`read_file`): `build` parses the same bytes through
+    `advisor.loader.read_raw`, so its errors are never cached and the key matches the content."""
     try:
-        raws = [path.read_bytes() for path in paths]
+        raws = [read_file(path) for path in paths]
     except OSError:
         return build()  # build names the unreadable file
     store = location(kind, raws)
     found = read(store, result)
     if found is not None:
         return found
-    value = build()
+    _READ.update({str(path): raw for path, raw in zip(paths, raws)})
+    try:
+        value = build()
+    finally:
+        for path in paths:
+            _READ.pop(str(path), None)
     write(store, value)
     return value
+
+
+# --- records as JSON data and back -----------------------------------------------------------
+
+def encode(value: Any) -> Any:
+    """A record (and what it holds) as JSON data: objects, lists, strings, numbers."""
+    fields = getattr(type(value), "__record_fields__", None)
+    if fields is not None:
+        return {name: encode(getattr(value, name)) for name in fields}
+    if isinstance(value, (tuple, list)):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): encode(v) for k, v in value.items()}
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"cannot cache a {type(value).__name__}")
+
+
+def decode(kind: Any, data: Any) -> Any:
+    """JSON data back into `kind`, checking every type on the way; raises on a mismatch."""
+    return _decoder(kind)(data)
+
+
+def _check(kind: type, data: Any, what: str) -> Any:
+    if type(data) is not kind:
+        raise TypeError(f"expected {what}")
+    return data
+
+
+@lru_cache(maxsize=None)
+def _decoder(kind: Any) -> Callable[[Any], Any]:
+    """A function turning JSON data into `kind`, built once per type."""
+    if isinstance(kind, type) and hasattr(kind, "__record_fields__"):
+        hints = typing.get_type_hints(kind)
+        parts = tuple((name, _decoder(hints[name])) for name in kind.__record_fields__)
+
+        def record(data: Any) -> Any:
+            if type(data) is not dict:
+                raise TypeError(f"expected an object for {kind.__name__}")
+            made = object.__new__(kind)  # validated before it was cached: no __post_init__
+            made.__dict__.update({name: part(data[name]) for name, part in parts})
+            return made
+
+        return record
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin is typing.Annotated:
+        return _decoder(args[0])
+    if origin in (typing.Union, types.UnionType):
+        options = tuple(_decoder(a) for a in args if a is not type(None))
+        nullable = type(None) in args
+
+        def union(data: Any) -> Any:
+            if data is None and nullable:
+                return None
+            for option in options:
+                try:
+                    return option(data)
+                except (TypeError, ValueError, KeyError):
+                    continue
+            raise TypeError(f"no member of {kind} fits")
+
+        return union
+    if origin is typing.Literal:
+        allowed = frozenset(args)
+
+        def literal(data: Any) -> Any:
+            if data not in allowed:
+                raise ValueError(f"{data!r} is not an allowed value")
+            return data
+
+        return literal
+    if origin in (tuple, list):
+        item = _decoder(args[0]) if args else _decoder(Any)
+        make = tuple if origin is tuple else list
+        return lambda data: make([item(v) for v in _check(list, data, "a list")])
+    if origin is dict:
+        k, v = _decoder(args[0]), _decoder(args[1])
+        return lambda data: {k(a): v(b) for a, b in _check(dict, data, "an object").items()}
+    simple: dict[Any, Callable[[Any], Any]] = {
+        str: lambda d: _check(str, d, "a string"),
+        bool: lambda d: _check(bool, d, "a boolean"),
+        int: lambda d: _check(int, d, "an integer"),
+        float: lambda d: float(d) if type(d) in (int, float) else _check(float, d, "a number"),
+        dt.date: lambda d: dt.date.fromisoformat(_check(str, d, "a date")),
+        type(None): lambda d: _check(type(None), d, "null"),
+        Any: lambda d: d,
+    }
+    if kind in simple:
+        return simple[kind]
+    raise TypeError(f"cannot decode {kind}")

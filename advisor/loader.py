@@ -47,7 +47,7 @@ def read_raw(path: Path) -> bytes:
     if path.is_dir():
         raise CatalogError([f"{name}: is a directory, not a TOML file"])
     try:
-        return path.read_bytes()
+        return cache.read_file(path)
     except FileNotFoundError:
         raise CatalogError([f"{name}: no such file"]) from None
     except OSError as exc:

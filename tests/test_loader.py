@@ -115,17 +115,17 @@ def test_validated_catalog_is_cached_on_content_and_damage_means_a_fresh_load(
     mine.write_bytes((DATA / "small_catalog.toml").read_bytes())
     _load_cached.cache_clear()
     first = load_catalog(mine)
-    stored = list((tmp_path / "cache").glob("catalog-*.pickle"))
+    stored = list((tmp_path / "cache").glob("catalog-*.json"))
     assert len(stored) == 1
     _load_cached.cache_clear()
     assert load_catalog(mine) == first  # from the cache
-    stored[0].write_bytes(b"not a pickle")
+    stored[0].write_bytes(b"not json")
     _load_cached.cache_clear()
     assert load_catalog(mine) == first  # damaged entry: loaded afresh
     mine.write_text(mine.read_text().replace('name = "Qwen3-8B"', 'name = "Qwen3-8B (mine)"'))
     _load_cached.cache_clear()
     assert load_catalog(mine).by_id()["qwen3-8b"].name == "Qwen3-8B (mine)"  # new content, new key
-    assert len(list((tmp_path / "cache").glob("catalog-*.pickle"))) == 2
+    assert len(list((tmp_path / "cache").glob("catalog-*.json"))) == 2
     _load_cached.cache_clear()
 
 
@@ -157,13 +157,14 @@ def test_reading_the_cache_leaves_the_garbage_collector_as_it_was(tmp_path: Path
 
     from advisor import cache
 
-    good, bad = tmp_path / "good.pickle", tmp_path / "bad.pickle"
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    tmp_path.chmod(0o700)
     cache.write(good, {"a": 1})
-    bad.write_bytes(b"not a pickle")
-    for path in (good, bad, tmp_path / "missing.pickle"):
+    bad.write_bytes(b"not json")
+    for path in (good, bad, tmp_path / "missing.json"):
         cache.read(path, dict)
         assert gc.isenabled()
-    assert cache.read(good, dict) == {"a": 1}
+    assert cache.read(good, dict[str, int]) == {"a": 1}
     gc.disable()
     try:
         cache.read(good, dict)
