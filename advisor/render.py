@@ -154,16 +154,37 @@ def model_tables(m: ModelView, recipes: tuple[Recipe, ...] = ()) -> list[Table]:
 
 
 def devices_table(result: DevicesResult) -> Table:
-    table = Table(title=f"{len(result.devices)} device profiles")
-    for col in ("id", "class", "memory", "usable", "bandwidth", "FP16", "runtimes"):
-        table.add_column(col, no_wrap=col in ("id", "class"))
+    # Below 100 columns the class and runtimes go under the id and FP16 under the bandwidth;
+    # numbers are never wrapped.
+    narrow = console().width < 100
+    table = Table(title=f"{len(result.devices)} device profiles", box=box.SIMPLE_HEAD,
+                  pad_edge=False, collapse_padding=True)
+    rows = []
     for d in result.devices:
         sizes = "/".join(f"{m:g}" for m in d.memory_gib_options) or f"{d.memory_gib:g}"
-        table.add_row(
-            d.id, d.device_class, f"{sizes} GiB", f"{d.usable_memory_fraction:.0%}",
-            f"{d.bandwidth_gb_s:g} GB/s", f"{d.fp16_tflops:g} TF" if d.fp16_tflops else "-",
-            ", ".join(d.runtimes),
-        )
+        rows.append((d.id, d.device_class, f"{sizes} GiB", f"{d.usable_memory_fraction:.0%}",
+                     f"{d.bandwidth_gb_s:g} GB/s",
+                     f"{d.fp16_tflops:g} TF" if d.fp16_tflops else "-", ", ".join(d.runtimes)))
+    if narrow:  # units in the headings, so the cells stay short
+        rows = [(r[0], r[1], r[2].removesuffix(" GiB"), r[3], r[4].removesuffix(" GB/s")
+                 + ("" if r[5] == "-" else f"\n{r[5]}"), r[5], r[6]) for r in rows]
+    headers = ("id", "class", "GiB" if narrow else "memory", "usable",
+               "GB/s" if narrow else "bandwidth", "FP16", "runtimes")
+    for i, col in enumerate(headers):
+        if narrow and col in ("class", "runtimes", "FP16"):
+            continue
+        if col == "runtimes" or (narrow and col == "id"):
+            table.add_column(col, ratio=1, overflow="fold",
+                             min_width=max(len(r[0]) for r in rows) if col == "id" else None)
+        else:
+            table.add_column(col, no_wrap=True, justify="left" if i < 2 else "right",
+                             min_width=max(len(x) for x in [col, *(y for r in rows
+                                                                   for y in r[i].split("\n"))]))
+    for r in rows:
+        if narrow:
+            table.add_row(f"{r[0]}\n[dim]{r[1]}; {r[6]}[/dim]", r[2], r[3], r[4])
+        else:
+            table.add_row(*r)
     aliases = ", ".join(f"{k}={v}" for k, v in sorted(result.aliases.items()))
     table.caption = f"class aliases: {aliases}"
     return table

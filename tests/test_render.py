@@ -78,3 +78,20 @@ def test_models_table_keeps_numbers_and_licences(width: int,
             assert fact in words, f"{m.id}: {fact!r} cut or missing at {width} columns"
         if width >= 80 or len(m.id) <= 18:  # longer ids fold at 60, never cut
             assert m.id in words or f"{m.id}" in " ".join(words)
+
+
+@pytest.mark.parametrize("width", [60, 80, 200])
+def test_devices_table_keeps_every_number(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from advisor.hardware import load_devices
+    from advisor.results import DevicesResult
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    cat = load_devices()
+    result = DevicesResult(devices=tuple(cat.devices.values()), aliases=cat.aliases)
+    words = text_at(width, [render.devices_table(result)], monkeypatch).split()
+    for d in result.devices:
+        assert d.id in words, f"{d.id} cut at {width} columns"
+        facts = [f"{d.bandwidth_gb_s:g}", f"{d.usable_memory_fraction:.0%}"]
+        facts += [f"{d.fp16_tflops:g}"] if d.fp16_tflops else []
+        for fact in facts:
+            assert fact in words, f"{d.id}: {fact!r} cut or missing at {width} columns"
