@@ -117,4 +117,7 @@ Share = Annotated[float, Check(ge=0, le=1)]
 Fraction = Annotated[float, Check(gt=0, le=1)]  # a share that cannot be nothing
 NonEmpty = Annotated[str, Check(min_length=1)]
 Slug = Annotated[str, Check(pattern=r"^[a-z0-9][a-z0-9.\-]*$")]
-RepoId = Annotated[str, Check(min_length=3, pattern=r"^[\w.-]+/[\w.-]+$")]
+# org/name in ASCII only (no lookalikes or invisible characters); neither part starts with `.` or
+# `-`, so `..` and `--token` cannot become a path component or an option of a printed command.
+RepoId = Annotated[str, Check(min_length=3, max_length=200,
+                              pattern=r"^[A-Za-z0-9_][A-Za-z0-9._-]*/[A-Za-z0-9_][A-Za-z0-9._-]*$")]

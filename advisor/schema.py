@@ -160,7 +160,7 @@ class QuantizedCheckpoint(Record):
     __pydantic_config__ = FORBID_EXTRA
     format: QuantFormat
     repo: RepoId
-    quants: tuple[str, ...] = ()
+    quants: tuple[QuantName, ...] = ()
 
 
 @record

