@@ -175,7 +175,8 @@ def models_cmd(
         chosen = [m for m in chosen if wanted in m.tasks]
     if open_only:
         chosen = [m for m in chosen if m.open_weights]
-    result = ModelsResult(models=tuple(ModelView.of(m) for m in chosen))
+    newer = cat.superseded_by()
+    result = ModelsResult(models=tuple(ModelView.of(m, newer.get(m.id, ())) for m in chosen))
     emit(result, fmt, as_json, lambda: [models_table(result)], output)
 
 
@@ -193,9 +194,11 @@ def show_cmd(
     from advisor.render import model_tables
     from advisor.results import ModelView, ShowResult
 
-    entry = find_model(load(), model)
+    cat = load()
+    entry = find_model(cat, model)
     context = min(entry.context.native_tokens, 32768)
-    result = ShowResult(model=ModelView.of(entry), recipes=tuple(all_recipes(entry, context)))
+    view = ModelView.of(entry, cat.superseded_by().get(entry.id, ()))
+    result = ShowResult(model=view, recipes=tuple(all_recipes(entry, context)))
     emit(result, fmt, as_json, lambda: model_tables(result.model, result.recipes), output)
 
 
@@ -333,7 +336,8 @@ def estimate_cmd(
     from advisor.loader import find_model
     from advisor.render import estimate_tables
 
-    entry = find_model(load(), model)
+    cat = load()
+    entry = find_model(cat, model)
     if not entry.open_weights:
         raise InputError(f"'{entry.id}' is API-only (no open weights): nothing to run locally")
     hw = hardware(device, memory, bandwidth, tflops, gpus, ram)
@@ -512,7 +516,8 @@ def run_cmd(
     from advisor.recipes import RUNTIME_NAMES, RunResult, all_recipes, recipes, why_not
     from advisor.schema import TASKS
 
-    entry = find_model(load(), model)
+    cat = load()
+    entry = find_model(cat, model)
     if not entry.open_weights:
         raise InputError(f"'{entry.id}' is API-only: there are no weights to run")
     where = resolve(source, {"huggingface": "huggingface", "modelscope": "modelscope"}, "source",

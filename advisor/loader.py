@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from advisor import cache
 from advisor.errors import CatalogError, InputError
-from advisor.schema import Catalog, ModelEntry
+from advisor.schema import Catalog, ModelEntry, lineage_problems
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -187,6 +187,7 @@ def _validated(path: str | None) -> Catalog:
             mine = {m.id for m in models}
             models = [m for m in base if m.id not in mine] + models
             problems = base_problems + problems
+    problems += lineage_problems(models)
     if problems:
         raise CatalogError(problems)
     return Catalog(models=tuple(models))

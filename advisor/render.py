@@ -133,6 +133,14 @@ def model_tables(m: ModelView, recipes: tuple[Recipe, ...] = ()) -> list[Table]:
         for q in m.quantized:
             quant.add_row(q.format, q.repo, ", ".join(q.quants))
         tables.append(quant)
+    if m.artifacts:
+        arts = Table(title="downloads (official, Ollama library, community)")
+        for col in ("format", "where", "hub", "provenance", "quants"):
+            arts.add_column(col)
+        for a in m.artifacts:
+            arts.add_row(a.format, a.where, a.hub, a.provenance,
+                         ", ".join(a.quants) + (f" (+ {a.mmproj})" if a.mmproj else ""))
+        tables.append(arts)
     if m.benchmarks:
         bench = Table(title="published benchmarks")
         bench.add_column("benchmark")

@@ -8,11 +8,13 @@ from advisor.hardware import DeviceProfile
 from advisor.recipes import Recipe
 from advisor.records import SCHEMA_VERSION, Record, record
 from advisor.schema import (
+    Artifact,
     Context,
     License,
     ModelConfig,
     ModelEntry,
     QuantizedCheckpoint,
+    Retirement,
     Source,
 )
 
@@ -60,9 +62,16 @@ class ModelView(Record):
     sources: tuple[Source, ...]
     unverified: tuple[str, ...] = ()
     """Fields whose source could not be read in full in an official copy (catalog/UNVERIFIED.md)."""
+    artifacts: tuple[Artifact, ...] = ()
+    """Everything a user can download or pull: official, Ollama library and community builds."""
+    supersedes: str | None = None
+    """The older model this one replaces."""
+    superseded_by: tuple[str, ...] = ()
+    """Newer catalog models that replace this one."""
+    retired: Retirement | None = None
 
     @classmethod
-    def of(cls, m: ModelEntry) -> ModelView:
+    def of(cls, m: ModelEntry, superseded_by: tuple[str, ...] = ()) -> ModelView:
         copied = (
             "id", "name", "family", "generation", "release_date", "hf_repo", "modelscope_repo",
             "open_weights", "architecture", "params_total", "params_non_embedding", "tasks",
@@ -82,6 +91,10 @@ class ModelView(Record):
             modalities=Modalities(input=m.modalities_in, output=m.modalities_out),
             kv_cache_layers=m.config.kv_cache_layers if m.config else None,
             unverified=m.unverified,
+            artifacts=m.downloads,
+            supersedes=m.supersedes,
+            superseded_by=superseded_by,
+            retired=m.retired,
         )
 
 

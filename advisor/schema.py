@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import field
 from functools import cached_property
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from advisor.records import FORBID_EXTRA, Check, NonEmpty, PositiveInt, Record, RepoId, Slug, record
@@ -42,7 +43,7 @@ ArtifactFormat = Literal[
 # Quantization names an artifact may list: a closed vocabulary (nothing else reaches a command).
 # They are weight-format ids of catalog/quantization.toml, lower case.
 QuantName = Annotated[str, Check(pattern=r"^[a-z0-9][a-z0-9_]*(-[a-z0-9_]+)*$", max_length=24)]
-OllamaTag = Annotated[str, Check(pattern=r"^[a-z0-9][a-z0-9.\-]*:[a-z0-9][a-z0-9._\-]*$",
+OllamaTag = Annotated[str, Check(pattern=r"^[a-z0-9][a-z0-9.\-/]*:[A-Za-z0-9][A-Za-z0-9._\-]*$",
                                  max_length=80)]
 FileName = Annotated[str, Check(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$", max_length=200)]
 
@@ -416,3 +417,27 @@ class Catalog(Record):
 
     def by_id(self) -> dict[str, ModelEntry]:
         return {m.id: m for m in self.models}
+
+    def superseded_by(self) -> dict[str, tuple[str, ...]]:
+        """Model id -> the ids of the newer models that name it in `supersedes`."""
+        found: dict[str, list[str]] = {}
+        for m in self.models:
+            if m.supersedes:
+                found.setdefault(m.supersedes, []).append(m.id)
+        return {k: tuple(v) for k, v in found.items()}
+
+
+def lineage_problems(models: Iterable[ModelEntry]) -> list[str]:
+    """`supersedes` names a model of the catalog, and no chain of them comes back to itself."""
+    by_id = {m.id: m for m in models}
+    problems = [f"model '{m.id}': supersedes: unknown model '{m.supersedes}'"
+                for m in by_id.values() if m.supersedes and m.supersedes not in by_id]
+    for m in by_id.values():
+        seen, cur = {m.id}, m.supersedes
+        while cur in by_id:
+            if cur in seen:
+                problems.append(f"model '{m.id}': supersedes: the chain comes back to '{cur}'")
+                break
+            seen.add(cur)
+            cur = by_id[cur].supersedes
+    return problems

@@ -1,0 +1,95 @@
+"""The packaged catalog: new shapes counted against stated totals, lineage, artifacts."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from advisor.cli import app
+from advisor.loader import load_catalog
+from advisor.schema import Artifact, Source, lineage_problems
+
+FIXTURE = Source(ref="test fixture", kind="docs", backs=("supersedes",))
+
+
+@pytest.fixture(scope="module")
+def models():
+    return load_catalog().by_id()
+
+
+@pytest.mark.parametrize(("mid", "text_low", "text_high"), [
+    ("qwen3.5-0.8b", 0.70e9, 0.80e9), ("qwen3.5-2b", 1.80e9, 1.95e9),
+    ("qwen3.5-4b", 4.10e9, 4.30e9), ("qwen3.5-9b", 8.80e9, 9.10e9),
+])
+def test_qwen35_small_text_model_and_towers(models, mid, text_low, text_high) -> None:
+    m = models[mid]
+    assert text_low <= m.param_count.total <= text_high
+    # the stated safetensors total holds the vision encoder and MTP on top: 5-20% here
+    assert 0.05 * m.params_total < m.towers_params < 0.2 * m.params_total
+
+
+def test_qwen35_tying_and_context(models) -> None:
+    assert [models[f"qwen3.5-{s}"].config.tie_word_embeddings
+            for s in ("0.8b", "2b", "4b", "9b")] == [True, True, True, False]
+    assert models["qwen3.5-9b"].context.max_tokens == 1_010_000
+    assert models["qwen3.5-2b"].context.max_tokens == 262_144
+    assert models["qwen3.5-4b"].config.kv_cache_layers == 8
+    assert models["qwen3.8-27b"].context.max_tokens == 1_000_000
+    assert models["qwen3.6-27b"].context.max_tokens == 1_010_000
+
+
+def test_every_artifact_sourced_unique_and_official_under_qwen(models) -> None:
+    for m in models.values():
+        keys = [(a.hub, a.where.lower()) for a in m.downloads]
+        assert len(keys) == len(set(keys)), m.id
+        for a in m.artifacts:
+            assert len(a.source) > 20, (m.id, a.where)
+            if a.provenance == "official":
+                assert a.where.split("/")[0] == "Qwen"
+
+
+def test_community_only_model(models) -> None:
+    m = models["qwen3.5-4b"]
+    hf = [a for a in m.downloads if a.hub == "huggingface"]
+    assert hf and all(a.provenance == "community" for a in hf)
+    assert any(a.tag == "qwen3.5:4b" and a.quants == ("q4_k_m",) for a in m.downloads)
+
+
+def test_official_artifact_outside_qwen_is_rejected() -> None:
+    with pytest.raises(ValueError, match="not under the Qwen organisation"):
+        Artifact(format="gguf", repo="unsloth/Qwen3.5-4B-GGUF", provenance="official",
+                 source="https://example.org/x")
+
+
+def test_lineage_unknown_and_cycle(models) -> None:
+    assert lineage_problems(models.values()) == []
+    a = dataclasses.replace(models["qwen3.5-27b"], supersedes="qwen3.8-27b",
+                            sources=(*models["qwen3.5-27b"].sources, FIXTURE))
+    rest = [m for k, m in models.items() if k != a.id]
+    assert any("comes back" in p for p in lineage_problems([*rest, a]))
+    b = dataclasses.replace(models["qwen3.5-27b"], supersedes="qwen9-27b",
+                            sources=(*models["qwen3.5-27b"].sources, FIXTURE))
+    assert any("unknown model 'qwen9-27b'" in p for p in lineage_problems([*rest, b]))
+
+
+def test_show_json_artifacts_lineage_retired() -> None:
+    run = CliRunner().invoke(app, ["show", "qwen3.6-27b", "--json"], env={"COLUMNS": "200"})
+    assert run.exit_code == 0, run.output
+    view = json.loads(run.output)["model"]
+    assert view["supersedes"] == "qwen3.5-27b"
+    assert view["superseded_by"] == ["qwen3.8-27b"]
+    run = CliRunner().invoke(app, ["show", "qwen3.5-9b", "--json"], env={"COLUMNS": "200"})
+    arts = json.loads(run.output)["model"]["artifacts"]
+    assert {"format", "hub", "repo", "tag", "provenance", "quants"} <= set(arts[0])
+    assert any(a["tag"] == "qwen3.5:9b" for a in arts)
+    run = CliRunner().invoke(app, ["show", "qwen3-max", "--json"], env={"COLUMNS": "200"})
+    assert json.loads(run.output)["model"]["retired"]["successor"] == "qwen3.7-max"
+
+
+def test_show_table_lists_downloads() -> None:
+    run = CliRunner().invoke(app, ["show", "qwen3.5-4b"], env={"COLUMNS": "200"})
+    assert run.exit_code == 0, run.output
+    assert "bartowski/Qwen_Qwen3.5-4B-GGUF" in run.output and "community" in run.output
