@@ -229,11 +229,12 @@ def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
         out = [dataclasses.replace(r, note="; ".join(x for x in (r.note, PHONE_NOTE) if x))
                if r.runtime == "llama.cpp" else r for r in out]
     out += _mnn(m, modelscope_first)
-    if not any(r.runtime not in ("mnn",) for r in out):
-        out += self_made(m, fmt_id, context_tokens, gpus, modelscope_first,
-                         memory_bytes=memory_bytes, kv_dtype=kv_dtype)
-    if device_class == "phone":
+    if device_class == "phone":  # before the self-made fallback: a phone runs no server
         out = [r for r in out if r.runtime not in SERVER_RUNTIMES]
+    if not any(r.runtime not in ("mnn",) for r in out):
+        made = self_made(m, fmt_id, context_tokens, gpus, modelscope_first,
+                         memory_bytes=memory_bytes, kv_dtype=kv_dtype)
+        out += [r for r in made if device_class != "phone" or r.runtime not in SERVER_RUNTIMES]
     if runtime:
         out = [r for r in out if r.runtime == RUNTIME_NAMES.get(runtime, runtime)]
     return out

@@ -119,6 +119,7 @@ def artifacts() -> set[str]:
     for m in catalog.models:
         names |= {x for x in (m.hf_repo, m.modelscope_repo, m.ollama_tag) if x}
         names |= {q.repo for q in m.quantized}
+        names |= {a.where for a in m.downloads}
     return names
 
 

@@ -17,7 +17,7 @@ EST = ["estimate", "qwen3-8b", "--device", "rtx-4090"]
 REC = ["recommend", "--device", "phone"]
 
 BAD_INPUTS = [
-    (["show", "qwen3-9b"], 2, "did you mean 'qwen3-8b'"),
+    (["show", "qwen3-9b"], 2, "did you mean 'qwen3.5-9b'"),
     (["estimate", "qwen3-8b", "--device", "rtx-4900"], 2, "did you mean 'rtx-4090'"),
     ([*EST, "--quant", "q9"], 2, "unknown quantization 'q9'"),
     ([*EST, "--runtime", "tensorflow"], 2, "unknown runtime 'tensorflow'"),
