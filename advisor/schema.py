@@ -7,9 +7,9 @@ Keys follow Hugging Face `config.json` names. Every fact field must be backed by
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import field
 from functools import cached_property
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from advisor.records import FORBID_EXTRA, Check, NonEmpty, PositiveInt, Record, RepoId, Slug, record
@@ -33,7 +33,8 @@ QuantFormat = Literal[
 ExtensionMethod = Literal["none", "yarn", "dca"]
 # Where an artifact is downloaded or pulled from, and who made it. `official` files are under the
 # Qwen organisation; `ollama-library` tags are built by Ollama from the official weights;
-# `community` builds (unsloth, bartowski, lmstudio-community, mlx-community, MNN ...) are third-party.
+# `community` builds (unsloth, bartowski, lmstudio-community, mlx-community, MNN ...)
+# are third-party.
 Hub = Literal["huggingface", "modelscope", "ollama"]
 Provenance = Literal["official", "ollama-library", "community"]
 # What an artifact holds: the container and weight scheme as the publisher ships it.
