@@ -40,6 +40,8 @@ PROGRAMS = {"vllm": "vllm", "llama-server": "llama.cpp", "llama-quantize": "llam
 SERVER_RUNTIMES = ("vllm", "sglang", "transformers", "ollama", "lm-studio")
 OLLAMA_DEFAULT_CONTEXT_TOKENS = 4096  # ollama docs/context-length.mdx@948f6933: < 24 GiB VRAM
 MTP_TOKENS = 2  # the Qwen3.6 card's --speculative-config example
+# Items per prompt a vision/video job may send (vLLM MultiModalConfig.limit_per_prompt, JSON).
+MM_LIMITS = {"image": 4, "video": 1}
 PHONE_NOTE = ("on the phone: build llama.cpp for Android (Termux) and run this there, or load "
               "the same GGUF file in an on-device llama.cpp app")
 
@@ -286,6 +288,10 @@ def _vllm(m: ModelEntry, repo: str, ctx: int, gpus: int, ms: bool, task: str | N
     if text_only and _generation(m) >= 3.5:
         args += ["--language-model-only"]
         note.append("text only: the vision encoder is not loaded")
+    if task in ("vision", "video") and "image" in m.modalities_in:
+        args += ["--limit-mm-per-prompt", json.dumps(MM_LIMITS, separators=(",", ":"))]
+        note.append("at most {image} images and {video} video per request "
+                    "(--limit-mm-per-prompt)".format(**MM_LIMITS))
     if kv_dtype == "fp8":
         args += ["--kv-cache-dtype", "fp8"]
     if not ms and m.modelscope_repo and repo == m.hf_repo:

@@ -139,6 +139,11 @@ CASES = [
      "spec_decoding is opt-in)"),
     ("qwen3.6-27b", "vision", "vllm", 32768, {}, ["--reasoning-parser"],
      ["--language-model-only"], "vllm-project/recipes Qwen3.6-27B.yaml (the encoder is needed)"),
+    ("qwen3-vl-8b-instruct", "vision", "vllm", 32768, {},
+     ["--limit-mm-per-prompt", '{"image":4,"video":1}'], ["--language-model-only"],
+     "docs.vllm.ai/en/v0.11.0/api/vllm/config/multimodal.html (limit_per_prompt as JSON)"),
+    ("qwen3-vl-8b-instruct", None, "vllm", 32768, {}, [], ["--limit-mm-per-prompt"],
+     "a text job sets no multimodal limit"),
     ("qwen3-embedding-0.6b", None, "llama.cpp", 32768, {}, ["--embedding", "--pooling", "last"],
      ["--reranking", "--jinja"], "llama.cpp tools/server/README.md@00dc8057 (--embedding, "
      "--pooling last)"),
