@@ -65,14 +65,14 @@ def handle_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from advisor.errors import AdvisorError
+        from advisor.errors import AdvisorError, error_lines
 
         try:
             return fn(*args, **kwargs)
         except AdvisorError as exc:
             if _debug():
                 raise
-            for line in str(exc).splitlines() or [type(exc).__name__]:
+            for line in error_lines(str(exc)) if str(exc) else [type(exc).__name__]:
                 typer.echo(f"error: {line}", err=True)
             raise typer.Exit(exc.exit_code) from None
 
@@ -215,7 +215,9 @@ def catalog_check_cmd(
     target = path or _state["catalog"]
     problems = check_catalog(target)
     if problems:
-        for line in problems:
+        from advisor.errors import error_lines
+
+        for line in (shown for problem in problems for shown in error_lines(problem)):
             typer.echo(f"error: {line}", err=True)
         raise typer.Exit(1)
     count = len(load_catalog(target).models)

@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
+# C0/C1 controls (ESC, CR, NEL ...), zero-width and bidi-override characters: shown escaped, so a
+# string from a catalog cannot move the cursor, restyle the terminal or fake another line.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e"
+                      "\u2066-\u2069\ufeff]")
+
+
+def printable(text: str) -> str:
+    """`text` with control and invisible formatting characters written as escapes (`\\x1b`)."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def error_lines(message: str) -> list[str]:
+    """A message as the `error: ...` lines it prints: split on newlines only, each printable."""
+    return [printable(line) for line in message.split("\n")]
+
 
 class AdvisorError(Exception):
     """Base class; `exit_code` follows README's exit-code table."""
