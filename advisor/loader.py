@@ -159,8 +159,13 @@ def _models_from(path: Path) -> tuple[list[ModelEntry], list[str], bool]:
     ]
     if "models" not in data:
         problems.append(f"{name}: no [[models]] tables")
+    extends = data.get("extends_packaged", False)
+    if not isinstance(extends, bool):  # "false" is a non-empty string, true to bool()
+        problems.append(f"{name}: extends_packaged: must be true or false (a TOML boolean, "
+                        f"unquoted), not {extends!r}")
+        extends = False
     models, more = validate_records(data.get("models", []), ModelEntry, name, "model", "models")
-    return models, problems + more, bool(data.get("extends_packaged", False))
+    return models, problems + more, extends
 
 
 def load_catalog(path: Path | None = None) -> Catalog:

@@ -70,3 +70,31 @@ def test_advisor_debug_zero_means_off(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "advisor", "catalog", "check", str(bad)],
                          capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 1 and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("value", ['"false"', '"no"', "0", "1"])
+def test_extends_packaged_must_be_a_toml_boolean(tmp_path: Path, value: str) -> None:
+    """W6: `extends_packaged = "false"` counted as true."""
+    text = BASE.replace("extends_packaged = true", f"extends_packaged = {value}")
+    result = check(catalog(tmp_path, text))
+    assert result.exit_code == 1
+    assert "extends_packaged: must be true or false" in result.stderr
+
+
+def test_sigint_during_start_up_exits_130_without_traceback(monkeypatch) -> None:
+    """C3: a KeyboardInterrupt while the CLI imports gave a traceback."""
+    import builtins
+
+    import advisor.__main__ as entry
+
+    real = builtins.__import__
+
+    def interrupted(name, *args, **kwargs):
+        if name == "advisor.cli":
+            raise KeyboardInterrupt
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    with pytest.raises(SystemExit) as exit_:
+        entry.main()
+    assert exit_.value.code == 130
