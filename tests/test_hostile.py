@@ -94,7 +94,17 @@ def test_sigint_during_start_up_exits_130_without_traceback(monkeypatch) -> None
             raise KeyboardInterrupt
         return real(name, *args, **kwargs)
 
+    import atexit
+    import gc
+
+    monkeypatch.setattr(atexit, "register", lambda *a, **k: None)
     monkeypatch.setattr(builtins, "__import__", interrupted)
-    with pytest.raises(SystemExit) as exit_:
-        entry.main()
+    collecting = gc.isenabled()
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            entry.main()
+    finally:
+        monkeypatch.setattr(builtins, "__import__", real)
+        if collecting:
+            gc.enable()
     assert exit_.value.code == 130
