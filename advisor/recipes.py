@@ -40,6 +40,8 @@ PROGRAMS = {"vllm": "vllm", "llama-server": "llama.cpp", "llama-quantize": "llam
 SERVER_RUNTIMES = ("vllm", "sglang", "transformers", "ollama", "lm-studio")
 OLLAMA_DEFAULT_CONTEXT_TOKENS = 4096  # ollama docs/context-length.mdx@948f6933: < 24 GiB VRAM
 MTP_TOKENS = 2  # the Qwen3.6 card's --speculative-config example
+SGLANG_MTP = ("--speculative-algo", "NEXTN", "--speculative-num-steps", "3",
+              "--speculative-eagle-topk", "1", "--speculative-num-draft-tokens", "4")
 # Items per prompt a vision/video job may send (vLLM MultiModalConfig.limit_per_prompt, JSON).
 MM_LIMITS = {"image": 4, "video": 1}
 PHONE_NOTE = ("on the phone: build llama.cpp for Android (Termux) and run this there, or load "
@@ -347,7 +349,12 @@ def _sglang(m: ModelEntry, repo: str, ctx: int, gpus: int, ms: bool,
     if wants_tools(m, task):
         args += ["--tool-call-parser", "qwen3_coder" if tool_parser(m) == "qwen3_coder"
                  else "qwen25"]
-    return [_recipe("sglang", [tuple(args)])]
+    out = [_recipe("sglang", [tuple(args)])]
+    if has_mtp(m):
+        # The Qwen3.5/3.6 cards' SGLang MTP command (NEXTN with the checkpoint's own heads).
+        out.append(_recipe("sglang", [(*args, *SGLANG_MTP)],
+                           "option: MTP speculative decoding with the checkpoint's own heads"))
+    return out
 
 
 def _transformers(m: ModelEntry, repo: str, task: str | None, ctx: int = 0) -> list[Recipe]:

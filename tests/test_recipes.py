@@ -144,6 +144,8 @@ CASES = [
      "docs.vllm.ai/en/v0.11.0/api/vllm/config/multimodal.html (limit_per_prompt as JSON)"),
     ("qwen3-vl-8b-instruct", None, "vllm", 32768, {}, [], ["--limit-mm-per-prompt"],
      "a text job sets no multimodal limit"),
+    ("qwen3.6-27b", None, "sglang", 32768, {}, ["--reasoning-parser"],
+     ["--speculative-algo"], "Qwen3.6-27B card, SGLang: MTP is a separate, opt-in command"),
     ("qwen3-embedding-0.6b", None, "llama.cpp", 32768, {}, ["--embedding", "--pooling", "last"],
      ["--reranking", "--jinja"], "llama.cpp tools/server/README.md@00dc8057 (--embedding, "
      "--pooling last)"),
@@ -202,6 +204,20 @@ def test_mtp_is_an_option_beside_the_plain_serve_line() -> None:
     assert spec == {"method": "qwen3_next_mtp", "num_speculative_tokens": 2}
     assert all("--speculative-config" not in flat(
         all_recipes(by_id["qwen3-8b"], 32768, runtime="vllm"), "vllm") for _ in [0])
+
+
+def test_sglang_mtp_is_the_cards_nextn_option() -> None:
+    found = all_recipes(by_id["qwen3.6-27b"], 32768, runtime="sglang")
+    mtp = [r for r in found if any("--speculative-algo" in a for a in r.argv)]
+    assert mtp and len(mtp) < len(found) and "option: MTP" in mtp[0].note
+    serve = list(mtp[0].argv[-1])
+    i = serve.index("--speculative-algo")
+    # Qwen3.6-27B card: --speculative-algo NEXTN --speculative-num-steps 3
+    # --speculative-eagle-topk 1 --speculative-num-draft-tokens 4
+    assert serve[i:] == ["--speculative-algo", "NEXTN", "--speculative-num-steps", "3",
+                         "--speculative-eagle-topk", "1", "--speculative-num-draft-tokens", "4"]
+    assert "--speculative-algo" not in flat(
+        all_recipes(by_id["qwen3-8b"], 32768, runtime="sglang"), "sglang")
 
 
 def test_online_fp8_only_where_16_bit_weights_fit_at_load() -> None:
