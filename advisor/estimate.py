@@ -523,6 +523,10 @@ def compatible(fmt: WeightFormat, rt: RuntimeSpec, hw: Hardware) -> str | None:
         runs = ", ".join(rt.format_families)
         return f"{rt.id} does not run {fmt.id} weights (it runs {runs} formats)"
     if fmt.family == "fp8" and "fp8" not in hw.fast_formats:
+        from advisor.recipes import fp8_weight_only
+
+        if fp8_weight_only(rt.id, hw.device_id):
+            return None  # vLLM's FP8 Marlin weight-only path (catalog/runtime_flags.toml)
         return f"{hw.name} has no fast FP8 kernels (FP8 needs Ada/Hopper/Blackwell or MI300)"
     return None
 
@@ -558,4 +562,8 @@ def choose_setup(
         from advisor.errors import InputError
 
         raise InputError(problem)
+    if fmt.family == "fp8" and "fp8" not in hw.fast_formats:
+        from advisor.recipes import FP8_MARLIN_NOTE
+
+        notes.append(FP8_MARLIN_NOTE)
     return fmt, rt, tuple(notes)

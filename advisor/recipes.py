@@ -80,7 +80,20 @@ def flag_table() -> dict[str, Any]:
     flags: dict[str, set[str]] = {}
     for f in data.get("flags", []):
         flags.setdefault(f["runtime"], set()).add(f["flag"])
-    return {"runtimes": data.get("runtimes", {}), "flags": flags}
+    return {"runtimes": data.get("runtimes", {}), "flags": flags,
+            "fp8_weight_only": data.get("fp8_weight_only", {})}
+
+
+def fp8_weight_only(runtime: str, device_id: str | None) -> bool:
+    """Whether `runtime` runs FP8 checkpoints weight-only (FP8 Marlin) on this FP8-less device."""
+    entry = flag_table()["fp8_weight_only"]
+    return bool(device_id) and entry.get("runtime") == runtime and device_id in entry.get(
+        "devices", ())
+
+
+FP8_MARLIN_NOTE = ("no FP8 tensor cores on this GPU: vLLM runs the FP8 checkpoint as weight-only "
+                   "W8A16 through its FP8 Marlin kernels (half the memory of 16-bit; compute "
+                   "in 16-bit)")
 
 
 def line_runtime(argv: tuple[str, ...]) -> tuple[str, list[str]]:

@@ -220,6 +220,26 @@ def test_sglang_mtp_is_the_cards_nextn_option() -> None:
         all_recipes(by_id["qwen3-8b"], 32768, runtime="sglang"), "sglang")
 
 
+@pytest.mark.parametrize(("device", "runtime", "runs"), [
+    ("a100-80gb", "vllm", True), ("rtx-3090", "vllm", True), ("rtx-3090", "sglang", False),
+    ("rx-7900-xtx", "vllm", False), ("h100", "vllm", True)])
+def test_fp8_checkpoint_on_ampere_runs_weight_only_on_vllm(device: str, runtime: str,
+                                                           runs: bool) -> None:
+    """docs.vllm.ai/en/v0.5.5/quantization/fp8.html: FP8 models run on compute capability 8.0
+    (Ampere) as weight-only W8A16 through FP8 Marlin (CUDA kernels: not on AMD RDNA)."""
+    from advisor.estimate import choose_setup, compatible
+    from advisor.formats import load_tables
+    from advisor.hardware import HardwareQuery, hardware_from
+
+    tables = load_tables()
+    hw = hardware_from(HardwareQuery(device=device))
+    problem = compatible(tables.formats["fp8"], tables.runtimes[runtime], hw)
+    assert (problem is None) == runs, problem
+    if runs and "fp8" not in hw.fast_formats:
+        notes = choose_setup(tables, hw, "fp8", runtime)[2]
+        assert any("FP8 Marlin" in n for n in notes)
+
+
 def test_online_fp8_only_where_16_bit_weights_fit_at_load() -> None:
     m = dataclasses.replace(by_id["qwen3-32b"], quantized=(), ollama_tag=None)
     assert recipes(m, "fp8", 32768, memory_bytes=48e9) == []  # 65 GB BF16 on a 48 GB card

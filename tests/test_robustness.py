@@ -51,7 +51,7 @@ BAD_INPUTS = [
     (["estimate", "qwen3-max", "--device", "rtx-4090"], 2, "API-only"),
     (["estimate", "qwen3-8b", "--device", "phone", "--runtime", "vllm"], 2,
      "vllm does not run on phone devices"),
-    (["estimate", "qwen3-8b", "--device", "rtx-3090", "--quant", "fp8", "--runtime", "vllm"], 2,
+    (["estimate", "qwen3-8b", "--device", "rx-7900-xtx", "--quant", "fp8", "--runtime", "vllm"], 2,
      "no fast FP8 kernels"),
     (["models", "--family", "qwen9"], 2, "unknown family 'qwen9'"),
     (["models", "--task", "cooking"], 2, "unknown task 'cooking'"),
