@@ -42,6 +42,10 @@ OLLAMA_DEFAULT_CONTEXT_TOKENS = 4096  # ollama docs/context-length.mdx@948f6933:
 MTP_TOKENS = 2  # the Qwen3.6 card's --speculative-config example
 SGLANG_MTP = ("--speculative-algo", "NEXTN", "--speculative-num-steps", "3",
               "--speculative-eagle-topk", "1", "--speculative-num-draft-tokens", "4")
+# QwenLM/Qwen3-Omni README.md, "vLLM Serve Usage".
+OMNI_VLLM_NOTE = ("vLLM serve runs only the thinker (text out, no speech) and has no "
+                  "use_audio_in_video: pass video and audio separately; for speech output use "
+                  "the card's transformers or vLLM offline path")
 # Items per prompt a vision/video job may send (vLLM MultiModalConfig.limit_per_prompt, JSON).
 MM_LIMITS = {"image": 4, "video": 1}
 PHONE_NOTE = ("on the phone: build llama.cpp for Android (Termux) and run this there, or load "
@@ -309,6 +313,8 @@ def _vllm(m: ModelEntry, repo: str, ctx: int, gpus: int, ms: bool, task: str | N
                     "(--limit-mm-per-prompt)".format(**MM_LIMITS))
     if kv_dtype == "fp8":
         args += ["--kv-cache-dtype", "fp8"]
+    if "audio" in m.modalities_out:
+        note.append(OMNI_VLLM_NOTE)
     if not ms and m.modelscope_repo and repo == m.hf_repo:
         note.append(f"or from ModelScope: modelscope download --model {m.modelscope_repo} and "
                     "VLLM_USE_MODELSCOPE=true on the serve line")

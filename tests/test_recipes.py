@@ -240,6 +240,16 @@ def test_fp8_checkpoint_on_ampere_runs_weight_only_on_vllm(device: str, runtime:
         assert any("FP8 Marlin" in n for n in notes)
 
 
+def test_omni_vllm_recipe_says_the_thinker_only_limit() -> None:
+    """QwenLM/Qwen3-Omni README.md, vLLM Serve Usage: 'vLLM serve for Qwen3-Omni currently only
+    supports the thinker model'."""
+    r = all_recipes(by_id["qwen3-omni-30b-a3b-instruct"], 32768, runtime="vllm")[0]
+    assert "only the thinker" in r.note and r.argv[-1][:3] == (
+        "vllm", "serve", "Qwen/Qwen3-Omni-30B-A3B-Instruct")
+    assert "only the thinker" not in all_recipes(by_id["qwen3-8b"], 32768,
+                                                 runtime="vllm")[0].note
+
+
 def test_online_fp8_only_where_16_bit_weights_fit_at_load() -> None:
     m = dataclasses.replace(by_id["qwen3-32b"], quantized=(), ollama_tag=None)
     assert recipes(m, "fp8", 32768, memory_bytes=48e9) == []  # 65 GB BF16 on a 48 GB card
