@@ -42,7 +42,8 @@ OLLAMA_DEFAULT_CONTEXT_TOKENS = 4096  # ollama docs/context-length.mdx@948f6933:
 MTP_TOKENS = 2  # the Qwen3.6 card's --speculative-config example
 SGLANG_MTP = ("--speculative-algo", "NEXTN", "--speculative-num-steps", "3",
               "--speculative-eagle-topk", "1", "--speculative-num-draft-tokens", "4")
-# QwenLM/Qwen3-Omni README.md, "vLLM Serve Usage".
+# QwenLM/Qwen3-Omni:README.md@0309c201, "vLLM Serve Usage" ("vLLM serve for Qwen3-Omni currently
+# only supports the thinker model"; use_audio_in_video is not available in vLLM serve).
 OMNI_VLLM_NOTE = ("vLLM serve runs only the thinker (text out, no speech) and has no "
                   "use_audio_in_video: pass video and audio separately; for speech output use "
                   "the card's transformers or vLLM offline path")
