@@ -578,8 +578,13 @@ def all_recipes(m: ModelEntry, context_tokens: int, gpus: int = 1,
             formats += list(a.quants)
         elif a.provenance == "official" and a.format not in ("safetensors", "mnn"):
             formats.append(a.format)
-    seen: dict[tuple[str, tuple[str, ...]], Recipe] = {}
+    seen: dict[tuple[str, tuple[str, ...]], tuple[bool, Recipe]] = {}
     for fmt_id in dict.fromkeys(formats):
         for r in recipes(m, fmt_id, context_tokens, gpus, modelscope_first, **options):
-            seen.setdefault((r.runtime, r.commands), r)
-    return list(seen.values())
+            seen.setdefault((r.runtime, r.commands), (fmt_id == UNLISTED_GGUF_QUANT, r))
+    found = list(seen.values())
+    # Within a GGUF runtime, the default Q4_K_M file or tag comes first (`ollama run qwen3.5:4b`,
+    # not its -bf16 tag); other runtimes keep their order.
+    order = {r.runtime: i for i, (_, r) in reversed(list(enumerate(found)))}
+    return [r for _, r in sorted(found, key=lambda x: (
+        order[x[1].runtime], not (x[0] and x[1].runtime in ("ollama", "llama.cpp", "lm-studio"))))]

@@ -335,3 +335,21 @@ def test_self_made_gguf_keeps_the_quantized_kv_cache() -> None:
     m = dataclasses.replace(by_id["qwen3-8b"], quantized=(), ollama_tag=None)
     serve = recipes(m, "q4_k_m", 65536, kv_dtype="q8_0")[0].argv[-1]
     assert serve[0] == "llama-server" and "-ctk" in serve and serve[-2:] == ("-fa", "on")
+
+
+def test_run_picks_the_default_tag_and_a_ready_community_gguf() -> None:
+    """Issue 11's done-when: Ollama's default tag first; llama.cpp downloads a ready GGUF."""
+    from typer.testing import CliRunner
+
+    from advisor.cli import app
+
+    runner = CliRunner()
+    ollama = runner.invoke(app, ["run", "qwen3.5-4b", "--runtime", "ollama"])
+    assert ollama.exit_code == 0, ollama.stderr
+    runs = [line for line in ollama.stdout.splitlines() if line.startswith("ollama run")]
+    assert runs[0] == "ollama run qwen3.5:4b"
+    gguf = runner.invoke(app, ["run", "qwen3.5-4b", "--runtime", "llama.cpp"])
+    assert gguf.exit_code == 0, gguf.stderr
+    first = gguf.stdout.split("\n# ")[0]
+    assert "community build" in first and "llama-server -hf unsloth/" in first
+    assert "convert_hf_to_gguf" not in first
