@@ -332,16 +332,13 @@ def estimate_cmd(
     output: OutputOpt = None,
 ) -> None:
     """Memory, fit, longest context and speed of one model on one device."""
-    from advisor.errors import InputError
     from advisor.estimate import choose_setup, estimate
     from advisor.formats import load_tables
-    from advisor.loader import find_model
+    from advisor.loader import find_open_model
     from advisor.render import estimate_tables
 
     cat = load()
-    entry = find_model(cat, model)
-    if not entry.open_weights:
-        raise InputError(f"'{entry.id}' is API-only (no open weights): nothing to run locally")
+    entry = find_open_model(cat, model, "run locally")
     hw = hardware(device, memory, bandwidth, tflops, gpus, ram)
     tables = load_tables()
     check_count(batch, "--batch", 4096)

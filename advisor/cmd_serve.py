@@ -69,14 +69,12 @@ def register(app: typer.Typer) -> None:
         from advisor.errors import InputError
         from advisor.estimate import choose_setup
         from advisor.formats import load_tables
-        from advisor.loader import find_model
+        from advisor.loader import find_open_model
         from advisor.serve import SERVING_RUNTIMES, serve
 
         if device is None:
             raise InputError("serve needs --device ID (see `advisor devices`)")
-        entry = find_model(load(), model)
-        if not entry.open_weights or entry.config is None:
-            raise InputError(f"'{entry.id}' is API-only (no open weights): nothing to serve")
+        entry = find_open_model(load(), model, "serve")
         check_count(users, "--users", 100_000)
         check_count(context, "--context", entry.context.max_tokens)
         if prompt is not None:
@@ -148,12 +146,10 @@ def register(app: typer.Typer) -> None:
         from advisor.errors import InputError
         from advisor.formats import load_tables
         from advisor.hardware import check_positive
-        from advisor.loader import find_model
+        from advisor.loader import find_open_model
         from advisor.plan import api_price, plan
 
-        entry = find_model(load(), model)
-        if not entry.open_weights or entry.config is None:
-            raise InputError(f"'{entry.id}' is API-only (no open weights): nothing to host")
+        entry = find_open_model(load(), model, "host")
         check_count(users, "--users", 100_000)
         check_count(context, "--context", entry.context.max_tokens)
         check_count(top, "--top", 1000)

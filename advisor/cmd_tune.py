@@ -47,15 +47,12 @@ def register(app: typer.Typer) -> None:
         output: OutputOpt = None,
     ) -> None:
         """Drafts and MTP heads for speculative decoding: memory, speedup range, commands."""
-        from advisor.errors import InputError
         from advisor.formats import load_tables
-        from advisor.loader import find_model
+        from advisor.loader import find_model, find_open_model
         from advisor.speculative import draft_plan
 
         cat = load()
-        entry = find_model(cat, model)
-        if not entry.open_weights or entry.config is None:
-            raise InputError(f"'{entry.id}' is API-only (no open weights): nothing to draft for")
+        entry = find_open_model(cat, model, "draft for")
         extra = find_model(cat, draft).id if draft else None
         check_count(context, "--context", entry.context.max_tokens)
         check_count(batch, "--batch", 4096)
@@ -112,7 +109,7 @@ def register(app: typer.Typer) -> None:
         fit, training speed and the command to start."""
         from advisor.errors import InputError
         from advisor.finetune import FRAMEWORKS, METHODS, finetune, fit_list
-        from advisor.loader import find_model, resolve
+        from advisor.loader import find_open_model, resolve
 
         meth = resolve(method, {m: m for m in METHODS}, "method")
         fw = resolve(framework, {f: f for f in FRAMEWORKS}, "framework",
@@ -138,9 +135,7 @@ def register(app: typer.Typer) -> None:
         if not model:
             raise InputError("finetune needs MODEL (e.g. advisor finetune qwen3-8b --method "
                              "qlora), or --list --device ID")
-        entry = find_model(cat, model)
-        if not entry.open_weights or entry.config is None:
-            raise InputError(f"'{entry.id}' is API-only (no open weights): nothing to fine-tune")
+        entry = find_open_model(cat, model, "fine-tune")
         if fw == "unsloth" and gpus > 1:
             note("note: Unsloth's open-source release trains on one GPU; memory is per GPU")
         result = finetune(entry, meth, fw, rank, seq_len, batch, gpus, hw, chinese)

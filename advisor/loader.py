@@ -233,3 +233,12 @@ def find_model(catalog: Catalog, name: str) -> ModelEntry:
     models = catalog.by_id()
     repos = {m.hf_repo.lower(): m.id for m in catalog.models if m.hf_repo}
     return resolve(name, models, "model", repos, lambda: "; see `advisor models`")
+
+
+def find_open_model(catalog: Catalog, name: str, purpose: str) -> ModelEntry:
+    """`find_model` for commands that need weights: an API-only model is an InputError saying
+    there is nothing to `purpose` (run locally, serve, draft for ...)."""
+    entry = find_model(catalog, name)
+    if not entry.open_weights or entry.config is None:
+        raise InputError(f"'{entry.id}' is API-only (no open weights): nothing to {purpose}")
+    return entry
