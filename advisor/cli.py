@@ -48,7 +48,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Shorthand for --format js
 OutputOpt = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="Write the document to this file (atomically) instead "
-                 "of stdout.", dir_okay=False),
+                 "of stdout; regular files only (a symlink is written through)."),
 ]
 
 _state: dict[str, Path | None] = {"catalog": None}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -118,24 +120,54 @@ def render_text(tables: Callable[[], list[Any]], width: int = 120) -> str:
     return buffer.getvalue()
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Write the whole file or nothing: a temporary file beside it, then a rename."""
+    """Write the whole file or nothing: a temporary file beside it, then a rename.
+
+    Only regular files are written: a directory, device, FIFO or socket at the path is refused
+    (`>` is the way to write to those). A symlink is written through: the new file replaces
+    the link's target, and the link stays. An existing file keeps its mode (and, where the
+    writer may set it, its owner); a new one gets the umask's mode (0666 & ~umask)."""
     target = Path(path)
-    if target.is_dir():
-        raise ExportError(f"cannot write {target}: it is a directory; give a file name")
-    parent = target.parent if str(target.parent) else Path(".")
+
+    def fail(why: str) -> ExportError:
+        return ExportError(f"cannot write {target}: {why}")
+
     try:
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp")
+        st: os.stat_result | None = os.stat(target)  # follows a symlink to what it names
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:  # ENAMETOOLONG, ENOTDIR, EACCES, ELOOP
+        raise fail(exc.strerror or str(exc)) from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise fail("it is a directory; give a file name")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise fail("not a regular file (a device, FIFO or socket); -o writes regular files "
+                   "only: use > to write to it")
+    real = Path(os.path.realpath(target)) if target.is_symlink() else target
+    parent = real.parent if str(real.parent) else Path(".")
+    mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask()
+    try:
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{real.name[:40]}.", suffix=".tmp")
     except OSError as exc:
-        raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise fail(exc.strerror or str(exc)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
+            if st is not None and (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+                with contextlib.suppress(OSError):  # only root may give a file away
+                    os.fchown(f.fileno(), st.st_uid, st.st_gid)
+            os.fchmod(f.fileno(), mode)
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, target)
+        os.replace(tmp, real)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
-            raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from None
+            raise fail(exc.strerror or str(exc)) from None
         raise

@@ -44,9 +44,9 @@ def display_name(path: Path) -> str:
 def read_raw(path: Path) -> bytes:
     """A catalog file's bytes; every failure becomes a CatalogError naming the file."""
     name = display_name(path)
-    if path.is_dir():
-        raise CatalogError([f"{name}: is a directory, not a TOML file"])
     try:
+        if path.is_dir():
+            raise CatalogError([f"{name}: is a directory, not a TOML file"])
         return cache.read_file(path)
     except FileNotFoundError:
         raise CatalogError([f"{name}: no such file"]) from None

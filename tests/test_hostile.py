@@ -3,6 +3,8 @@ terminal unchecked (issue 17). Each case is a finding of the adversarial review.
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -108,3 +110,73 @@ def test_sigint_during_start_up_exits_130_without_traceback(monkeypatch) -> None
         if collecting:
             gc.enable()
     assert exit_.value.code == 130
+
+
+# D1: `-o` replaced whatever was at the path (devices, FIFOs, symlinks) and forced mode 0600
+def write_o(target: Path | str, *extra: str):
+    return runner.invoke(app, ["devices", "--json", "-o", str(target), *extra])
+
+
+def one_error_line(result, fragment: str) -> None:
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot write"), lines
+    assert fragment in lines[0] and "internal error" not in lines[0]
+
+
+def test_o_refuses_a_fifo_and_leaves_it_a_fifo(tmp_path: Path) -> None:
+    import stat
+
+    fifo = tmp_path / "out.json"
+    os.mkfifo(fifo)
+    one_error_line(write_o(fifo), "not a regular file")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert os.listdir(tmp_path) == ["out.json"]
+
+
+def test_o_refuses_a_link_to_a_device_and_keeps_the_link(tmp_path: Path) -> None:
+    link = tmp_path / "null.json"
+    link.symlink_to("/dev/null")
+    one_error_line(write_o(link), "not a regular file")
+    assert link.is_symlink() and os.readlink(link) == "/dev/null"
+
+
+def test_o_refuses_a_directory_with_exit_1(tmp_path: Path) -> None:
+    (tmp_path / "adir").mkdir()
+    one_error_line(write_o(tmp_path / "adir"), "it is a directory")
+    assert sorted(os.listdir(tmp_path)) == ["adir"]
+
+
+def test_o_writes_through_a_symlink_to_its_target(tmp_path: Path) -> None:
+    real = tmp_path / "real.json"
+    real.write_text("old\n")
+    link = tmp_path / "link.json"
+    link.symlink_to("real.json")
+    assert write_o(link).exit_code == 0
+    assert link.is_symlink() and os.readlink(link) == "real.json"
+    assert json.loads(real.read_text())["devices"]
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to("made.json")
+    assert write_o(dangling).exit_code == 0
+    assert dangling.is_symlink() and json.loads((tmp_path / "made.json").read_text())["devices"]
+    assert sorted(os.listdir(tmp_path)) == ["dangling.json", "link.json", "made.json",
+                                            "real.json"]
+
+
+def test_o_keeps_an_existing_mode_and_gives_new_files_the_umask(tmp_path: Path) -> None:
+    old = tmp_path / "old.json"
+    old.write_text("old\n")
+    old.chmod(0o640)
+    assert write_o(old).exit_code == 0
+    assert (old.stat().st_mode & 0o777) == 0o640
+    mask = os.umask(0o002)
+    try:
+        assert write_o(tmp_path / "new.json").exit_code == 0
+    finally:
+        os.umask(mask)
+    assert ((tmp_path / "new.json").stat().st_mode & 0o777) == 0o664
+
+
+def test_o_with_an_overlong_name_is_one_clean_line(tmp_path: Path) -> None:
+    one_error_line(write_o(tmp_path / ("x" * 300)), "too long")
+    one_error_line(write_o(tmp_path / "a-file" / "below.json"), "")

@@ -66,6 +66,10 @@ BAD_INPUTS = [
     (["--catalog", str(DATA / "duplicate_id.toml"), "models"], 1, "duplicate id"),
     (["catalog", "check", str(DATA / "binary.toml")], 1, "not UTF-8 text"),
     (["models", "-o", "/nonexistent-dir/x.json"], 1, "cannot write /nonexistent-dir/x.json"),
+    # issue 17 (D1, C7, K2): -o writes regular files only; long names are one clean line
+    (["models", "-o", "/"], 1, "cannot write /: it is a directory"),
+    (["devices", "--json", "-o", "x" * 300], 1, "File name too long"),
+    (["--catalog", "y" * 300 + ".toml", "models"], 1, "too long"),
 ]
 
 
