@@ -1,8 +1,8 @@
 """Memory, longest context and speed of one model on one piece of hardware: pure functions.
 
 Every estimate lists what it assumed. Formulas:
-- weights: quantized linear layers x bits/weight + embedding and output head at their own bits
-  + vision/audio towers at 16 bits (all experts of a MoE are resident);
+- weights: quantized linear layers x bits/weight + embedding (and n-gram tables) and output
+  head at their own bits + vision/audio towers at 16 bits (all experts of a MoE are resident);
 - KV cache: 2 x layers keeping KV x num_key_value_heads x head_dim x tokens x batch x bytes/element
   (+ the fixed recurrent state of linear-attention layers in hybrid models);
 - overhead: the runtime's fixed cost + activations per prompt token;
@@ -120,21 +120,25 @@ class WeightCounts(NamedTuple):
     embed: int
     tied: bool
     towers: int
+    ngram: int = 0
+    """N-gram embedding tables (resident, stored like the embedding; not read whole per token)."""
 
 
 def weight_counts(model: ModelEntry) -> WeightCounts:
     assert model.config and model.architecture
     count = model.param_count
     embed = model.config.vocab_size * model.config.hidden_size
-    return WeightCounts(count.total - count.embedding, count.active - count.embedding, embed,
-                        model.config.tie_word_embeddings, model.towers_params)
+    return WeightCounts(count.total - count.embedding,
+                        count.active - (count.embedding - count.ngram), embed,
+                        model.config.tie_word_embeddings, model.towers_params, count.ngram)
 
 
 def weights_bytes(model: ModelEntry | WeightCounts, fmt: WeightFormat) -> int:
     """Resident weight bytes: all experts, embeddings and towers included."""
     w = model if isinstance(model, WeightCounts) else weight_counts(model)
     head_bits = 0.0 if w.tied else w.embed * fmt.output_head_bits
-    bits = w.linear * fmt.bits_per_weight + w.embed * fmt.embedding_bits + head_bits
+    bits = (w.linear * fmt.bits_per_weight + (w.embed + w.ngram) * fmt.embedding_bits
+            + head_bits)
     return int((bits + w.towers * TOWER_BITS) / 8)
 
 

@@ -186,7 +186,7 @@ def train_memory(model: ModelEntry, method: str, rank: int, seq_len: int, batch:
         trainable = adapter_params(c, rank)
         if method == "qlora":
             head = 0 if w.tied else w.embed
-            bits = w.linear * data["qlora"]["bits_per_weight"] + (w.embed + head) * 16
+            bits = w.linear * data["qlora"]["bits_per_weight"] + (w.embed + head + w.ngram) * 16
             weights = int(bits / 8) + towers
         else:
             weights = total * st["weight_bytes"] + towers

@@ -17,6 +17,9 @@ class ParamCount(NamedTuple):
     """Input embedding plus a separate output head (counted once when tied)."""
     output_head: int
     """Parameters read per token by the output projection (the embedding when tied)."""
+    ngram: int = 0
+    """N-gram embedding tables: in `total` and `embedding`, not in `active` (looked up, not
+    multiplied: the cards count them apart, '125B with 6B activated, plus 51B n-gram embedding')."""
 
 
 def _attention(c: ModelConfig, gated: bool) -> int:
@@ -58,11 +61,13 @@ def count_params(c: ModelConfig, architecture: str) -> ParamCount:
     mlp_total, mlp_active = _mlp(c)
     embed = c.vocab_size * c.hidden_size
     head = 0 if c.tie_word_embeddings else embed
+    ngram = c.ngram_embedding_params
     body_total = attention + c.num_hidden_layers * mlp_total
     body_active = attention + c.num_hidden_layers * mlp_active
     return ParamCount(
-        total=body_total + embed + head,
+        total=body_total + embed + head + ngram,
         active=body_active + embed + head,
-        embedding=embed + head,
+        embedding=embed + head + ngram,
         output_head=embed,
+        ngram=ngram,
     )

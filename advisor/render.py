@@ -73,7 +73,12 @@ def models_table(result: ModelsResult) -> Table:
         table.add_column("released", no_wrap=True, min_width=10)
     for row in rows:
         id_, total, active, context, modalities, license_text, released = row
-        if narrow:
+        if narrow and console().width < 80 and active != "=":
+            # under 80 columns the active count joins the line under the id, so a long licence
+            # id (qwen-community-1.0) keeps its column
+            table.add_row(f"{id_}\n[dim]{active} active, {modalities}, {released}[/dim]",
+                          total, context, license_text)
+        elif narrow:
             table.add_row(f"{id_}\n[dim]{modalities}, {released}[/dim]",
                           f"{total}\n[dim]{active} active[/dim]" if active != "=" else total,
                           context, license_text)

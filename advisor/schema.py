@@ -22,6 +22,7 @@ OutModality = Literal["text", "audio", "embedding", "score"]
 Task = Literal[
     "chat", "reasoning", "code", "math", "vision", "video", "audio", "embedding", "rerank",
     "moderation", "tool-use", "long-context", "translation", "speech-to-text", "text-to-speech",
+    "environment-simulation",
 ]
 Thinking = Literal["none", "hybrid", "thinking-only"]
 Architecture = Literal["dense", "moe", "hybrid-moe", "hybrid-dense"]
@@ -102,6 +103,12 @@ class ModelConfig(Record):
     linear_key_head_dim: PositiveInt | None = None
     linear_value_head_dim: PositiveInt | None = None
     linear_conv_kernel_dim: PositiveInt | None = None
+    # N-gram embedding tables (Qwen3.8-Flash-Next, `qwen4_exp`): at each layer of `ple_layer_ids`
+    # the local bigrams/trigrams index hashed tables of at least `ngram_vocab_size_base` rows
+    # whose widths add up to `ple_embed_dim`. Resident weights, looked up (not multiplied).
+    ngram_vocab_size_base: PositiveInt | None = None
+    ple_embed_dim: PositiveInt | None = None
+    ple_layer_ids: tuple[Annotated[int, Check(ge=0)], ...] = ()
 
     def __post_init__(self) -> None:
         if self.num_attention_heads % self.num_key_value_heads:
@@ -120,10 +127,22 @@ class ModelConfig(Record):
             raise ValueError("num_experts_per_tok is larger than num_experts")
         if self.num_experts is None and self.intermediate_size is None:
             raise ValueError("intermediate_size is required for a dense model")
+        ngram = (self.ngram_vocab_size_base, self.ple_embed_dim, self.ple_layer_ids or None)
+        if any(v is not None for v in ngram) and any(v is None for v in ngram):
+            raise ValueError("ngram_vocab_size_base, ple_embed_dim and ple_layer_ids go together")
+        if any(i >= self.num_hidden_layers for i in self.ple_layer_ids):
+            raise ValueError(f"ple_layer_ids: a layer id is not below num_hidden_layers "
+                             f"({self.num_hidden_layers})")
 
     @property
     def is_moe(self) -> bool:
         return self.num_experts is not None
+
+    @property
+    def ngram_embedding_params(self) -> int:
+        """Parameters of the n-gram embedding tables (0 for models without them)."""
+        return (self.ngram_vocab_size_base or 0) * (self.ple_embed_dim or 0) * len(
+            self.ple_layer_ids)
 
     @property
     def kv_cache_layers(self) -> int:

@@ -93,3 +93,50 @@ def test_show_table_lists_downloads() -> None:
     run = CliRunner().invoke(app, ["show", "qwen3.5-4b"], env={"COLUMNS": "200"})
     assert run.exit_code == 0, run.output
     assert "bartowski/Qwen_Qwen3.5-4B-GGUF" in run.output and "community" in run.output
+
+
+NEW_MODELS = ("qwen3.8-2.4t-a95b", "qwen3.8-flash-next", "qwen-agentworld-35b-a3b",
+              "qwen3-omni-30b-a3b-thinking")
+
+
+def test_new_models_modalities_thinking_and_licences(models) -> None:
+    big = models["qwen3.8-2.4t-a95b"]
+    # text only, thinking cannot be disabled, its own licence (not Apache-2.0)
+    assert big.modalities_in == ("text",) and big.thinking == "thinking-only"
+    assert big.license.id == "qwen3.8-max" and "separate licence" in big.license.condition
+    assert big.context.max_tokens == 1_010_000
+    flash = models["qwen3.8-flash-next"]
+    assert flash.license.id == "qwen-community-1.0" and "image" in flash.modalities_in
+    assert flash.context.max_tokens == 1_000_000
+    world = models["qwen-agentworld-35b-a3b"]
+    # the checkpoint holds only the language model: no vision input although the base has one
+    assert world.modalities_in == ("text",) and world.tasks == ("environment-simulation",)
+    omni = models["qwen3-omni-30b-a3b-thinking"]
+    assert omni.modalities_out == ("text",) and "audio" in omni.modalities_in
+    assert omni.thinking == "thinking-only"
+    assert models["qwen3-omni-30b-a3b-instruct"].modalities_out == ("text", "audio")
+
+
+def test_world_model_is_not_offered_for_chat_or_code(models) -> None:
+    from advisor.rules import serves_task
+
+    world = models["qwen-agentworld-35b-a3b"]
+    assert not any(serves_task(world, t) for t in ("chat", "code", "tool-use", "vision"))
+    assert serves_task(world, "environment-simulation")
+    assert not serves_task(models["qwen3.8-2.4t-a95b"], "vision")
+
+
+@pytest.mark.parametrize("mid", NEW_MODELS)
+def test_show_new_model(mid) -> None:
+    run = CliRunner().invoke(app, ["show", mid, "--json"], env={"COLUMNS": "200"})
+    assert run.exit_code == 0, run.output
+    view = json.loads(run.output)["model"]
+    assert view["id"] == mid and view["params_total"] > 0
+    table = CliRunner().invoke(app, ["show", mid], env={"COLUMNS": "100"})
+    assert table.exit_code == 0 and mid in table.output and "Traceback" not in table.output
+
+
+def test_catalog_check_passes() -> None:
+    run = CliRunner().invoke(app, ["catalog", "check"])
+    assert run.exit_code == 0, run.output
+    assert "every fact backed by a source" in run.output

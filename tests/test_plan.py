@@ -96,10 +96,8 @@ def test_cli_plan_json_and_schema() -> None:
 
 
 def test_trillion_scale_model_spans_nodes() -> None:
-    # Qwen3.8-2.4T-A95B arrives with the issue-11 catalog work; until then this checks nothing
+    # 2.4T parameters: 4.9 TB in BF16, 2.4 TB in FP8; more than one 8-GPU H100/H200 node either way
     cat = load_catalog(None)
-    if not any(m.id == "qwen3.8-2.4t-a95b" for m in cat.models):
-        pytest.skip("qwen3.8-2.4t-a95b is not in the catalog yet")
     m = find_model(cat, "qwen3.8-2.4t-a95b")
     r = plan(m, load_tables(), 50, 32768, devices=["h100", "h200"])
     assert r.options and all(o.nodes >= 2 for o in r.options)
