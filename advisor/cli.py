@@ -15,14 +15,37 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from advisor.i18n import _, tr
+
 if TYPE_CHECKING:
     from advisor.records import Record
     from advisor.schema import Catalog
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+class AdvisorGroup(typer.core.TyperGroup):
+    """The root command: takes `--lang` from anywhere on the command line before Click parses
+    it (a global option that may follow the command), then translates the help texts."""
+
+    def main(self, args: Any = None, *rest: Any, **extra: Any) -> Any:
+        from advisor import i18n
+
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            argv, lang = i18n.take_lang_option(argv)
+        except Exception as exc:  # InputError: one line, exit 2, as for any bad input
+            i18n.set_language(None)
+            typer.echo(_("error: {message}").format(message=exc), err=True)
+            sys.exit(2)
+        i18n.set_language(lang)
+        i18n.translate_help(self)
+        return super().main(argv, *rest, **extra)
+
+
 app = typer.Typer(
     name="advisor",
+    cls=AdvisorGroup,
     help="Which Qwen model to run, on what, how, and how fast. Works offline.",
     no_args_is_help=True,
     add_completion=False,
@@ -73,7 +96,7 @@ def handle_errors(fn: F) -> F:
             if _debug():
                 raise
             for line in error_lines(str(exc)) if str(exc) else [type(exc).__name__]:
-                typer.echo(f"error: {line}", err=True)
+                typer.echo(_("error: {message}").format(message=line), err=True)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
@@ -88,8 +111,9 @@ def emit(result: "Record", fmt: OutputFormat, as_json: bool, tables: Callable[[]
         from advisor.errors import InputError
 
         if (as_json or fmt is not OutputFormat.table) and chosen is not by_suffix:
-            raise InputError(f"-o {output} asks for {by_suffix.value} but --format says "
-                             f"{chosen.value}; change the file's extension or drop --format")
+            raise InputError(_("-o {output} asks for {wanted} but --format says {chosen}; "
+                               "change the file's extension or drop --format").format(
+                                   output=output, wanted=by_suffix.value, chosen=chosen.value))
         chosen = by_suffix
     if chosen is OutputFormat.table and output is None:
         from advisor.render import console
@@ -111,7 +135,7 @@ def emit(result: "Record", fmt: OutputFormat, as_json: bool, tables: Callable[[]
         sys.stdout.write(text)
     else:
         export.write_atomic(output, text)
-        note(f"wrote {output}")
+        note(_("wrote {path}").format(path=output))
 
 
 _SUFFIX_FORMATS = {".json": OutputFormat.json, ".md": OutputFormat.markdown,
@@ -143,8 +167,15 @@ def root(
             dir_okay=True,
         ),
     ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of tables, notes, errors and help: en or zh "
+                     "(default: from LANGUAGE, LC_ALL, LC_MESSAGES or LANG). May follow the "
+                     "command: advisor recommend --device phone --lang zh."),
+    ] = None,
 ) -> None:
     """Which Qwen model to run, on what, how, and how fast. Works offline."""
+    del lang  # taken off the command line by AdvisorGroup.main before Click parses it
     _state["catalog"] = catalog
 
 
@@ -218,10 +249,10 @@ def catalog_check_cmd(
         from advisor.errors import error_lines
 
         for line in (shown for problem in problems for shown in error_lines(problem)):
-            typer.echo(f"error: {line}", err=True)
+            typer.echo(_("error: {message}").format(message=line), err=True)
         raise typer.Exit(1)
     count = len(load_catalog(target).models)
-    typer.echo(f"ok: {count} models, every fact backed by a source")
+    typer.echo(_("ok: {count} models, every fact backed by a source").format(count=count))
 
 
 DeviceOpt = Annotated[
@@ -259,7 +290,7 @@ def hardware(device: str | None, memory: str | None, bandwidth: float | None,
 
         detection = map_probe(probe(), load_devices())
         for line in detection.notes:
-            note(f"note: {line}")
+            note(_("note: {message}").format(message=tr(line)))
         if detection.device_id is None or not (memory or bandwidth or tflops or gpus > 1 or ram):
             return detection.hardware
         from advisor.hardware import find_device
@@ -267,7 +298,7 @@ def hardware(device: str | None, memory: str | None, bandwidth: float | None,
         return hardware_from(query, find_device(detection.device_id)[0])
     hw = hardware_from(query)
     for line in hw.notes:
-        note(f"note: {line}")
+        note(_("note: {message}").format(message=tr(line)))
     return hw
 
 
@@ -348,7 +379,7 @@ def estimate_cmd(
         check_count(prompt, "--prompt", 100_000_000)
     weight_format, rt, notes = choose_setup(tables, hw, quant, runtime)
     for line in notes:
-        note(f"note: {line}")
+        note(_("note: {message}").format(message=tr(line)))
     result = estimate(entry, hw, tables, weight_format, rt, ctx, prompt, batch, kv_dtype)
     result = _with_speculative(result, entry, weight_format, ctx, tables, kv_dtype, hw, batch)
     emit(result, fmt, as_json, lambda: estimate_tables(result), output)
@@ -364,9 +395,10 @@ def _with_speculative(result: Any, entry: Any, weight_format: Any, ctx: int, tab
                       kv_dtype, hw, batch)
     spec = summary(plan)
     if spec.method != "none" and spec.speedup_low is not None:
-        note(f"note: speculative decoding ({spec.method}"
-             f"{' ' + spec.draft_model_id if spec.draft_model_id else ''}): published "
-             f"{spec.speedup_low:.2f}x-{spec.speedup_high:.2f}x; `advisor draft {entry.id}`")
+        note(_("note: speculative decoding ({method}): published {low:.2f}x-{high:.2f}x; "
+               "`advisor draft {model}`").format(
+                   method=spec.method + (" " + spec.draft_model_id if spec.draft_model_id else ""),
+                   low=spec.speedup_low, high=spec.speedup_high, model=entry.id))
     values = {name: getattr(result, name) for name in result.__record_fields__}
     return Estimate(**{**values, "speculative": spec})
 
@@ -405,8 +437,8 @@ def recommend_cmd(
     from advisor.schema import TASKS
 
     if device is None and memory is None:
-        raise InputError("recommend needs hardware: --device ID|class|auto (see `advisor devices`)"
-                         " or --memory-gb SIZE")
+        raise InputError(_("recommend needs hardware: --device ID|class|auto (see `advisor "
+                           "devices`) or --memory-gb SIZE"))
     task_id = resolve(task, {t: t for t in TASKS}, "task")
     check_count(top, "--top", 1000)
     if context is not None:
@@ -421,8 +453,10 @@ def recommend_cmd(
     if runtime:
         runtime = tables.runtime(runtime).id
     if quant and runtime and tables.formats[quant].family not in tables.runtimes[runtime].format_families:
-        raise InputError(f"--quant {quant} conflicts with --runtime {runtime}: {runtime} runs "
-                         f"{', '.join(tables.runtimes[runtime].format_families)} formats")
+        raise InputError(_("--quant {quant} conflicts with --runtime {runtime}: {runtime} runs "
+                           "{families} formats").format(
+                               quant=quant, runtime=runtime,
+                               families=", ".join(tables.runtimes[runtime].format_families)))
     cat = load()
     target = find_model(cat, why_not).id if why_not else None
     hw = hardware(device, memory, bandwidth, tflops, gpus, ram)
@@ -433,17 +467,19 @@ def recommend_cmd(
     )
     result = recommend(cat, hw, tables, constraints, load_scoring())
     if not private and any(p.deployment == "cloud-api" for p in result.recommendations):
-        note("note: cloud API models are listed apart; add --private to keep data on premises")
+        note(_("note: cloud API models are listed apart; add --private to keep data on "
+               "premises"))
     if result.closest:
-        note(f"note: nothing fits this device; {result.closest}")
+        note(_("note: nothing fits this device; {closest}").format(closest=tr(result.closest)))
     if target:
         explain_one = [e for e in result.excluded if e.model_id == target]
         if not explain_one:
             pick = next(p for p in result.recommendations if p.model_id == target)
-            note(f"{target} is recommended (rank {pick.rank}): {pick.why}")
+            note(_("{model} is recommended (rank {rank}): {why}").format(
+                model=target, rank=pick.rank, why=tr(pick.why)))
         for e in explain_one:
             for r in e.reasons:
-                typer.echo(f"{target}: {r.rule}: {r.message}")
+                typer.echo(f"{target}: {r.rule}: {tr(r.message)}")
         return
     emit(result, fmt, as_json,
          lambda: [*recommend_tables(result, chinese), *([explain_table(result)] if explain else [])],
@@ -478,7 +514,8 @@ def compare_cmd(
     cat = load()
     entries = [find_model(cat, name) for name in models]
     if len(entries) < 2:
-        raise InputError("compare needs at least two models, e.g. advisor compare qwen3-8b qwen3-14b")
+        raise InputError(_("compare needs at least two models, e.g. advisor compare qwen3-8b "
+                           "qwen3-14b"))
     check_count(context, "--context", 100_000_000)
     tables = load_tables()
     hw = rt = None
@@ -487,7 +524,7 @@ def compare_cmd(
         hw = hardware(device, memory, bandwidth, tflops, gpus, ram)
         weight_format, rt, notes = choose_setup(tables, hw, quant, runtime)
         for line in notes:
-            note(f"note: {line}")
+            note(_("note: {message}").format(message=tr(line)))
     result = compare(entries, tables, weight_format, context, hw, rt)
     emit(result, fmt, as_json, lambda: [compare_table(result)], output)
 
@@ -518,14 +555,15 @@ def run_cmd(
     cat = load()
     entry = find_model(cat, model)
     if not entry.open_weights:
-        raise InputError(f"'{entry.id}' is API-only: there are no weights to run")
+        raise InputError(_("'{model}' is API-only: there are no weights to run").format(
+            model=entry.id))
     where = resolve(source, {"huggingface": "huggingface", "modelscope": "modelscope"}, "source",
                     {"hf": "huggingface", "ms": "modelscope"})
     wanted = resolve(runtime, {v: v for v in RUNTIME_NAMES.values()}, "runtime",
                      RUNTIME_NAMES) if runtime else None
     task_id = resolve(task, {t: t for t in TASKS}, "task") if task else None
     if kv_dtype and kv_dtype not in ("q8_0", "fp8"):
-        raise InputError(f"--kv-dtype: '{kv_dtype}' is not q8_0 or fp8")
+        raise InputError(_("--kv-dtype: '{dtype}' is not q8_0 or fp8").format(dtype=kv_dtype))
     ctx = context or entry.context.native_tokens
     check_count(ctx, "--context", entry.context.max_tokens)
     tables = load_tables()
@@ -536,9 +574,9 @@ def run_cmd(
     if not found and not quant and wanted == "mlx":  # convert-yourself when nothing is listed
         found = recipes(entry, "mlx-4bit", ctx, gpus, modelscope, **options)
     if not found:
-        raise InputError(why_not(entry, wanted) if wanted else
-                         f"no artifact of {entry.id} runs at {quant or 'any format'}; "
-                         f"see `advisor show {entry.id}`")
+        raise InputError(tr(why_not(entry, wanted)) if wanted else
+                         _("no artifact of {model} runs at {quant}; see `advisor show {model}`")
+                         .format(model=entry.id, quant=quant or _("any format")))
     result = RunResult(model_id=entry.id, context_tokens=ctx, recipes=tuple(found))
 
     def tables_() -> list[Any]:
@@ -549,7 +587,7 @@ def run_cmd(
     if fmt is OutputFormat.table and not as_json and output is None:
         for r in found:
             typer.echo(f"# {r.runtime}" + (f" [{r.runtime_version}]" if r.runtime_version else "")
-                       + (f" ({r.note})" if r.note else ""))
+                       + (f" ({tr(r.note)})" if r.note else ""))
             for command in r.commands:
                 typer.echo(command)
         return
@@ -607,7 +645,8 @@ def check_count(value: int, option: str, upper: int) -> None:
     from advisor.errors import InputError
 
     if value < 1 or value > upper:
-        raise InputError(f"{option}: {value} is out of range; give 1 to {upper:,}")
+        raise InputError(_("{option}: {value} is out of range; give 1 to {upper:,}").format(
+            option=option, value=value, upper=upper))
 
 
 from advisor.cmd_serve import register as _register_serve  # noqa: E402
@@ -626,6 +665,7 @@ def main() -> None:
     except Exception as exc:  # a bug, not bad input: say so in one line
         if _debug():
             raise
-        typer.echo(f"error: internal error ({type(exc).__name__}: {exc}); "
-                   "rerun with ADVISOR_DEBUG=1 for the traceback and report it", err=True)
+        typer.echo(_("error: internal error ({kind}: {detail}); rerun with ADVISOR_DEBUG=1 for "
+                     "the traceback and report it").format(kind=type(exc).__name__, detail=exc),
+                   err=True)
         sys.exit(1)

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from advisor.i18n import N_, _, tr
 from advisor.rules import billions
 
 if TYPE_CHECKING:  # annotations only: importing them would build every command's result classes
@@ -41,7 +42,8 @@ def models_table(result: ModelsResult) -> Table:
     # Below 100 columns the modalities and release date go under the id and the active
     # parameters under the total, so every fact stays and no number is wrapped.
     narrow = console().width < 100
-    table = Table(title=f"{len(result.models)} Qwen models", box=box.SIMPLE_HEAD,
+    table = Table(title=_("{count} Qwen models").format(count=len(result.models)),
+                  box=box.SIMPLE_HEAD,
                   pad_edge=False, collapse_padding=True)
     rows = []
     for m in result.models:
@@ -51,7 +53,7 @@ def models_table(result: ModelsResult) -> Table:
             billions(m.params_total), active,
             f"{tokens(m.context_native)}/{tokens(m.context_max)}",
             ",".join(m.modalities.input) + "→" + ",".join(m.modalities.output),
-            m.license.id + ("" if m.license.commercial_use else "\n(non-comm.)"),
+            m.license.id + ("" if m.license.commercial_use else "\n" + _("(non-comm.)")),
             str(m.release_date or "-"),
         ))
 
@@ -59,18 +61,18 @@ def models_table(result: ModelsResult) -> Table:
         return max([len(header), *(len(r[i]) for r in rows)])
 
     id_width = min(widest(0, "id"), 18 if console().width < 80 else 30)
-    table.add_column("id", overflow="fold", min_width=id_width,
+    table.add_column(_("id"), overflow="fold", min_width=id_width,
                      max_width=id_width if console().width < 80 else None)
-    table.add_column("params", no_wrap=True, justify="right", min_width=widest(1, "params"))
+    table.add_column(_("params"), no_wrap=True, justify="right", min_width=widest(1, "params"))
     if not narrow:
-        table.add_column("active", no_wrap=True, justify="right", min_width=widest(2, "active"))
-    table.add_column("context", no_wrap=True, justify="right", min_width=widest(3, "context"))
+        table.add_column(_("active"), no_wrap=True, justify="right", min_width=widest(2, "active"))
+    table.add_column(_("context"), no_wrap=True, justify="right", min_width=widest(3, "context"))
     if not narrow:
-        table.add_column("modalities", overflow="fold")
-    table.add_column("license", no_wrap=True,
+        table.add_column(_("modalities"), overflow="fold")
+    table.add_column(_("license"), no_wrap=True,
                      min_width=max(len(w) for r in rows for w in [*r[5].split(), "license"]))
     if not narrow:
-        table.add_column("released", no_wrap=True, min_width=10)
+        table.add_column(_("released"), no_wrap=True, min_width=10)
     for row in rows:
         id_, total, active, context, modalities, license_text, released = row
         if narrow and console().width < 80 and active != "=":
@@ -80,7 +82,8 @@ def models_table(result: ModelsResult) -> Table:
                           total, context, license_text)
         elif narrow:
             table.add_row(f"{id_}\n[dim]{modalities}, {released}[/dim]",
-                          f"{total}\n[dim]{active} active[/dim]" if active != "=" else total,
+                          f"{total}\n[dim]" + _("{active} active").format(active=active)
+                          + "[/dim]" if active != "=" else total,
                           context, license_text)
         else:
             table.add_row(id_, total, active, context, modalities, license_text, released)
@@ -92,74 +95,78 @@ def model_tables(m: ModelView, recipes: tuple[Recipe, ...] = ()) -> list[Table]:
     about.add_column("field", style="bold")
     about.add_column("value")
     rows = [
-        ("id", m.id),
-        ("Hugging Face", m.hf_repo or "- (API only)"),
+        (_("id"), m.id),
+        ("Hugging Face", m.hf_repo or _("- (API only)")),
         ("ModelScope", m.modelscope_repo or "-"),
-        ("family", f"{m.family} (Qwen{m.generation})"),
-        ("released", str(m.release_date or "-")),
-        ("architecture", m.architecture or "-"),
-        ("parameters", f"{billions(m.params_total)} total, {billions(m.params_active)} active"
-         + (f", {billions(m.params_non_embedding)} non-embedding" if m.params_non_embedding
-            else "")
-         + (f", ~{billions(m.params_towers)} in vision/audio towers" if m.params_towers else "")),
-        ("context", f"{m.context_native:,} native, {m.context_max:,} max"
+        (_("family"), f"{m.family} (Qwen{m.generation})"),
+        (_("released"), str(m.release_date or "-")),
+        (_("architecture"), m.architecture or "-"),
+        (_("parameters"), _("{total} total, {active} active").format(
+            total=billions(m.params_total), active=billions(m.params_active))
+         + (_(", {count} non-embedding").format(count=billions(m.params_non_embedding))
+            if m.params_non_embedding else "")
+         + (_(", ~{count} in vision/audio towers").format(count=billions(m.params_towers))
+            if m.params_towers else "")),
+        (_("context"), _("{native:,} native, {max:,} max").format(native=m.context_native,
+                                                                 max=m.context_max)
          + (f" ({m.context.extension_method}"
             + (f" x{m.context.yarn_factor:g}" if m.context.yarn_factor else "") + ")"
             if m.context.extension_method != "none" else "")),
-        ("modalities", ", ".join(m.modalities.input) + " → " + ", ".join(m.modalities.output)),
-        ("tasks", ", ".join(m.tasks)),
-        ("thinking", m.thinking),
-        ("languages", m.languages or "-"),
-        ("license", f"{m.license.id}; commercial use "
-         + ("allowed" if m.license.commercial_use else "not allowed")
+        (_("modalities"), ", ".join(m.modalities.input) + " → " + ", ".join(m.modalities.output)),
+        (_("tasks"), ", ".join(m.tasks)),
+        (_("thinking"), m.thinking),
+        (_("languages"), m.languages or "-"),
+        (_("license"), (_("{license}; commercial use allowed") if m.license.commercial_use
+                        else _("{license}; commercial use not allowed")).format(
+                            license=m.license.id)
          + (f" ({m.license.condition})" if m.license.condition else "")),
     ]
     if m.unverified:
-        rows.append(("not fully verified", ", ".join(m.unverified)
-                     + " (see the sources' notes and catalog/UNVERIFIED.md)"))
+        rows.append((_("not fully verified"), ", ".join(m.unverified)
+                     + _(" (see the sources' notes and catalog/UNVERIFIED.md)")))
     for key, value in rows:
         about.add_row(key, value)
     tables = [about]
     if m.config:
-        cfg = Table(title="config.json (language model)", show_header=False)
+        cfg = Table(title=_("config.json (language model)"), show_header=False)
         cfg.add_column("key", style="bold")
         cfg.add_column("value", justify="right")
         for key in m.config.__record_fields__:
             value = getattr(m.config, key)
             if value is not None:
                 cfg.add_row(key, str(value))
-        cfg.add_row("(layers keeping a KV cache)", str(m.kv_cache_layers))
+        cfg.add_row(_("(layers keeping a KV cache)"), str(m.kv_cache_layers))
         tables.append(cfg)
     if m.quantized:
-        quant = Table(title="official quantized checkpoints")
-        quant.add_column("format")
-        quant.add_column("repo")
-        quant.add_column("files")
+        quant = Table(title=_("official quantized checkpoints"))
+        quant.add_column(_("format"))
+        quant.add_column(_("repo"))
+        quant.add_column(_("files"))
         for q in m.quantized:
             quant.add_row(q.format, q.repo, ", ".join(q.quants))
         tables.append(quant)
     if m.artifacts:
-        arts = Table(title="downloads (official, Ollama library, community)")
-        for col in ("format", "where", "hub", "provenance", "quants"):
-            arts.add_column(col)
+        arts = Table(title=_("downloads (official, Ollama library, community)"))
+        for col in (N_("format"), N_("where"), N_("hub"), N_("provenance"), N_("quants")):
+            arts.add_column(_(col))
         for a in m.artifacts:
             arts.add_row(a.format, a.where, a.hub, a.provenance,
                          ", ".join(a.quants) + (f" (+ {a.mmproj})" if a.mmproj else ""))
         tables.append(arts)
     if m.benchmarks:
-        bench = Table(title="published benchmarks")
-        bench.add_column("benchmark")
-        bench.add_column("score", justify="right")
+        bench = Table(title=_("published benchmarks"))
+        bench.add_column(_("benchmark"))
+        bench.add_column(_("score"), justify="right")
         for key, score in sorted(m.benchmarks.items()):
             bench.add_row(key, f"{score:g}")
         tables.append(bench)
     if recipes:
         tables.append(recipes_table(recipes))
-    sources = Table(title="sources")
-    sources.add_column("kind")
-    sources.add_column("reference")
-    sources.add_column("backs")
-    sources.add_column("read in")
+    sources = Table(title=_("sources"))
+    sources.add_column(_("kind"))
+    sources.add_column(_("reference"))
+    sources.add_column(_("backs"))
+    sources.add_column(_("read in"))
     for s in m.sources:
         sources.add_row(s.kind, s.ref, ", ".join(s.backs), s.verified_via or "-")
     tables.append(sources)
@@ -170,7 +177,8 @@ def devices_table(result: DevicesResult) -> Table:
     # Below 100 columns the class and runtimes go under the id and FP16 under the bandwidth;
     # numbers are never wrapped.
     narrow = console().width < 100
-    table = Table(title=f"{len(result.devices)} device profiles", box=box.SIMPLE_HEAD,
+    table = Table(title=_("{count} device profiles").format(count=len(result.devices)),
+                  box=box.SIMPLE_HEAD,
                   pad_edge=False, collapse_padding=True)
     rows = []
     for d in result.devices:
@@ -181,16 +189,16 @@ def devices_table(result: DevicesResult) -> Table:
     if narrow:  # units in the headings, so the cells stay short
         rows = [(r[0], r[1], r[2].removesuffix(" GiB"), r[3], r[4].removesuffix(" GB/s")
                  + ("" if r[5] == "-" else f"\n{r[5]}"), r[5], r[6]) for r in rows]
-    headers = ("id", "class", "GiB" if narrow else "memory", "usable",
-               "GB/s" if narrow else "bandwidth", "FP16", "runtimes")
+    headers = (N_("id"), N_("class"), "GiB" if narrow else N_("memory"), N_("usable"),
+               "GB/s" if narrow else N_("bandwidth"), "FP16", N_("runtimes"))
     for i, col in enumerate(headers):
         if narrow and col in ("class", "runtimes", "FP16"):
             continue
         if col == "runtimes" or (narrow and col == "id"):
-            table.add_column(col, ratio=1, overflow="fold",
+            table.add_column(_(col), ratio=1, overflow="fold",
                              min_width=max(len(r[0]) for r in rows) if col == "id" else None)
         else:
-            table.add_column(col, no_wrap=True, justify="left" if i < 2 else "right",
+            table.add_column(_(col), no_wrap=True, justify="left" if i < 2 else "right",
                              min_width=max(len(x) for x in [col, *(y for r in rows
                                                                    for y in r[i].split("\n"))]))
     for r in rows:
@@ -199,83 +207,93 @@ def devices_table(result: DevicesResult) -> Table:
         else:
             table.add_row(*r)
     aliases = ", ".join(f"{k}={v}" for k, v in sorted(result.aliases.items()))
-    table.caption = f"class aliases: {aliases}"
+    table.caption = _("class aliases: {aliases}").format(aliases=aliases)
     return table
 
 
 def detection_table(result: Detection) -> Table:
     p, hw = result.probe, result.hardware
-    table = Table(title="this machine", show_header=False)
+    table = Table(title=_("this machine"), show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value")
-    gpus = ", ".join(f"{g.name} ({g.memory_bytes / 1024**3:.0f} GiB)" for g in p.gpus) or "none seen"
+    gpus = (", ".join(f"{g.name} ({g.memory_bytes / 1024**3:.0f} GiB)" for g in p.gpus)
+            or _("none seen"))
     for key, value in (
-        ("system", f"{p.system} {p.machine}"),
-        ("CPU", f"{p.cpu_model or '?'} ({p.cpu_cores or '?'} cores)"),
-        ("RAM", f"{gigabytes(p.ram_total_bytes)} total, {gigabytes(p.ram_available_bytes)} free"),
+        (_("system"), f"{p.system} {p.machine}"),
+        ("CPU", _("{model} ({cores} cores)").format(model=p.cpu_model or "?",
+                                                    cores=p.cpu_cores or "?")),
+        ("RAM", _("{total} total, {free} free").format(total=gigabytes(p.ram_total_bytes),
+                                                       free=gigabytes(p.ram_available_bytes))),
         ("GPUs", gpus),
-        ("Apple chip", p.apple_chip or "-"),
-        ("profile", result.device_id or "(none: generic CPU machine)"),
-        ("taken as", f"{hw.name}: {gigabytes(hw.usable_memory_bytes)} usable, "
-                     f"{hw.bandwidth_gb_s:g} GB/s"),
+        (_("Apple chip"), p.apple_chip or "-"),
+        (_("profile"), result.device_id or _("(none: generic CPU machine)")),
+        (_("taken as"), _("{name}: {usable} usable, {bandwidth:g} GB/s").format(
+            name=hw.name, usable=gigabytes(hw.usable_memory_bytes), bandwidth=hw.bandwidth_gb_s)),
     ):
         table.add_row(key, value)
     for line in result.notes:
-        table.add_row("note", Text(line))  # as written: "[detect]" is not Rich markup
+        table.add_row(_("note"), Text(tr(line)))  # as written: "[detect]" is not Rich markup
     return table
 
 
 def estimate_tables(e: Estimate) -> list[Table]:
     a = e.assumptions
-    mem = Table(title=f"{e.model_id} on {e.device}: {a.quant} on {a.runtime}", show_header=False)
+    mem = Table(title=_("{model} on {device}: {quant} on {runtime}").format(
+        model=e.model_id, device=e.device, quant=a.quant, runtime=a.runtime), show_header=False)
     mem.add_column("what", style="bold")
     mem.add_column("value", justify="right")
     m = e.memory
     rows = [
-        ("weights", gigabytes(m.weights_bytes)),
-        (f"KV cache ({a.context_tokens:,} tokens x {a.batch}, {a.kv_dtype})",
+        (_("weights"), gigabytes(m.weights_bytes)),
+        (_("KV cache ({tokens:,} tokens x {batch}, {dtype})").format(
+            tokens=a.context_tokens, batch=a.batch, dtype=a.kv_dtype),
          gigabytes(m.kv_cache_bytes)),
-        ("runtime overhead", gigabytes(m.overhead_bytes)),
-        ("total needed", gigabytes(m.total_bytes)
-         + (f" (peak; steady {gigabytes(m.steady_bytes).strip()})"
+        (_("runtime overhead"), gigabytes(m.overhead_bytes)),
+        (_("total needed"), gigabytes(m.total_bytes)
+         + (_(" (peak; steady {steady})").format(steady=gigabytes(m.steady_bytes).strip())
             if m.steady_bytes is not None and m.steady_bytes != m.total_bytes else "")),
-        ("usable on device", gigabytes(m.usable_bytes)),
+        (_("usable on device"), gigabytes(m.usable_bytes)),
     ]
     if m.kv_pool_bytes is not None:
-        rows.append(("KV pool (sequences that fit)",
+        rows.append((_("KV pool (sequences that fit)"),
                      f"{gigabytes(m.kv_pool_bytes).strip()} ({m.sequences_fit or 0:,})"))
     if m.runtime_reserved_bytes:
-        rows.append((f"{a.runtime} reserves (gpu_memory_utilization)",
+        rows.append((_("{runtime} reserves (gpu_memory_utilization)").format(runtime=a.runtime),
                      gigabytes(m.runtime_reserved_bytes)))
     if m.offloaded_bytes:
-        rows.append(("offloaded to host RAM", gigabytes(m.offloaded_bytes)))
+        rows.append((_("offloaded to host RAM"), gigabytes(m.offloaded_bytes)))
     s = e.speed
     rows += [
-        ("fits", "yes" if e.fits else ("with offload" if m.offloaded_bytes else "NO")),
-        ("longest context that fits", f"{e.max_context_tokens:,} tokens"),
-        ("decode", f"{s.decode_tokens_per_s:.1f} tok/s ({s.bound})"
+        (_("fits"), _("yes") if e.fits else (_("with offload") if m.offloaded_bytes else _("NO"))),
+        (_("longest context that fits"),
+         _("{tokens:,} tokens").format(tokens=e.max_context_tokens)),
+        (_("decode"), f"{s.decode_tokens_per_s:.1f} tok/s ({_(s.bound)})"
          + (f", P10-P90 {s.decode_tokens_per_s_p10:.0f}-{s.decode_tokens_per_s_p90:.0f}"
             if s.decode_tokens_per_s_p10 and s.decode_tokens_per_s_p90 else "")
          if s.decode_tokens_per_s else "-"),
-        ("prefill", f"{s.prefill_tokens_per_s:,.0f} tok/s" if s.prefill_tokens_per_s else "-"),
-        (f"time to first token ({a.prompt_tokens:,}-token prompt)",
+        (_("prefill"), f"{s.prefill_tokens_per_s:,.0f} tok/s" if s.prefill_tokens_per_s else "-"),
+        (_("time to first token ({tokens:,}-token prompt)").format(tokens=a.prompt_tokens),
          f"{s.time_to_first_token_s:.2f} s" if s.time_to_first_token_s is not None else "-"),
-        ("weights from", e.official_checkpoint or "-"),
+        (_("weights from"), e.official_checkpoint or "-"),
     ]
     for key, value in rows:
         mem.add_row(key, value)
-    assume = Table(title="assumptions", show_header=False)
+    assume = Table(title=_("assumptions"), show_header=False)
     assume.add_column("what", style="bold")
     assume.add_column("value")
     eff = a.efficiency
-    assume.add_row("quantization", f"{a.quant} ({a.quant_bits_per_weight:g} bits/weight)")
-    assume.add_row("efficiency", f"bandwidth {eff.bandwidth:.0%}, compute {eff.compute:.0%}, "
-                   f"{eff.per_token_overhead_ms:g} ms/token fixed"
-                   + (f", multi-GPU {eff.multi_gpu:.0%}" if eff.multi_gpu < 1 else ""))
+    assume.add_row(_("quantization"), _("{quant} ({bits:g} bits/weight)").format(
+        quant=a.quant, bits=a.quant_bits_per_weight))
+    assume.add_row(_("efficiency"), _("bandwidth {bandwidth:.0%}, compute {compute:.0%}, "
+                   "{overhead:g} ms/token fixed").format(
+                       bandwidth=eff.bandwidth, compute=eff.compute,
+                       overhead=eff.per_token_overhead_ms)
+                   + (_(", multi-GPU {share:.0%}").format(share=eff.multi_gpu)
+                      if eff.multi_gpu < 1 else ""))
     for flag in e.flags:
-        assume.add_row("flag", flag)
+        assume.add_row(_("flag"), tr(flag))
     for line in a.notes:
-        assume.add_row("note", line)
+        assume.add_row(_("note"), tr(line))
     return [mem, assume]
 
 
@@ -283,14 +301,17 @@ def recommend_tables(r: Recommendation, chinese: bool) -> list[Table]:
     local = [p for p in r.recommendations if p.deployment == "local"]
     cloud = [p for p in r.recommendations if p.deployment == "cloud-api"]
     tables = []
-    title = f"Recommended for {r.device.name} (task: {r.constraints.task})"
+    title = _("Recommended for {device} (task: {task})").format(device=r.device.name,
+                                                               task=r.constraints.task)
     usable = r.device.usable_memory_bytes / 1e9
     count, either, otherwise = r.context_tokens_assumed.partition(" or ")
-    assumed = f"{count} tokens" + (f", or {otherwise}" if either else "")
+    assumed = _("{count} tokens").format(count=count) + (
+        _(", or {otherwise}").format(otherwise=_(otherwise)) if either else "")
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
-                  caption=(
-        f"GB: memory used, of {usable:.1f} usable; ctx: longest context that fits; context "
-        f"assumed: {assumed}; --explain shows every score part"))
+                  caption=_(
+        "GB: memory used, of {usable:.1f} usable; ctx: longest context that fits; context "
+        "assumed: {assumed}; --explain shows every score part").format(usable=usable,
+                                                                        assumed=assumed))
     # 80 columns first: below 100 the runtime goes under the quant and the licence under the
     # model, so nothing is dropped; numbers are never wrapped or cut.
     narrow = console().width < 100
@@ -303,22 +324,23 @@ def recommend_tables(r: Recommendation, chinese: bool) -> list[Table]:
             f"{p.speed.decode_tokens_per_s:.1f}" if p.speed.decode_tokens_per_s else "-",
             tokens(p.max_context_tokens)]))
     numbers = ("GB", "tok/s", "ctx")
-    columns = ["#", "model", "quant", *([] if narrow else ["runtime"]),
-               *numbers, *([] if narrow else ["license"])]
+    columns = ["#", N_("model"), N_("quant"), *([] if narrow else [N_("runtime")]),
+               *numbers, *([] if narrow else [N_("license")])]
     for col in columns:
         if col in numbers:
             cells = [cells[numbers.index(col)] for _, _, cells in rows]
-            table.add_column(col, justify="right", no_wrap=True,
+            table.add_column(_(col), justify="right", no_wrap=True,
                              min_width=max(len(c) for c in [col, *cells]))
         elif col in ("#", "quant", "runtime"):
-            table.add_column(col, no_wrap=True)
+            table.add_column(_(col), no_wrap=True)
         else:
             ids = [len(p.model_id) for p, _, _ in rows] if col == "model" else [len(col)]
-            table.add_column(col, overflow="fold", ratio=1 if col == "model" else None,
+            table.add_column(_(col), overflow="fold", ratio=1 if col == "model" else None,
                              min_width=max([len(col), *ids]))
     for p, repo, cells in rows:
-        model = f"{p.model_id}\n{repo}" + (f"\nlicence: {p.license}" if narrow else "")
-        row = [str(p.rank), f"{model}\n[dim]{p.why}[/dim]",
+        model = f"{p.model_id}\n{repo}" + (
+            "\n" + _("licence: {license}").format(license=p.license) if narrow else "")
+        row = [str(p.rank), f"{model}\n[dim]{tr(p.why)}[/dim]",
                f"{p.quant or '-'}\n{p.runtime or '-'}" if narrow else p.quant or "-"]
         if not narrow:
             row.append(p.runtime or "-")
@@ -327,52 +349,57 @@ def recommend_tables(r: Recommendation, chinese: bool) -> list[Table]:
             row.append(p.license)
         table.add_row(*row)
     if not local:
-        table.add_row("-", f"nothing fits\n{r.closest or ''}", *[""] * (len(columns) - 2))
+        table.add_row("-", _("nothing fits") + f"\n{tr(r.closest) or ''}",
+                      *[""] * (len(columns) - 2))
     tables.append(table)
     if local and local[0].recipes:
         top = local[0]
-        run_top = recipes_table(top.recipes[:1], title=f"how to run #1, {top.model_id}")
-        run_top.caption = "any other: advisor run MODEL [--quant Q] [--runtime R]"
+        run_top = recipes_table(top.recipes[:1],
+                                title=_("how to run #1, {model}").format(model=top.model_id))
+        run_top.caption = _("any other: advisor run MODEL [--quant Q] [--runtime R]")
         tables.append(run_top)
     if cloud:
-        api = Table(title="Cloud APIs (data leaves your premises; not run on your device)")
-        for col in ("model", "context", "license", "why"):
-            api.add_column(col)
+        api = Table(title=_("Cloud APIs (data leaves your premises; not run on your device)"))
+        for col in (N_("model"), N_("context"), N_("license"), N_("why")):
+            api.add_column(_(col))
         for p in cloud:
-            api.add_row(p.model_id, tokens(p.max_context_tokens), p.license, p.why)
+            api.add_row(p.model_id, tokens(p.max_context_tokens), p.license, tr(p.why))
         tables.append(api)
     return tables
 
 
 def explain_table(r: Recommendation) -> Table:
-    table = Table(title="every rule's verdict")
-    for col in ("model", "verdict", "rule", "message"):
-        table.add_column(col)
+    table = Table(title=_("every rule's verdict"))
+    for col in (N_("model"), N_("verdict"), N_("rule"), N_("message")):
+        table.add_column(_(col))
     for p in r.recommendations:
         for reason in p.reasons:
-            table.add_row(p.model_id, f"pick #{p.rank}", reason.rule, reason.message)
+            table.add_row(p.model_id, _("pick #{rank}").format(rank=p.rank), reason.rule,
+                          tr(reason.message))
     for e in r.excluded:
         for reason in e.reasons:
-            table.add_row(e.model_id, "excluded", reason.rule, reason.message)
+            table.add_row(e.model_id, _("excluded"), reason.rule, tr(reason.message))
     return table
 
 
 def compare_table(r: CompareResult) -> Table:
-    where = f" on {r.device} ({r.quant}, {r.runtime})" if r.device else f" (weights at {r.quant})"
-    table = Table(title=f"comparison{where}", caption="bold: best value in the row")
-    table.add_column("attribute", style="bold")
+    title = (_("comparison on {device} ({quant}, {runtime})").format(
+        device=r.device, quant=r.quant, runtime=r.runtime) if r.device
+        else _("comparison (weights at {quant})").format(quant=r.quant))
+    table = Table(title=title, caption=_("bold: best value in the row"))
+    table.add_column(_("attribute"), style="bold")
     for model_id in r.models:
         table.add_column(model_id)
     for row in r.rows:
         cells = [f"[bold green]{v}[/]" if i in row.best else v for i, v in enumerate(row.values)]
-        table.add_row(row.attribute, *cells)
+        table.add_row(tr(row.attribute), *cells)
     return table
 
 
-def recipes_table(recipes: tuple[Recipe, ...], title: str = "how to run it") -> Table:
-    table = Table(title=title)
-    table.add_column("runtime", no_wrap=True)
-    table.add_column("commands")
+def recipes_table(recipes: tuple[Recipe, ...], title: str | None = None) -> Table:
+    table = Table(title=title or _("how to run it"))
+    table.add_column(_("runtime"), no_wrap=True)
+    table.add_column(_("commands"))
     for r in recipes:
-        table.add_row(r.runtime, "\n".join(r.commands) + (f"\n({r.note})" if r.note else ""))
+        table.add_row(r.runtime, "\n".join(r.commands) + (f"\n({tr(r.note)})" if r.note else ""))
     return table

@@ -33,6 +33,12 @@ def stable_env(monkeypatch: pytest.MonkeyPatch, cache_dir: Path) -> None:
     monkeypatch.delenv("ADVISOR_NO_CACHE", raising=False)
     monkeypatch.delenv("ADVISOR_CATALOG", raising=False)
     monkeypatch.delenv("ADVISOR_DEBUG", raising=False)
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):  # English unless a test asks (issue 18)
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    from advisor import i18n
+
+    i18n.set_language(None)
 
 
 @pytest.fixture

@@ -1,0 +1,209 @@
+"""Messages in the user's language: English (the source) or Simplified Chinese (issue 18).
+
+The language is `--lang en|zh` (taken from the command line before Click parses it, so it may
+stand anywhere), else the locale: the first set of LANGUAGE (a `:` list; ignored under the C
+locale, as GNU gettext does), LC_ALL, LC_MESSAGES, LANG; `zh*` means Chinese. Translations come
+from the gettext catalog advisor/locale/zh_CN/LC_MESSAGES/advisor.mo, compiled from the .po beside
+it (tools/i18n.py); a message without a translation prints in English.
+
+Three ways to mark text (all extracted by `python tools/i18n.py extract`):
+- `_("...")` translates now: notes, errors, table headings - text that is only ever printed.
+- `N_("...")` only marks a constant that is translated where it is shown (help texts, role names).
+- `msg("... {x} ...", x=...)` is English text that stays translatable: reasons and why-lines, which
+  JSON keeps in English (a contract for scripts) and tables show translated through `tr()`.
+
+English costs nothing: the catalog is read only when Chinese is asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+LANGUAGES = ("en", "zh")
+DOMAIN = "advisor"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+_CATALOG_DIRS = {"zh": "zh_CN"}
+
+_state: dict[str, Any] = {"lang": None, "catalog": None}
+
+
+def language_from_env(env: Mapping[str, str] | None = None) -> str:
+    """`zh` or `en` from the locale variables, in gettext's order of precedence."""
+    env = os.environ if env is None else env
+    locale_name = next((env[k] for k in ("LC_ALL", "LC_MESSAGES", "LANG") if env.get(k)), "")
+    candidates = [locale_name]
+    if env.get("LANGUAGE") and locale_name.split(".")[0] not in ("C", "POSIX"):
+        candidates = [*env["LANGUAGE"].split(":"), locale_name]
+    for name in candidates:
+        code = name.split(".")[0].split("@")[0].split("_")[0].split("-")[0].lower()
+        if code == "zh":
+            return "zh"
+        if code in ("en", "c", "posix"):
+            return "en"
+    return "en"
+
+
+def parse_language(value: str) -> str:
+    """`--lang`'s value: en or zh (zh-CN, zh_CN.UTF-8 and the like are zh)."""
+    code = value.strip().split(".")[0].replace("-", "_").lower()
+    if code in ("zh", "zh_cn", "zh_hans", "cn"):
+        return "zh"
+    if code in ("en", "en_us", "en_gb", "c"):
+        return "en"
+    from advisor.errors import InputError
+
+    raise InputError(f"--lang: {value!r} is not a language of this interface; expected en or zh")
+
+
+def take_lang_option(args: list[str]) -> tuple[list[str], str | None]:
+    """`args` without `--lang VALUE`/`--lang=VALUE` (anywhere before `--`), and the last value."""
+    rest: list[str] = []
+    lang = None
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        if arg == "--lang":
+            if i + 1 >= len(args):
+                from advisor.errors import InputError
+
+                raise InputError("--lang needs a value; expected en or zh")
+            lang = parse_language(args[i + 1])
+            i += 2
+            continue
+        if arg.startswith("--lang="):
+            lang = parse_language(arg.partition("=")[2])
+        else:
+            rest.append(arg)
+        i += 1
+    return rest, lang
+
+
+def set_language(lang: str | None) -> None:
+    """Use `lang` (en or zh) from now on; None: the locale's (read again from the environment)."""
+    _state["lang"] = lang or language_from_env()
+    _state["catalog"] = None
+
+
+def language() -> str:
+    if _state["lang"] is None:
+        set_language(None)
+    return str(_state["lang"])
+
+
+def _catalog() -> dict[str, str]:
+    """msgid -> msgstr of the current language (empty for English), read once."""
+    found: dict[str, str] | None = _state["catalog"]
+    if found is None:
+        found = {}
+        lang = language()
+        if lang in _CATALOG_DIRS:
+            import gettext
+
+            path = LOCALE_DIR / _CATALOG_DIRS[lang] / "LC_MESSAGES" / f"{DOMAIN}.mo"
+            try:
+                with path.open("rb") as fp:
+                    found = dict(gettext.GNUTranslations(fp)._catalog)  # type: ignore[attr-defined]
+            except OSError:  # a broken install: English rather than a crash
+                found = {}
+            found.pop("", None)  # the catalog's header
+        _state["catalog"] = found
+    return found
+
+
+def _(message: str) -> str:
+    """`message` in the current language (itself when untranslated or English)."""
+    if _state["lang"] == "en":
+        return message
+    return _catalog().get(message, message) if message else message
+
+
+def N_(message: str) -> str:
+    """Marks `message` for extraction only; translate it where it is shown, with `_` or `tr`."""
+    return message
+
+
+class Msg(str):
+    """English text (its value, as JSON and logs keep it) that `tr()` shows translated: the
+    template's translation formatted with the same arguments (themselves translated)."""
+
+    template: str
+    args: dict[str, Any]
+
+    def __new__(cls, template: str, /, **args: Any) -> Msg:
+        self = super().__new__(cls, template.format(**args) if args else template)
+        self.template = template
+        self.args = args
+        return self
+
+    def __reduce__(self) -> Any:
+        return (_rebuild, (self.template, self.args))
+
+
+def _rebuild(template: str, args: dict[str, Any]) -> Msg:
+    return Msg(template, **args)
+
+
+class Joined(str):
+    """Parts joined with `sep` (English), each translated on display."""
+
+    sep: str
+    parts: tuple[str, ...]
+
+    def __new__(cls, sep: str, parts: Iterable[str]) -> Joined:
+        kept = tuple(p for p in parts if p)
+        self = super().__new__(cls, sep.join(kept))
+        self.sep = sep
+        self.parts = kept
+        return self
+
+    def __reduce__(self) -> Any:
+        return (Joined, (self.sep, self.parts))
+
+
+def msg(template: str, /, **args: Any) -> Msg:
+    """Translatable English text: `msg("needs {size} at {quant}", size=..., quant=...)`."""
+    return Msg(template, **args)
+
+
+def join(sep: str, parts: Iterable[str | None]) -> Joined:
+    """`sep.join(parts)` that stays translatable part by part (empty parts dropped)."""
+    return Joined(sep, (p for p in parts if p))
+
+
+def tr(text: Any) -> Any:
+    """Text for display in the current language: Msg and Joined translated, plain strings
+    translated when the catalog has them; anything else as it is."""
+    if not isinstance(text, str) or language() == "en":
+        return text
+    if isinstance(text, Joined):
+        return _(text.sep).join(tr(p) for p in text.parts)
+    if isinstance(text, Msg):
+        template = _(text.template)
+        if not text.args:
+            return template
+        args = {k: tr(v) if isinstance(v, str) else v for k, v in text.args.items()}
+        try:
+            return template.format(**args)
+        except (KeyError, IndexError, ValueError):  # a broken translation: say it in English
+            return str.__str__(text)
+    return _(text)
+
+
+def translate_help(command: Any) -> None:
+    """Translate the help texts of a Click command tree in place (built fresh for each run)."""
+    if language() == "en":
+        return
+    for attr in ("help", "short_help"):
+        if getattr(command, attr, None):
+            setattr(command, attr, _(getattr(command, attr)))
+    for param in getattr(command, "params", ()):
+        if getattr(param, "help", None):
+            param.help = _(param.help)
+    for sub in getattr(command, "commands", {}).values():
+        translate_help(sub)
