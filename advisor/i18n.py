@@ -171,6 +171,10 @@ def msg(template: str, /, **args: Any) -> Msg:
     return Msg(template, **args)
 
 
+SEPARATORS = (N_("; "),)
+"""Separators of joined text that a translation may change (Chinese writes `；`)."""
+
+
 def join(sep: str, parts: Iterable[str | None]) -> Joined:
     """`sep.join(parts)` that stays translatable part by part (empty parts dropped)."""
     return Joined(sep, (p for p in parts if p))

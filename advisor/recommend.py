@@ -27,6 +27,7 @@ from advisor.estimate import (
 )
 from advisor.formats import RuntimeSpec, Tables, WeightFormat
 from advisor.hardware import Hardware
+from advisor.i18n import N_, join, msg
 from advisor.recipes import Recipe, recipes
 from advisor.records import SCHEMA_VERSION, Record, record
 from advisor.rules import (
@@ -243,12 +244,14 @@ def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: S
     grid = options(hw, tables, c) if grid is None else grid
     mine = [o for o in grid if obtainable(m, o.fmt, o.runtime)]
     if not mine:
-        wanted = " with " + " on ".join(x for x in (c.quant, c.runtime) if x)
+        wanted = msg(" with {setup}", setup=" on ".join(x for x in (c.quant, c.runtime) if x))
         if grid:
-            return None, [Reason(rule="runtime", message=(
-                f"no {c.quant or 'runnable'} weights to get{wanted}: Qwen published none, and "
-                "GPTQ/AWQ weights need a calibration run to make"))]
-        return None, [Reason(rule="runtime", message=f"no runnable setup{wanted} on {hw.name}")]
+            return None, [Reason(rule="runtime", message=msg(
+                "no {quant} weights to get{wanted}: Qwen published none, and GPTQ/AWQ weights "
+                "need a calibration run to make", quant=c.quant or msg("runnable"),
+                wanted=wanted))]
+        return None, [Reason(rule="runtime", message=msg("no runnable setup{wanted} on {device}",
+                                                          wanted=wanted, device=hw.name))]
     setups = quick_setups(m, hw, mine, ctx, kv_elem)
     if ctx >= LONG_KV_CONTEXT:
         setups += kv_quantized(m, hw, tables, mine, ctx, s)
@@ -258,16 +261,18 @@ def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: S
     if not fitting:
         small = min(setups, key=lambda x: x.total_bytes)
         return None, [Reason(rule="memory-fit", needed_bytes=small.total_bytes,
-                             needed_quant=small.fmt.id, message=(
-            f"needs {gb(small.total_bytes)} at {small.fmt.id} with {ktokens(ctx)} context; "
-            f"the device has {gb(hw.usable_memory_bytes)} usable"))]
+                             needed_quant=small.fmt.id, message=msg(
+            "needs {needed} at {quant} with {context} context; the device has {usable} usable",
+            needed=gb(small.total_bytes), quant=small.fmt.id, context=ktokens(ctx),
+            usable=gb(hw.usable_memory_bytes)))]
     need = c.min_speed_tokens_per_s or 0.0
     fast = [x for x in fitting if x.decode_tokens_per_s >= need]
     if not fast:
         quick = max(fitting, key=lambda x: x.decode_tokens_per_s)
-        return None, [Reason(rule="min-speed", message=(
-            f"at most {quick.decode_tokens_per_s:.1f} tok/s ({quick.fmt.id} on "
-            f"{quick.runtime.id}); the job needs {need:g} tok/s"))]
+        return None, [Reason(rule="min-speed", message=msg(
+            "at most {speed:.1f} tok/s ({quant} on {runtime}); the job needs {needed:g} tok/s",
+            speed=quick.decode_tokens_per_s, quant=quick.fmt.id, runtime=quick.runtime.id,
+            needed=need))]
     home = home_runtime(hw, tables)
 
     def preference(x: Setup) -> tuple[float, bool, float]:
@@ -380,17 +385,19 @@ def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s:
         for position, (score, m, setup, parts) in enumerate(group):
             if m.id not in chosen:
                 reason = Reason(rule="top-n", message=(
-                    f"ranked {position + 1}, below the top {c.top} (score {score:.3f}; use --top)"
-                    if position >= c.top else f"ranked {position + 1} (score {score:.3f}); its "
-                    f"place in the top {c.top} went to a faster, smaller or other-architecture "
-                    "good pick (use --top)"))
+                    msg("ranked {rank}, below the top {top} (score {score:.3f}; use --top)",
+                        rank=position + 1, top=c.top, score=score)
+                    if position >= c.top else msg(
+                        "ranked {rank} (score {score:.3f}); its place in the top {top} went to a "
+                        "faster, smaller or other-architecture good pick (use --top)",
+                        rank=position + 1, score=score, top=c.top)))
                 excluded.append(Exclusion(model_id=m.id, reasons=(reason,)))
                 continue
             pick = make_pick(len(picks) + 1, score, m, setup, parts, hw, tables, c, s,
                              (area, found.get(m.id)))
             if chosen[m.id]:
                 pick = dataclasses.replace(pick, role=chosen[m.id],
-                                           why=f"{chosen[m.id]}; {pick.why}")
+                                           why=join("; ", (chosen[m.id], pick.why)))
             picks.append(pick)
     order = {m.id: i for i, m in enumerate(catalog.models)}
     excluded.sort(key=lambda e: order[e.model_id])
@@ -401,7 +408,8 @@ def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s:
         constraints=c, device=hw, recommendations=tuple(picks), excluded=tuple(excluded),
         closest=closest,
         context_tokens_assumed=(f"{c.context_tokens:,}" if c.context_tokens else
-                                f"{DEFAULT_CONTEXT:,} or the model's maximum if smaller"),
+                                f"{DEFAULT_CONTEXT:,} or "
+                                + N_("the model's maximum if smaller")),
     )
 
 
@@ -430,9 +438,9 @@ def diverse(group: list[Scored], top: int, s: Scoring,
             chosen[x[1].id] = role
 
     if good:
-        add(max(good, key=lambda x: x[2].decode_tokens_per_s if x[2] else 0), "fastest good")
-        add(min(good, key=lambda x: x[2].total_bytes if x[2] else 0), "smallest good")
-        for moe, role in ((True, "best MoE"), (False, "best dense")):
+        add(max(good, key=lambda x: x[2].decode_tokens_per_s if x[2] else 0), N_("fastest good"))
+        add(min(good, key=lambda x: x[2].total_bytes if x[2] else 0), N_("smallest good"))
+        for moe, role in ((True, N_("best MoE")), (False, N_("best dense"))):
             if not any(bool(x[1].params_active) == moe for x in group if x[1].id in chosen):
                 add(next((x for x in good if bool(x[1].params_active) == moe), None), role)
     for x in group:
@@ -452,7 +460,8 @@ def shown_once(scored: list[tuple[float, ModelEntry, Setup | None, dict[str, flo
         by = newer.get((x[1].id, x[2] is not None))
         if by and (by, x[2] is not None) in runs:
             excluded.append(Exclusion(model_id=x[1].id, reasons=(Reason(
-                rule="superseded", message=f"superseded by {by}, which also runs here"),)))
+                rule="superseded", message=msg("superseded by {model}, which also runs here",
+                                               model=by)),)))
         else:
             kept.append(x)
     return kept
@@ -472,12 +481,13 @@ def part_message(key: str, value: float, m: ModelEntry, setup: Setup | None,
     """`--explain`: each score part with what it rests on."""
     text = f"{value:+.3f}"
     if key == "quality":
-        return f"{text}: {quality_message(fit[1], fit[0])}"
+        return msg("{value}: {detail}", value=text, detail=quality_message(fit[1], fit[0]))
     if key == "quant_loss" and setup:
-        return f"{text}: {setup.fmt.id} loses {setup.fmt.quality_loss:.1%} (quantization.toml), " \
-               "scaled for model size"
+        return msg("{value}: {quant} loses {loss:.1%} (quantization.toml), scaled for model size",
+                   value=text, quant=setup.fmt.id, loss=setup.fmt.quality_loss)
     if key == "speed" and setup:
-        return f"{text}: ~{setup.decode_tokens_per_s:.0f} tok/s on the job's speed curve"
+        return msg("{value}: ~{speed:.0f} tok/s on the job's speed curve", value=text,
+                   speed=setup.decode_tokens_per_s)
     return text
 
 
@@ -494,11 +504,13 @@ def make_pick(rank: int, score: float, m: ModelEntry, setup: Setup | None,
     if setup is None:
         return Pick(**common, deployment="cloud-api", quant=None, runtime=None, memory=None,
                     speed=None, max_context_tokens=m.context.max_tokens, reasons=(Reason(
-                        rule="cloud-api", message="runs on Alibaba Cloud, not on your device: "
-                        "prompts leave your premises"), *reasons),
-                    why="; ".join(x for x in (
-                        f"cloud API; {m.context.max_tokens:,}-token context; no local hardware",
-                        evidence_bit(fit[1]), license_note(m)) if x))
+                        rule="cloud-api", message=msg("runs on Alibaba Cloud, not on your "
+                                                      "device: prompts leave your premises")),
+                        *reasons),
+                    why=join("; ", (
+                        msg("cloud API; {context:,}-token context; no local hardware",
+                            context=m.context.max_tokens),
+                        evidence_bit(fit[1]), license_note(m))))
     e: Estimate = estimate(m, hw, tables, setup.fmt, setup.runtime, context_for(m, c),
                            kv_dtype=setup.kv_dtype)
     decode = e.speed.decode_tokens_per_s or 0.0
@@ -513,10 +525,12 @@ def make_pick(rank: int, score: float, m: ModelEntry, setup: Setup | None,
                         time_to_first_token_s=e.speed.time_to_first_token_s),
         max_context_tokens=e.max_context_tokens,
         reasons=(Reason(rule="memory-fit", message=(
-            f"fits with {gb(setup.offloaded_bytes)} of MoE experts in host RAM: "
-            f"{gb(e.memory.total_bytes)} in all, {gb(hw.usable_memory_bytes)} usable on the GPU"
-            if setup.offloaded_bytes else f"fits: {gb(e.memory.total_bytes)} of "
-            f"{gb(hw.usable_memory_bytes)} usable")), *reasons),
+            msg("fits with {offloaded} of MoE experts in host RAM: {total} in all, {usable} "
+                "usable on the GPU", offloaded=gb(setup.offloaded_bytes),
+                total=gb(e.memory.total_bytes), usable=gb(hw.usable_memory_bytes))
+            if setup.offloaded_bytes else msg("fits: {total} of {usable} usable",
+                                              total=gb(e.memory.total_bytes),
+                                              usable=gb(hw.usable_memory_bytes)))), *reasons),
         why=why,
         recipes=tuple(sorted(
             recipes(m, setup.fmt.id, min(e.max_context_tokens, context_for(m, c) * 4) or
@@ -531,7 +545,7 @@ def make_pick(rank: int, score: float, m: ModelEntry, setup: Setup | None,
 def evidence_bit(q: ModelQuality | None) -> str | None:
     if q is None:
         return None
-    return "quality estimated from size (no published results)" if q.estimated else q.evidence
+    return msg("quality estimated from size (no published results)") if q.estimated else q.evidence
 
 
 def pick_why(m: ModelEntry, setup: Setup, parts: dict[str, float], decode: float,
@@ -539,32 +553,37 @@ def pick_why(m: ModelEntry, setup: Setup, parts: dict[str, float], decode: float
     """One line on what put the pick where it is: size and generation, its evidence, fit to the
     task, the download, anything that cost it points, and a licence that is not plain open."""
     size = billions(m.params_total)
-    shape = f"{size} MoE, {billions(m.params_active)} active" if m.params_active else f"{size}"
-    bits = [f"{shape} Qwen{m.generation.replace('-', ' ')}"]
+    shape = (msg("{size} MoE, {active} active", size=size, active=billions(m.params_active))
+             if m.params_active else size)
+    bits: list[str] = [msg("{shape} Qwen{generation}", shape=shape,
+                generation=m.generation.replace("-", " "))]
     if (ev := evidence_bit(q)):
         bits.append(ev)
     if m.thinking == "hybrid":
-        bits.append("thinking switchable" + (" (on for reasoning)" if c.task in
-                                             ("reasoning", "math") else " (off for speed)"))
+        bits.append(msg("thinking switchable (on for reasoning)") if c.task in
+                    ("reasoning", "math") else msg("thinking switchable (off for speed)"))
     if parts.get("specialisation", 0) > 0:
-        bits.append(f"built for {c.task}")
+        bits.append(msg("built for {task}", task=c.task))
     elif parts.get("specialisation", 0) < 0:
-        bits.append(f"tuned for another task than {c.task}")
+        bits.append(msg("tuned for another task than {task}", task=c.task))
     if parts.get("unused_modalities"):
-        bits.append("takes " + "/".join(x for x in m.modalities_in if x != "text")
-                    + " input the task does not use")
-    bits.append(f"{'official' if setup.official else 'self-made'} {setup.fmt.id} weights")
+        bits.append(msg("takes {inputs} input the task does not use",
+                        inputs="/".join(x for x in m.modalities_in if x != "text")))
+    bits.append(msg("official {quant} weights", quant=setup.fmt.id) if setup.official
+                else msg("self-made {quant} weights", quant=setup.fmt.id))
     if setup.kv_dtype != "fp16":
-        bits.append(f"{setup.kv_dtype} KV cache for {ktokens(context_for(m, c))} context")
+        bits.append(msg("{dtype} KV cache for {context} context", dtype=setup.kv_dtype,
+                        context=ktokens(context_for(m, c))))
     if setup.offloaded_bytes:
-        bits.append(f"MoE experts offloaded to host RAM ({gb(setup.offloaded_bytes)})")
+        bits.append(msg("MoE experts offloaded to host RAM ({size})",
+                        size=gb(setup.offloaded_bytes)))
     if parts.get("headroom"):
-        bits.append("tight fit")
+        bits.append(msg("tight fit"))
     if decode < s.pace["comfortable_tokens_per_s"]:
-        bits.append(f"slow (~{decode:.0f} tok/s)")
+        bits.append(msg("slow (~{speed:.0f} tok/s)", speed=decode))
     if (lic := license_note(m)):
         bits.append(lic)
-    return "; ".join(bits)
+    return join("; ", bits)
 
 
 def closest_miss(excluded: list[Exclusion], hw: Hardware, smallest_quant: str) -> str | None:
@@ -575,7 +594,8 @@ def closest_miss(excluded: list[Exclusion], hw: Hardware, smallest_quant: str) -
         return None
     needed, model_id, message, quant = min(misses)
     gap = (needed - hw.usable_memory_bytes) / 1e9
-    smaller = "" if quant == smallest_quant else (
-        f", a smaller quantization (down to --quant {smallest_quant})")
-    return (f"closest: {model_id} ({message}); it would fit with {gap:.1f} GB more usable "
-            f"memory{smaller} or a shorter --context")
+    smaller = "" if quant == smallest_quant else msg(
+        ", a smaller quantization (down to --quant {quant})", quant=smallest_quant)
+    return msg("closest: {model} ({reason}); it would fit with {gap:.1f} GB more usable "
+               "memory{smaller} or a shorter --context", model=model_id, reason=message, gap=gap,
+               smaller=smaller)

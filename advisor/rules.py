@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from advisor import cache
 from advisor.errors import CatalogError
+from advisor.i18n import msg
 from advisor.loader import checked, display_name, packaged_path, read_toml
 from advisor.records import FORBID_EXTRA, Record, record
 from advisor.schema import ModelEntry
@@ -150,8 +151,9 @@ def ktokens(n: int) -> str:
 
 def privacy_local(m: ModelEntry, c: Constraints) -> Reason | None:
     if c.private and not m.open_weights:
-        return Reason(rule="privacy-local", message="API-only model: prompts and data would leave "
-                      "your premises for Alibaba Cloud; --private needs open weights run locally")
+        return Reason(rule="privacy-local", message=msg(
+            "API-only model: prompts and data would leave your premises for Alibaba Cloud; "
+            "--private needs open weights run locally"))
     return None
 
 
@@ -171,36 +173,39 @@ def serves_task(m: ModelEntry, task: str) -> bool:
 def task(m: ModelEntry, c: Constraints) -> Reason | None:
     if serves_task(m, c.task):
         return None
-    return Reason(rule="task", message=f"not made for {c.task} (tasks: {', '.join(m.tasks)})")
+    return Reason(rule="task", message=msg("not made for {task} (tasks: {tasks})", task=c.task,
+                                           tasks=", ".join(m.tasks)))
 
 
 def context(m: ModelEntry, c: Constraints) -> Reason | None:
     if c.context_tokens and m.context.max_tokens < c.context_tokens:
-        return Reason(rule="context", message=f"supports at most {m.context.max_tokens:,} tokens; "
-                      f"the job needs {c.context_tokens:,}")
+        return Reason(rule="context", message=msg(
+            "supports at most {max:,} tokens; the job needs {needed:,}",
+            max=m.context.max_tokens, needed=c.context_tokens))
     return None
 
 
 def license_commercial(m: ModelEntry, c: Constraints) -> Reason | None:
     if c.commercial and not m.license.commercial_use:
-        return Reason(rule="license-commercial", message=f"license {m.license.id} does not allow "
-                      "commercial use")
+        return Reason(rule="license-commercial", message=msg(
+            "license {license} does not allow commercial use", license=m.license.id))
     return None
 
 
 def retired(m: ModelEntry, c: Constraints) -> Reason | None:
     if m.retired and m.retired.date <= dt.date.today():
-        return Reason(rule="retired", message=f"the provider retired this API model on "
-                      f"{m.retired.date}" + (f"; use {m.retired.successor}"
-                                             if m.retired.successor else ""))
+        return Reason(rule="retired", message=msg(
+            "the provider retired this API model on {date}; use {successor}", date=m.retired.date,
+            successor=m.retired.successor) if m.retired.successor else msg(
+            "the provider retired this API model on {date}", date=m.retired.date))
     return None
 
 
 def api_speed_unknown(m: ModelEntry, c: Constraints) -> Reason | None:
     if c.min_speed_tokens_per_s and not m.open_weights:
-        return Reason(rule="min-speed", message="cloud API: its speed depends on the provider's "
-                      f"load and is not known offline, so {c.min_speed_tokens_per_s:g} tok/s "
-                      "cannot be promised")
+        return Reason(rule="min-speed", message=msg(
+            "cloud API: its speed depends on the provider's load and is not known offline, so "
+            "{speed:g} tok/s cannot be promised", speed=c.min_speed_tokens_per_s))
     return None
 
 
@@ -257,9 +262,10 @@ def quality_part(q: ModelQuality | None, s: Scoring) -> float:
 
 def quality_message(q: ModelQuality | None, area: str) -> str:
     if q is None:
-        return f"no {area} score"
-    kind = "estimated from size and generation" if q.estimated else q.evidence
-    return f"{area} {q.score:+.2f} ± {q.sd:.2f} SD ({kind})"
+        return msg("no {area} score", area=area)
+    kind = msg("estimated from size and generation") if q.estimated else q.evidence
+    return msg("{area} {score:+.2f} ± {sd:.2f} SD ({kind})", area=area, score=q.score, sd=q.sd,
+               kind=kind)
 
 
 def quant_loss_sd(loss: float, m: ModelEntry, s: Scoring, fmt_id: str = "") -> float:
@@ -293,9 +299,11 @@ def license_note(m: ModelEntry) -> str | None:
     """A flag for licences that are not plain open-source: research-only or custom terms."""
     lic = m.license
     if not lic.commercial_use:
-        return f"licence {lic.id}: no commercial use"
+        return msg("licence {license}: no commercial use", license=lic.id)
     if lic.id not in OPEN_LICENSES:
-        return f"licence {lic.id}: custom terms" + (f" ({lic.condition})" if lic.condition else "")
+        return (msg("licence {license}: custom terms ({condition})", license=lic.id,
+                    condition=lic.condition) if lic.condition
+                else msg("licence {license}: custom terms", license=lic.id))
     return None
 
 
