@@ -172,7 +172,7 @@ def msg(template: str, /, **args: Any) -> Msg:
 
 
 SEPARATORS = (N_("; "),)
-"""Separators of joined text that a translation may change (Chinese writes `；`)."""
+"""Separators of joined text that a translation may change (Chinese uses a full-width semicolon)."""
 
 
 def join(sep: str, parts: Iterable[str | None]) -> Joined:
