@@ -140,3 +140,33 @@ def test_catalog_check_passes() -> None:
     run = CliRunner().invoke(app, ["catalog", "check"])
     assert run.exit_code == 0, run.output
     assert "every fact backed by a source" in run.output
+
+
+def test_2507_and_generation_lineage(models) -> None:
+    by = load_catalog().superseded_by()
+    # Qwen3-2507: the Instruct and Thinking halves each take over one mode of the hybrid model
+    for size in ("4b", "30b-a3b", "235b-a22b"):
+        assert set(by[f"qwen3-{size}"]) == {f"qwen3-{size}-instruct-2507",
+                                            f"qwen3-{size}-thinking-2507"}
+    assert models["qwen3-14b"].supersedes == "qwen2.5-14b-instruct"
+    assert models["qwen3-vl-32b-instruct"].supersedes == "qwen2.5-vl-32b-instruct"
+    for m in models.values():
+        if m.supersedes:
+            old = models[m.supersedes]
+            # newer generation, same deployment kind, and a source that backs the claim
+            assert (m.release_date or old.release_date) and m.open_weights == old.open_weights
+            assert m.release_date is None or old.release_date is None or \
+                m.release_date > old.release_date, m.id
+            assert any("supersedes" in s.backs for s in m.sources), m.id
+
+
+def test_superseded_model_is_shown_once_where_its_successor_runs() -> None:
+    run = CliRunner().invoke(app, ["recommend", "--device", "rtx-4090", "--private", "--json",
+                                   "--top", "1000"], env={"COLUMNS": "200"})
+    assert run.exit_code == 0, run.output
+    doc = json.loads(run.output)
+    picked = {p["model_id"] for p in doc["recommendations"]}
+    folded = {e["model_id"]: e["reasons"][0]["message"] for e in doc["excluded"]
+              if e["reasons"][0]["rule"] == "superseded"}
+    assert "qwen3-30b-a3b" in folded and "2507" in folded["qwen3-30b-a3b"]
+    assert not picked & set(folded)

@@ -63,9 +63,13 @@ def test_adding_a_constraint_never_adds_a_recommendation(device, constraints, ex
     key, value = extra
     if key in constraints:
         return
-    before = ids(run(device, top=1000, **constraints), local_only=False)
+    first = run(device, top=1000, **constraints)
+    before = ids(first, local_only=False)
+    # a model shown once under its newer generation (rule `superseded`) comes back when the
+    # constraint rules the newer one out: it passed every rule before, so it is not "added"
+    folded = {e.model_id for e in first.excluded if [r.rule for r in e.reasons] == ["superseded"]}
     after = ids(run(device, top=1000, **{**constraints, key: value}), local_only=False)
-    assert after <= before
+    assert after <= before | folded
 
 
 @settings(max_examples=20, deadline=None)
