@@ -28,6 +28,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+from advisor.records import field_types
+
 try:  # hashlib's own BLAKE2, without the OpenSSL load `import hashlib` costs (4 ms a start)
     from _blake2 import blake2b
 except ImportError:  # pragma: no cover - Pythons without the private module
@@ -136,7 +138,8 @@ def read(path: Path | None, kind: type[T]) -> T | None:
             document = json.loads(f.read())
         if document.get("key") != path.name.removesuffix(SUFFIX):
             return None
-        return decode(kind, document["data"])
+        found: T = decode(kind, document["data"])
+        return found
     except Exception:  # damaged, written by other code, or not a `kind`: load afresh
         return None
     finally:
@@ -236,13 +239,13 @@ def _check(kind: type, data: Any, what: str) -> Any:
 def _decoder(kind: Any) -> Callable[[Any], Any]:
     """A function turning JSON data into `kind`, built once per type."""
     if isinstance(kind, type) and hasattr(kind, "__record_fields__"):
-        hints = typing.get_type_hints(kind)
+        hints = field_types(kind)  # what get_type_hints gives, without its cost
         parts = tuple((name, _decoder(hints[name])) for name in kind.__record_fields__)
 
         def record(data: Any) -> Any:
             if type(data) is not dict:
                 raise TypeError(f"expected an object for {kind.__name__}")
-            made = object.__new__(kind)  # validated before it was cached: no __post_init__
+            made: Any = object.__new__(kind)  # validated before it was cached: no __post_init__
             made.__dict__.update({name: part(data[name]) for name, part in parts})
             return made
 

@@ -144,6 +144,14 @@ _SUFFIX_FORMATS = {".json": OutputFormat.json, ".md": OutputFormat.markdown,
 other extensions (.txt) keep --format, whose default is the table."""
 
 
+def render() -> Any:
+    """advisor.render, imported when a table is printed: JSON, CSV and Markdown runs never
+    import Rich."""
+    import advisor.render
+
+    return advisor.render
+
+
 def note(message: str) -> None:
     """Notes, assumptions and hints go to stderr so stdout stays parseable."""
     typer.echo(message, err=True)
@@ -191,7 +199,6 @@ def models_cmd(
 ) -> None:
     """List the catalog's models."""
     from advisor.loader import resolve
-    from advisor.render import models_table
     from advisor.results import ModelsResult, ModelView
     from advisor.schema import TASKS
 
@@ -208,7 +215,7 @@ def models_cmd(
         chosen = [m for m in chosen if m.open_weights]
     newer = cat.superseded_by()
     result = ModelsResult(models=tuple(ModelView.of(m, newer.get(m.id, ())) for m in chosen))
-    emit(result, fmt, as_json, lambda: [models_table(result)], output)
+    emit(result, fmt, as_json, lambda: [render().models_table(result)], output)
 
 
 @app.command("show")
@@ -222,7 +229,6 @@ def show_cmd(
     """Everything about one model, its sources included."""
     from advisor.loader import find_model
     from advisor.recipes import all_recipes
-    from advisor.render import model_tables
     from advisor.results import ModelView, ShowResult
 
     cat = load()
@@ -230,7 +236,7 @@ def show_cmd(
     context = min(entry.context.native_tokens, 32768)
     view = ModelView.of(entry, cat.superseded_by().get(entry.id, ()))
     result = ShowResult(model=view, recipes=tuple(all_recipes(entry, context)))
-    emit(result, fmt, as_json, lambda: model_tables(result.model, result.recipes), output)
+    emit(result, fmt, as_json, lambda: render().model_tables(result.model, result.recipes), output)
 
 
 @catalog_app.command("check")
@@ -315,7 +321,6 @@ def devices_cmd(
     """List the device profiles."""
     from advisor.hardware import load_devices
     from advisor.loader import resolve
-    from advisor.render import devices_table
     from advisor.results import DevicesResult
 
     cat = load_devices()
@@ -325,7 +330,7 @@ def devices_cmd(
         wanted = resolve(device_class, classes, "device class")
         chosen = [d for d in chosen if d.device_class == wanted]
     result = DevicesResult(devices=tuple(chosen), aliases=cat.aliases)
-    emit(result, fmt, as_json, lambda: [devices_table(result)], output)
+    emit(result, fmt, as_json, lambda: [render().devices_table(result)], output)
 
 
 @app.command("detect")
@@ -336,10 +341,9 @@ def detect_cmd(
     """Show what this machine is taken to be (RAM, CPU, GPUs) and the profile it maps to."""
     from advisor.detect import map_probe, probe
     from advisor.hardware import load_devices
-    from advisor.render import detection_table
 
     result = map_probe(probe(), load_devices())
-    emit(result, fmt, as_json, lambda: [detection_table(result)], output)
+    emit(result, fmt, as_json, lambda: [render().detection_table(result)], output)
 
 
 @app.command("estimate")
@@ -366,7 +370,6 @@ def estimate_cmd(
     from advisor.estimate import choose_setup, estimate
     from advisor.formats import load_tables
     from advisor.loader import find_open_model
-    from advisor.render import estimate_tables
 
     cat = load()
     entry = find_open_model(cat, model, "run locally")
@@ -382,7 +385,7 @@ def estimate_cmd(
         note(_("note: {message}").format(message=tr(line)))
     result = estimate(entry, hw, tables, weight_format, rt, ctx, prompt, batch, kv_dtype)
     result = _with_speculative(result, entry, weight_format, ctx, tables, kv_dtype, hw, batch)
-    emit(result, fmt, as_json, lambda: estimate_tables(result), output)
+    emit(result, fmt, as_json, lambda: render().estimate_tables(result), output)
 
 
 def _with_speculative(result: Any, entry: Any, weight_format: Any, ctx: int, tables: Any,
@@ -432,7 +435,6 @@ def recommend_cmd(
     from advisor.formats import load_tables
     from advisor.loader import find_model, resolve
     from advisor.recommend import recommend
-    from advisor.render import explain_table, recommend_tables
     from advisor.rules import Constraints, load_scoring
     from advisor.schema import TASKS
 
@@ -482,7 +484,8 @@ def recommend_cmd(
                 typer.echo(f"{target}: {r.rule}: {tr(r.message)}")
         return
     emit(result, fmt, as_json,
-         lambda: [*recommend_tables(result, chinese), *([explain_table(result)] if explain else [])],
+         lambda: [*render().recommend_tables(result, chinese),
+                 *([render().explain_table(result)] if explain else [])],
          output)
 
 
@@ -509,7 +512,6 @@ def compare_cmd(
     from advisor.estimate import choose_setup
     from advisor.formats import load_tables
     from advisor.loader import find_model
-    from advisor.render import compare_table
 
     cat = load()
     entries = [find_model(cat, name) for name in models]
@@ -526,7 +528,7 @@ def compare_cmd(
         for line in notes:
             note(_("note: {message}").format(message=tr(line)))
     result = compare(entries, tables, weight_format, context, hw, rt)
-    emit(result, fmt, as_json, lambda: [compare_table(result)], output)
+    emit(result, fmt, as_json, lambda: [render().compare_table(result)], output)
 
 
 @app.command("run")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import os
 import stat
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,9 +59,10 @@ def flat_rows(result: Any) -> Rows:
         return ["attribute", *ids, "best"], [
             [row.attribute, *row.values, "+".join(ids[i] for i in row.best)]
             for row in result.rows]
-    from advisor.validation import jsonable
+    from advisor.records import jsonable
 
-    return ["field", "value"], [[k, _text(v)] for k, v in _leaves(jsonable(result))]
+    leaves = _leaves(jsonable(result, by_alias=False))
+    return ["field", "value"], [[k, _text(v)] for k, v in leaves]
 
 
 def _leaves(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -96,6 +95,8 @@ def to_markdown(result: Any) -> str:
 
 
 def to_csv(result: Any) -> str:
+    import csv
+
     head, rows = flat_rows(result)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -105,7 +106,9 @@ def to_csv(result: Any) -> str:
 
 
 def to_json(result: Any) -> str:
-    from advisor.validation import dump_json
+    """The versioned JSON document, byte for byte what pydantic's serialiser writes for its type
+    (tests check it), without importing pydantic."""
+    from advisor.records import dump_json
 
     return dump_json(result) + "\n"
 
@@ -153,6 +156,8 @@ def write_atomic(path: Path, text: str) -> None:
     parent = real.parent if str(real.parent) else Path(".")
     mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask()
     try:
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{real.name[:40]}.", suffix=".tmp")
     except OSError as exc:
         raise fail(exc.strerror or str(exc)) from None

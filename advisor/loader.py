@@ -72,6 +72,13 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise CatalogError([f"{name}: TOML syntax error: {exc}"]) from None
 
 
+def cached_toml(kind: str, path: Path) -> dict[str, Any]:
+    """A packaged data file's TOML as plain data, from the cache while its bytes are unchanged
+    (for files read as they are, without records; they must hold no dates, which JSON would
+    turn into strings)."""
+    return cache.load(kind, [path], lambda: read_toml(path), dict[str, Any])
+
+
 def _field_path(loc: Iterable[int | str]) -> str:
     parts: list[str] = []
     for part in loc:

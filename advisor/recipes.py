@@ -79,9 +79,9 @@ class RunResult(Record):
 @lru_cache(maxsize=1)
 def flag_table() -> dict[str, Any]:
     """catalog/runtime_flags.toml: runtime targets and every allowed flag, by runtime."""
-    from advisor.loader import packaged_path, read_toml
+    from advisor.loader import cached_toml, packaged_path
 
-    data = read_toml(packaged_path("runtime_flags.toml"))
+    data = cached_toml("flags", packaged_path("runtime_flags.toml"))
     flags: dict[str, set[str]] = {}
     for f in data.get("flags", []):
         flags.setdefault(f["runtime"], set()).add(f["flag"])

@@ -1,0 +1,164 @@
+"""Start-up path (README, Speed): what a cached run imports, and the fast paths that replace
+pydantic's serialiser and `typing.get_type_hints`, checked against them. Nothing here is timed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import math
+import os
+import pkgutil
+import subprocess
+import sys
+import typing
+from dataclasses import field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import pytest
+from typer.testing import CliRunner
+
+import advisor
+from advisor import records
+from advisor.cli import app, document_types
+from advisor.loader import packaged_path, read_toml
+from advisor.validation import adapter
+from advisor.validation import dump_json as pydantic_dump_json
+
+runner = CliRunner()
+DOCUMENTS = {
+    "models": ["models"],
+    "show": ["show", "qwen3-8b"],
+    "devices": ["devices"],
+    "detect": ["detect"],
+    "estimate": ["estimate", "qwen3-8b", "--device", "rtx-4090"],
+    "recommend": ["recommend", "--device", "phone", "--private"],
+    "compare": ["compare", "qwen3-8b", "qwen3-4b", "--device", "rtx-4090"],
+    "run": ["run", "qwen3-8b"],
+    "serve": ["serve", "qwen3-8b", "--device", "h100"],
+    "plan": ["plan", "qwen3-8b", "--users", "20"],
+    "draft": ["draft", "qwen3-8b", "--device", "rtx-4090"],
+    "finetune": ["finetune", "qwen3-8b", "--device", "rtx-4090"],
+    "finetune-list": ["finetune", "--list", "--device", "rtx-4090"],
+}
+
+
+def test_every_document_type_is_exercised() -> None:
+    assert set(DOCUMENTS) == set(document_types())
+
+
+@pytest.mark.parametrize("document", sorted(DOCUMENTS))
+def test_json_is_byte_for_byte_what_pydantic_writes(document: str) -> None:
+    """`--json` is written without pydantic; its serialiser, given the same record, agrees."""
+    result = runner.invoke(app, [*DOCUMENTS[document], "--json"])
+    assert result.exit_code == 0, result.stderr
+    record = adapter(document_types()[document]()).validate_json(result.stdout)
+    assert result.stdout == pydantic_dump_json(record) + "\n"
+
+
+def _key(name: str) -> str:
+    return "class" if name == "kind" else name
+
+
+@records.record
+class Inner(records.Record):
+    ratio: float
+    label: Literal["a", "b"] = "a"
+
+
+@records.record
+class Edge(records.Record):
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"alias_generator": _key}
+    kind: str
+    speed: float
+    optional_speed: float | None = None
+    speeds: tuple[float, ...] = ()
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    inner: Inner | None = None
+    inners: tuple[Inner, ...] = ()
+    day: dt.date | None = None
+    count: int = 0
+    anything: Any = None
+
+
+def test_json_of_edge_values_matches_pydantic() -> None:
+    """Aliases, ints in float fields, NaN and infinities, unicode, nesting, dates, `Any`."""
+    values = [
+        Edge(kind="设备 ünïcode \"quoted\"", speed=3, optional_speed=math.inf, speeds=(1, 2.5),
+             ranges={"x": (1, math.nan)}, inner=Inner(ratio=2), inners=(Inner(ratio=0.5),),
+             day=dt.date(2026, 12, 2), count=10**20, anything={"k": [1, (2, 3.5)]}),
+        Edge(kind="", speed=-0.0, optional_speed=7),
+    ]
+    for value in values:
+        assert records.dump_json(value) == pydantic_dump_json(value)
+        assert records.dump_json(value, indent=None) == pydantic_dump_json(value, indent=None)
+    first = json.loads(records.dump_json(values[0]))
+    assert first["class"].startswith("设备") and first["speed"] == 3.0
+    assert first["optional_speed"] is None and first["ranges"] == {"x": [1.0, None]}
+
+
+def record_classes() -> list[type]:
+    for module in pkgutil.iter_modules(advisor.__path__):
+        if module.name != "__main__":
+            importlib.import_module(f"advisor.{module.name}")
+    found: list[type] = []
+    todo = [records.Record]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            found.append(sub)
+            todo.append(sub)
+    return found
+
+
+def test_field_types_agree_with_get_type_hints() -> None:
+    """The cache's decoders read field types without `typing.get_type_hints`; same answers."""
+    classes = record_classes()
+    assert len(classes) > 30
+    for cls in classes:
+        mine = records.field_types(cls)
+        hints = typing.get_type_hints(cls, include_extras=True)
+        theirs = {name: hints[name] for name in cls.__record_fields__}
+        # Check() metadata compares by identity, so the evaluated annotations compare as text
+        assert {k: repr(v) for k, v in mine.items()} == {k: repr(v) for k, v in theirs.items()}
+
+
+def test_cached_runtime_flags_equal_the_file(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from advisor.loader import cached_toml
+
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", str(tmp_path))
+    path = packaged_path("runtime_flags.toml")
+    first = cached_toml("flags", path)
+    assert any(p.name.startswith("flags-") for p in tmp_path.iterdir())
+    assert cached_toml("flags", path) == first == read_toml(path)
+
+
+LIGHT = ("pydantic", "pydantic_core", "rich", "tomli", "jsonschema")
+PROBE = ("import sys; from advisor.__main__ import main\n"
+         "try:\n    main()\nexcept SystemExit:\n    pass\n"
+         f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({LIGHT!r})), "
+         "file=sys.stderr)")
+
+
+def imported(tmp_path: Path, *args: str) -> list[str]:
+    """The heavy packages a second (cached) run of `advisor ARGS` imported."""
+    env = {**os.environ, "ADVISOR_CACHE_DIR": str(tmp_path)}
+    env.pop("ADVISOR_NO_CACHE", None)
+    for _ in range(2):
+        run = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True,
+                             text=True, timeout=60, env=env, check=False)
+        assert run.returncode == 0, run.stderr
+    return json.loads(run.stderr.splitlines()[-1].replace("'", '"'))
+
+
+def test_cached_json_run_imports_neither_pydantic_nor_rich(tmp_path: Path) -> None:
+    assert imported(tmp_path, "recommend", "--device", "phone", "--private", "--json") == []
+
+
+def test_cached_table_run_imports_rich_only(tmp_path: Path) -> None:
+    assert imported(tmp_path, "recommend", "--device", "phone", "--private") == ["rich"]
+
+
+def test_help_imports_no_heavy_package(tmp_path: Path) -> None:
+    assert imported(tmp_path, "--help") == []
