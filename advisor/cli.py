@@ -132,7 +132,7 @@ def emit(result: "Record", fmt: OutputFormat, as_json: bool, tables: Callable[[]
     }
     text = renderers[chosen]()
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(export.for_stdout(text, chosen is OutputFormat.json))
     else:
         export.write_atomic(output, text)
         note(_("wrote {path}").format(path=output))
@@ -662,12 +662,37 @@ _register_tune(app)
 def main() -> None:
     """The command line (run by `advisor.__main__`): no traceback escapes unless ADVISOR_DEBUG
     is set."""
+    from advisor.errors import ClosedStdout, output_failure
+
+    if sys.stdout is None:  # started with stdout closed: writing it is an error (exit 1)
+        sys.stdout = ClosedStdout()
+    elif (sys.stdout.encoding or "").lower().replace("-", "") != "utf8":
+        sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
     try:
-        app()
+        try:
+            app()
+        finally:
+            sys.stdout.flush()  # a full disk shows here, while it can still be reported
     except Exception as exc:  # a bug, not bad input: say so in one line
+        failed = output_failure(exc)
+        if failed is not None:  # stdout closed, full or gone: one line, or none for a pipe
+            _silence_stdout()
+            if not isinstance(exc, BrokenPipeError):
+                typer.echo(f"error: {failed}", err=True)
+            sys.exit(1)
         if _debug():
             raise
         typer.echo(_("error: internal error ({kind}: {detail}); rerun with ADVISOR_DEBUG=1 for "
                      "the traceback and report it").format(kind=type(exc).__name__, detail=exc),
                    err=True)
         sys.exit(1)
+
+
+def _silence_stdout() -> None:
+    """Point descriptor 1 at /dev/null, so the interpreter's last flush of what could not be
+    written does not fail again at exit."""
+    import contextlib
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import re
 
 # C0/C1 controls (ESC, CR, NEL ...), zero-width and bidi-override characters: shown escaped, so a
@@ -13,6 +15,18 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u20
 def printable(text: str) -> str:
     """`text` with control and invisible formatting characters written as escapes (`\\x1b`)."""
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+# A whole ANSI escape sequence (CSI `ESC [ ... final`, OSC `ESC ] ... BEL|ST`, or ESC and one
+# character), so that stripping leaves no `[2J` behind.
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.?)|\x9b[0-?]*[ -/]*[@-~]?"
+                     r"|\x9d[^\x07\x1b\x9c]*[\x07\x9c]?", re.DOTALL)
+
+
+def strip_controls(text: str) -> str:
+    """`text` for display: escape sequences, control characters (but newlines) and invisible
+    formatting characters removed; a tab becomes a space."""
+    return _CONTROL.sub("", _ESCAPE.sub("", text.replace("\t", " ")))
 
 
 def error_lines(message: str) -> list[str]:
@@ -42,3 +56,28 @@ class InputError(AdvisorError):
 
 class ExportError(AdvisorError):
     """An output file could not be written (exit 1)."""
+
+
+# Errors of writing the output stream itself (a closed pipe, a full disk, a closed descriptor):
+# the run's result could not be delivered, which is not a bug of the advisor.
+_OUTPUT_ERRNOS = {errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF}
+
+
+def output_failure(exc: BaseException) -> str | None:
+    """The `error:` line for a failed write to stdout, or None when `exc` is something else."""
+    if isinstance(exc, OSError) and exc.filename is None and exc.errno in _OUTPUT_ERRNOS:
+        return f"cannot write to stdout: {exc.strerror or exc}"
+    return None
+
+
+class ClosedStdout(io.TextIOBase):
+    """sys.stdout when the process started with descriptor 1 closed (`advisor models >&-`):
+    writing fails as a closed descriptor does, so the run ends with exit 1, not 0."""
+
+    encoding = "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "stdout is closed")

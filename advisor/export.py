@@ -86,8 +86,10 @@ def _text(value: Any) -> str:
 def to_markdown(result: Any) -> str:
     head, rows = flat_rows(result)
 
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
+    from advisor.errors import strip_controls
+
+    def cell(text: str) -> str:  # a table for people: no escape sequences either
+        return strip_controls(text).replace("|", "\\|").replace("\n", " ")
 
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
@@ -111,6 +113,23 @@ def to_json(result: Any) -> str:
     from advisor.records import dump_json
 
     return dump_json(result) + "\n"
+
+
+def for_stdout(text: str, is_json: bool) -> str:
+    """`text` as stdout's encoding can take it: JSON with `\\u` escapes where stdout is not
+    UTF-8 (still the same document), other text with `?` for what it cannot show."""
+    import sys
+
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        if is_json:
+            import json
+
+            return json.dumps(json.loads(text), indent=2, ensure_ascii=True) + "\n"
+        return text.encode("ascii", "replace").decode("ascii")
+    return text
 
 
 def render_text(tables: Callable[[], list[Any]], width: int = 120) -> str:

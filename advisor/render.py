@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import sys
+from typing import TYPE_CHECKING, Any
 
 from rich import box
+from rich import table as rich_table
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
+from advisor.errors import strip_controls
 from advisor.i18n import N_, _, tr
 from advisor.rules import billions
 
@@ -21,8 +23,87 @@ if TYPE_CHECKING:  # annotations only: importing them would build every command'
     from advisor.results import DevicesResult, ModelsResult, ModelView
 
 
+# On an output that cannot show them (PYTHONIOENCODING=ascii, LANG=C without UTF-8 mode).
+_ASCII = str.maketrans({"→": "->", "…": "...", "×": "x", "≤": "<=", "≥": ">=", "±": "+/-",
+                        "—": "-", "–": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "·": "-",
+                        "≈": "~", "µ": "u", "\u00a0": " "})
+
+
+def ascii_only() -> bool:
+    """Whether stdout's encoding cannot write the arrows and ellipses the tables use."""
+    try:
+        "→…".encode(getattr(sys.stdout, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return True
+    return False
+
+
+def clean(text: str) -> str:
+    """A string from the data as it is shown: no control characters or escape sequences, and
+    ASCII stand-ins where stdout is ASCII-only."""
+    text = strip_controls(text)
+    if not ascii_only():
+        return text
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    try:  # `?` before Rich measures the cell, so the columns stay aligned
+        return text.translate(_ASCII).encode(encoding, "replace").decode(encoding)
+    except LookupError:
+        return text.translate(_ASCII).encode("ascii", "replace").decode("ascii")
+
+
+def _text(value: Any, style: str = "") -> Any:
+    """A table's str as a Text: printed as written (`[detect]`, `[/dim]` are not markup)."""
+    if isinstance(value, str):
+        return Text(clean(value), style=style)
+    if isinstance(value, Text) and not value.spans:
+        return Text(clean(value.plain), style=value.style or style)
+    return value
+
+
+def dim_below(top: str, below: str) -> Text:
+    """`top`, and under it `below` dimmed: the narrow layouts' second line."""
+    return Text.assemble(clean(top) + "\n", (clean(below), "dim"))
+
+
+class Table(rich_table.Table):
+    """A Rich table whose strings are data: never read as Rich markup, stripped of control
+    characters, ASCII on an ASCII-only stdout. A layout styles a part with a Text (dim_below)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("title", "caption") and value is not None:
+            value = _text(value, f"table.{name}")
+        super().__setattr__(name, value)
+
+    def add_column(self, header: Any = "", *args: Any, **kwargs: Any) -> None:
+        super().add_column(_text(header), *args, **kwargs)
+
+    def add_row(self, *cells: Any, **kwargs: Any) -> None:
+        super().add_row(*(_text(c) for c in cells), **kwargs)
+
+
+class _AsciiStream:
+    """stdout for Rich when it cannot take Unicode: Rich's own cut marks (`…`) become dots of
+    the same width, and any other character it cannot encode a `?`."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.encoding = getattr(stream, "encoding", None) or "ascii"
+
+    def write(self, text: str) -> int:
+        import re
+
+        text = re.sub(r"[^\s…]{0,2}…", lambda m: "." * len(m.group()), text)
+        return int(self._stream.write(text.encode(self.encoding, "replace").decode(self.encoding)))
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno
+        return getattr(self._stream, name)
+
+
 def console(stderr: bool = False) -> Console:
     # No emoji codes: text such as an Ollama tag is printed as written.
+    if not stderr and ascii_only():
+        return Console(file=_AsciiStream(sys.stdout), highlight=False, soft_wrap=False,
+                       emoji=False)
     return Console(stderr=stderr, highlight=False, soft_wrap=False, emoji=False)
 
 
@@ -78,12 +159,12 @@ def models_table(result: ModelsResult) -> Table:
         if narrow and console().width < 80 and active != "=":
             # under 80 columns the active count joins the line under the id, so a long licence
             # id (qwen-community-1.0) keeps its column
-            table.add_row(f"{id_}\n[dim]{active} active, {modalities}, {released}[/dim]",
+            table.add_row(dim_below(id_, f"{active} active, {modalities}, {released}"),
                           total, context, license_text)
         elif narrow:
-            table.add_row(f"{id_}\n[dim]{modalities}, {released}[/dim]",
-                          f"{total}\n[dim]" + _("{active} active").format(active=active)
-                          + "[/dim]" if active != "=" else total,
+            table.add_row(dim_below(id_, f"{modalities}, {released}"),
+                          dim_below(total, _("{active} active").format(active=active))
+                          if active != "=" else total,
                           context, license_text)
         else:
             table.add_row(id_, total, active, context, modalities, license_text, released)
@@ -203,7 +284,7 @@ def devices_table(result: DevicesResult) -> Table:
                                                                    for y in r[i].split("\n"))]))
     for r in rows:
         if narrow:
-            table.add_row(f"{r[0]}\n[dim]{r[1]}; {r[6]}[/dim]", r[2], r[3], r[4])
+            table.add_row(dim_below(r[0], f"{r[1]}; {r[6]}"), r[2], r[3], r[4])
         else:
             table.add_row(*r)
     aliases = ", ".join(f"{k}={v}" for k, v in sorted(result.aliases.items()))
@@ -232,7 +313,7 @@ def detection_table(result: Detection) -> Table:
     ):
         table.add_row(key, value)
     for line in result.notes:
-        table.add_row(_("note"), Text(tr(line)))  # as written: "[detect]" is not Rich markup
+        table.add_row(_("note"), tr(line))  # as written: "[detect]" is not Rich markup
     return table
 
 
@@ -340,7 +421,7 @@ def recommend_tables(r: Recommendation, chinese: bool) -> list[Table]:
     for p, repo, cells in rows:
         model = f"{p.model_id}\n{repo}" + (
             "\n" + _("licence: {license}").format(license=p.license) if narrow else "")
-        row = [str(p.rank), f"{model}\n[dim]{tr(p.why)}[/dim]",
+        row = [str(p.rank), dim_below(model, tr(p.why)),
                f"{p.quant or '-'}\n{p.runtime or '-'}" if narrow else p.quant or "-"]
         if not narrow:
             row.append(p.runtime or "-")
@@ -391,7 +472,8 @@ def compare_table(r: CompareResult) -> Table:
     for model_id in r.models:
         table.add_column(model_id)
     for row in r.rows:
-        cells = [f"[bold green]{v}[/]" if i in row.best else v for i, v in enumerate(row.values)]
+        cells = [Text.assemble((clean(v), "bold green")) if i in row.best else v
+                 for i, v in enumerate(row.values)]
         table.add_row(tr(row.attribute), *cells)
     return table
 

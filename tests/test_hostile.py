@@ -180,3 +180,65 @@ def test_o_keeps_an_existing_mode_and_gives_new_files_the_umask(tmp_path: Path) 
 def test_o_with_an_overlong_name_is_one_clean_line(tmp_path: Path) -> None:
     one_error_line(write_o(tmp_path / ("x" * 300)), "too long")
     one_error_line(write_o(tmp_path / "a-file" / "below.json"), "")
+
+
+# C1, S5: catalog strings in tables are data: not Rich markup, and no control characters
+def toml_str(text: str) -> str:
+    return json.dumps(text)  # a JSON string literal is a TOML basic string
+
+
+MARKUP = {
+    'license = { id = "apache-2.0"': 'license = { id = "apache-2.0[/dim]"',
+    'languages = "100+ languages and dialects"': 'languages = "en [primary], zh [/] [bold]x"',
+    'generation = "3"': 'generation = "3[/]"',
+}
+
+
+@pytest.mark.parametrize("args", [["models"], ["show", "acme-qwen3-8b-ft"],
+                                  ["compare", "acme-qwen3-8b-ft", "qwen3-8b"],
+                                  ["recommend", "--device", "rtx-4090", "--top", "100"]],
+                         ids=lambda a: a[0])
+def test_markup_in_catalog_strings_is_shown_as_written(tmp_path: Path, args: list[str]) -> None:
+    text = BASE
+    for old, new in MARKUP.items():
+        text = text.replace(old, new)
+    path = catalog(tmp_path, text)
+    assert check(path).exit_code == 0
+    result = runner.invoke(app, ["--catalog", str(path), *args], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    if args[0] in ("models", "show"):
+        assert "apache-2.0[/dim]" in result.stdout
+    if args[0] == "show":
+        assert "en [primary], zh [/] [bold]x" in result.stdout
+        assert "(Qwen3[/])" in result.stdout
+
+
+def test_detection_notes_keep_their_brackets() -> None:
+    from advisor.render import Table, console
+
+    table = Table(title="[bold]t[/]")
+    table.add_column("[detect]")
+    table.add_row("see [link] in README")
+    out = console()
+    with out.capture() as seen:
+        out.print(table)
+    assert "[bold]t[/]" in seen.get() and "[detect]" in seen.get()
+    assert "see [link] in README" in seen.get()
+
+
+ESCAPES = "A\x1b[2J\x1b]8;;https://evil.example/\x1b\\B\x1b]0;TITLE\x07C\x9b31mD\u202eE\u200bF\x07"
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_escape_sequences_in_catalog_strings_never_reach_the_terminal(tmp_path: Path,
+                                                                      fmt: str) -> None:
+    text = BASE.replace('name = "ACME Qwen3-8B fine-tune"', f"name = {toml_str(ESCAPES)}")
+    text = text.replace('languages = "100+ languages and dialects"',
+                        f"languages = {toml_str('en' + ESCAPES)}")
+    path = catalog(tmp_path, text)
+    result = runner.invoke(app, ["--catalog", str(path), "show", "acme-qwen3-8b-ft",
+                                 "--format", fmt], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.stderr
+    for bad in ("\x1b", "\x07", "\x9b", "\u202e", "\u200b", "TITLE", "evil.example"):
+        assert bad not in result.stdout
+    assert "ABCDEF" in result.stdout and "enABCDEF" in result.stdout

@@ -122,3 +122,91 @@ def test_fuzzed_catalogs_give_located_errors_not_tracebacks(position: int, junk:
     assert result.exception is None or isinstance(result.exception, SystemExit)
     for line in result.stderr.splitlines():
         assert line.startswith(f"error: {path}")
+
+
+@pytest.fixture(scope="module")
+def warm_cache(tmp_path_factory) -> Path:
+    """One cache directory for this module's subprocess runs: only the first validates."""
+    return tmp_path_factory.mktemp("cache")
+
+
+# C2: an ASCII-only stdout crashed the tables, and JSON with non-ASCII data
+def advisor_with(env: dict[str, str], *args: str, tmp: Path):
+    import os
+    import subprocess
+    import sys
+
+    full = {**os.environ, "ADVISOR_CACHE_DIR": str(tmp), "COLUMNS": "130", **env}
+    return subprocess.run([sys.executable, "-m", "advisor", *args], capture_output=True,
+                          env=full, timeout=60)
+
+
+@pytest.mark.parametrize("args", [["models"], ["show", "qwen3-8b"], ["devices"],
+                                  ["compare", "qwen3-8b", "qwen3-4b"],
+                                  ["recommend", "--device", "phone"]], ids=lambda a: a[0])
+def test_tables_render_on_an_ascii_only_stdout(args: list[str], warm_cache: Path) -> None:
+    out = advisor_with({"PYTHONIOENCODING": "ascii"}, *args, tmp=warm_cache)
+    assert out.returncode == 0, out.stderr.decode()
+    text = out.stdout.decode("ascii")  # nothing else was written
+    assert "+---" in text or "|--" in text  # Rich's ASCII box
+    if args[0] in ("models", "show"):
+        assert "->" in text  # the arrow of `text -> text`, in ASCII
+
+
+def test_json_and_tables_with_non_ascii_data_on_an_ascii_stdout(tmp_path: Path) -> None:
+    import json
+
+    cjk = tmp_path / "cjk.toml"
+    cjk.write_text((DATA / "user_extends.toml").read_text().replace(
+        'name = "ACME Qwen3-8B fine-tune"', 'name = "通义千问 fine-tune…"'), encoding="utf-8")
+    env = {"PYTHONIOENCODING": "ascii"}
+    out = advisor_with(env, "--catalog", str(cjk), "models", "--json", tmp=tmp_path)
+    assert out.returncode == 0, out.stderr.decode()
+    names = {m["id"]: m["name"] for m in json.loads(out.stdout.decode("ascii"))["models"]}
+    assert names["acme-qwen3-8b-ft"] == "通义千问 fine-tune…"
+    shown = advisor_with(env, "--catalog", str(cjk), "show", "acme-qwen3-8b-ft", tmp=tmp_path)
+    assert shown.returncode == 0, shown.stderr.decode()
+    assert "???? fine-tune..." in shown.stdout.decode("ascii")
+
+
+# W7, C5, C6: a closed or full stdout exited 0 having written nothing, or "internal error"
+OUTPUTS = [["models"], ["models", "--json"], ["schema", "recommend"], ["run", "qwen3-8b"],
+           ["recommend", "--device", "phone", "--private"]]
+
+
+@pytest.mark.parametrize("args", OUTPUTS, ids=" ".join)
+@pytest.mark.parametrize("where", ["closed", "full"])
+def test_a_closed_or_full_stdout_is_exit_1_and_one_line(args: list[str], where: str,
+                                                        warm_cache: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ADVISOR_CACHE_DIR": str(warm_cache)}
+    if where == "closed":
+        cmd = ["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m", "advisor", *args]
+        out = subprocess.run(cmd, stderr=subprocess.PIPE, env=env, timeout=60)
+    else:
+        with open("/dev/full", "w") as full:
+            out = subprocess.run([sys.executable, "-m", "advisor", *args], stdout=full,
+                                 stderr=subprocess.PIPE, env=env, timeout=60)
+    errors = [line for line in out.stderr.decode().splitlines() if not line.startswith("note:")]
+    assert out.returncode == 1, errors
+    assert errors == [f"error: cannot write to stdout: "
+                      f"{'stdout is closed' if where == 'closed' else 'No space left on device'}"]
+
+
+def test_a_pipe_closed_early_is_quiet(warm_cache: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ADVISOR_CACHE_DIR": str(warm_cache), "COLUMNS": "200"}
+    proc = subprocess.Popen([sys.executable, "-m", "advisor", "recommend", "--device", "h100",
+                             "--explain"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(10)
+    proc.stdout.close()  # `| head -c 10`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1
+    assert "Traceback" not in err and "error" not in err
