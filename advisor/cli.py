@@ -62,6 +62,8 @@ class OutputFormat(str, Enum):
     json = "json"
     markdown = "markdown"
     csv = "csv"
+    html = "html"
+    """A self-contained page with charts: recommend and report only (advisor.report)."""
 
 
 FormatOpt = Annotated[
@@ -103,8 +105,9 @@ def handle_errors(fn: F) -> F:
 
 
 def emit(result: "Record", fmt: OutputFormat, as_json: bool, tables: Callable[[], list[Any]],
-         output: Path | None = None) -> None:
-    """The one place that decides how a result document is printed or written."""
+         output: Path | None = None, html: Callable[[], str] | None = None) -> None:
+    """The one place that decides how a result document is printed or written; `html` makes
+    the HTML page of the commands that have one."""
     chosen = OutputFormat.json if as_json else fmt
     by_suffix = _SUFFIX_FORMATS.get(output.suffix.lower()) if output is not None else None
     if by_suffix is not None:
@@ -115,6 +118,12 @@ def emit(result: "Record", fmt: OutputFormat, as_json: bool, tables: Callable[[]
                                "change the file's extension or drop --format").format(
                                    output=output, wanted=by_suffix.value, chosen=chosen.value))
         chosen = by_suffix
+    if chosen is OutputFormat.html and html is None:
+        from advisor.errors import InputError
+
+        raise InputError(_("{option}: HTML is made by `advisor report` and `advisor recommend` "
+                           "only; use json, markdown, csv or the table (.json, .md, .csv, .txt)"
+                           ).format(option=f"-o {output}" if by_suffix else "--format html"))
     if chosen is OutputFormat.table and output is None:
         from advisor.render import console
 
@@ -129,6 +138,7 @@ def emit(result: "Record", fmt: OutputFormat, as_json: bool, tables: Callable[[]
         OutputFormat.markdown: lambda: export.to_markdown(result),
         OutputFormat.csv: lambda: export.to_csv(result),
         OutputFormat.table: lambda: export.render_text(tables),
+        OutputFormat.html: html or (lambda: ""),
     }
     text = renderers[chosen]()
     if output is None:
@@ -139,7 +149,8 @@ def emit(result: "Record", fmt: OutputFormat, as_json: bool, tables: Callable[[]
 
 
 _SUFFIX_FORMATS = {".json": OutputFormat.json, ".md": OutputFormat.markdown,
-                   ".markdown": OutputFormat.markdown, ".csv": OutputFormat.csv}
+                   ".markdown": OutputFormat.markdown, ".csv": OutputFormat.csv,
+                   ".html": OutputFormat.html, ".htm": OutputFormat.html}
 """-o's extension picks the format unless --format/--json says otherwise (a conflict is an error);
 other extensions (.txt) keep --format, whose default is the table."""
 
@@ -486,7 +497,34 @@ def recommend_cmd(
     emit(result, fmt, as_json,
          lambda: [*render().recommend_tables(result, chinese),
                  *([render().explain_table(result)] if explain else [])],
-         output)
+         output, lambda: report_html(cat, hw, tables, constraints, result))
+
+
+def report_html(cat: "Catalog", hw: Any, tables: Any, constraints: Any, result: Any) -> str:
+    from advisor.report import report_data, to_html
+    from advisor.rules import load_scoring
+
+    return to_html(report_data(cat, hw, tables, constraints, load_scoring(), result))
+
+
+def report_cmd(**options: Any) -> None:
+    """One self-contained HTML page to share: the picks and their reasons, charts of quality
+    against memory and of speed against context, and the run commands (recommend's options)."""
+    recommend_cmd(**options, fmt=OutputFormat.html, as_json=False, explain=False, why_not=None)
+
+
+def _recommend_options() -> Any:
+    """recommend's options less the output format and explain ones: `report` takes these."""
+    import inspect
+
+    signature = inspect.signature(recommend_cmd)
+    return signature.replace(parameters=[
+        p for p in signature.parameters.values()
+        if p.name not in ("fmt", "as_json", "explain", "why_not")])
+
+
+report_cmd.__signature__ = _recommend_options()  # type: ignore[attr-defined]
+app.command("report")(handle_errors(report_cmd))
 
 
 @app.command("compare")

@@ -39,6 +39,10 @@ COMMANDS = {
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_every_format_for_every_command(command: str, fmt: OutputFormat) -> None:
     result = runner.invoke(app, [*COMMANDS[command], "--format", fmt.value])
+    if fmt is OutputFormat.html and command != "recommend":  # the report page is recommend's
+        assert result.exit_code == 2
+        assert result.stderr.splitlines()[-1].startswith("error: --format html")
+        return
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert out.strip()
@@ -47,6 +51,8 @@ def test_every_format_for_every_command(command: str, fmt: OutputFormat) -> None
     elif fmt is OutputFormat.csv:
         rows = list(csv.reader(io.StringIO(out)))
         assert len(rows) >= 2 and all(len(r) == len(rows[0]) for r in rows)
+    elif fmt is OutputFormat.html:
+        assert out.startswith("<!DOCTYPE html>") and out.endswith("</html>\n")
     elif fmt is OutputFormat.markdown:
         lines = out.splitlines()
         assert lines[0].startswith("| ") and lines[1].startswith("|---")
