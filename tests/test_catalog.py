@@ -164,9 +164,23 @@ def test_superseded_model_is_shown_once_where_its_successor_runs() -> None:
     run = CliRunner().invoke(app, ["recommend", "--device", "rtx-4090", "--private", "--json",
                                    "--top", "1000"], env={"COLUMNS": "200"})
     assert run.exit_code == 0, run.output
-    doc = json.loads(run.output)
+    doc = json.loads(run.stdout)
     picked = {p["model_id"] for p in doc["recommendations"]}
     folded = {e["model_id"]: e["reasons"][0]["message"] for e in doc["excluded"]
               if e["reasons"][0]["rule"] == "superseded"}
     assert "qwen3-30b-a3b" in folded and "2507" in folded["qwen3-30b-a3b"]
     assert not picked & set(folded)
+
+
+def test_retired_api_models_are_excluded_and_current_tier_offered(models) -> None:
+    assert models["qwen-turbo"].retired.date.isoformat() == "2026-10-10"
+    assert models["qwen-turbo"].retired.successor is None  # the list names a series, not an id
+    assert models["qwen3.8-max"].retired is None and models["qwen3.8-max"].thinking == "hybrid"
+    run = CliRunner().invoke(app, ["recommend", "--device", "rtx-4090", "--json", "--top", "1000"],
+                             env={"COLUMNS": "200"})
+    assert run.exit_code == 0, run.output
+    doc = json.loads(run.stdout)
+    reasons = {e["model_id"]: [r["rule"] for r in e["reasons"]] for e in doc["excluded"]}
+    assert "retired" in reasons["qwen-turbo"] and "retired" in reasons["qwen3-max"]
+    shown = {p["model_id"] for p in doc["recommendations"]} | set(reasons)
+    assert "qwen3.8-max" in shown
