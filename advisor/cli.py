@@ -36,7 +36,7 @@ class AdvisorGroup(typer.core.TyperGroup):
             argv, lang = i18n.take_lang_option(argv)
         except Exception as exc:  # InputError: one line, exit 2, as for any bad input
             i18n.set_language(None)
-            typer.echo(_("error: {message}").format(message=exc), err=True)
+            typer.echo(_("error: {message}").format(message=tr(exc.args[0])), err=True)
             sys.exit(2)
         i18n.set_language(lang)
         i18n.translate_help(self)
@@ -97,7 +97,9 @@ def handle_errors(fn: F) -> F:
         except AdvisorError as exc:
             if _debug():
                 raise
-            for line in error_lines(str(exc)) if str(exc) else [type(exc).__name__]:
+            text = tr(exc.args[0]) if len(exc.args) == 1 and isinstance(exc.args[0], str) \
+                else str(exc)  # a deferred message (i18n.msg) shown in the user's language
+            for line in error_lines(text) if text else [type(exc).__name__]:
                 typer.echo(_("error: {message}").format(message=line), err=True)
             raise typer.Exit(exc.exit_code) from None
 

@@ -8,6 +8,7 @@ from typing import Literal
 from advisor.estimate import Estimate, estimate, weights_bytes
 from advisor.formats import RuntimeSpec, Tables, WeightFormat
 from advisor.hardware import Hardware
+from advisor.i18n import join, msg
 from advisor.records import SCHEMA_VERSION, Record, record
 from advisor.schema import ModelEntry
 
@@ -39,7 +40,7 @@ class CompareResult(Record):
 
 
 def _benchmark_row(name: str, models: list[ModelEntry]) -> CompareRow:
-    return _row(f"benchmark: {name}", models,
+    return _row(msg("benchmark: {name}", name=name), models,
                 lambda m: f"{m.benchmarks[name]:g}" if name in m.benchmarks else "-",
                 lambda m: m.benchmarks.get(name), "higher")
 
@@ -75,37 +76,38 @@ def compare(models: list[ModelEntry], tables: Tables, fmt: WeightFormat, context
         return estimates[m.id]
 
     rows = [
-        _row("parameters", models, lambda m: _billions(m.params_total),
+        _row(msg("parameters"), models, lambda m: _billions(m.params_total),
              lambda m: m.params_total, None),
-        _row("active parameters", models, lambda m: _billions(m.params_active_or_total),
+        _row(msg("active parameters"), models, lambda m: _billions(m.params_active_or_total),
              lambda m: m.params_active_or_total, None),
-        _row("architecture", models, lambda m: (
+        _row(msg("architecture"), models, lambda m: (
             f"{m.architecture}, {m.config.num_hidden_layers} layers, "
             f"{m.config.num_attention_heads}/{m.config.num_key_value_heads} heads (q/kv)"
-            if m.config else "API only")),
-        _row("context (native / max)", models,
+            if m.config else msg("API only"))),
+        _row(msg("context (native / max)"), models,
              lambda m: f"{m.context.native_tokens:,} / {m.context.max_tokens:,}",
              lambda m: m.context.max_tokens, "higher"),
-        _row("modalities", models, lambda m: ", ".join(m.modalities_in) + " -> "
+        _row(msg("modalities"), models, lambda m: ", ".join(m.modalities_in) + " -> "
              + ", ".join(m.modalities_out)),
-        _row("tasks", models, lambda m: ", ".join(m.tasks)),
-        _row("thinking", models, lambda m: m.thinking),
-        _row("license", models, lambda m: m.license.id + (
-            "" if m.license.commercial_use else " (no commercial use)")),
-        _row(f"weights at {fmt.id}", models,
+        _row(msg("tasks"), models, lambda m: ", ".join(m.tasks)),
+        _row(msg("thinking"), models, lambda m: m.thinking),
+        _row(msg("license"), models, lambda m: join("", (
+            m.license.id, "" if m.license.commercial_use else msg(" (no commercial use)")))),
+        _row(msg("weights at {quant}", quant=fmt.id), models,
              lambda m: f"{weights_bytes(m, fmt) / 1e9:.1f} GB" if m.config else "-",
              lambda m: weights_bytes(m, fmt) if m.config else None, "lower"),
     ]
     if hw is not None:
         rows += [
-            _row(f"memory with {context_tokens:,} tokens", models,
+            _row(msg("memory with {tokens:,} tokens", tokens=context_tokens), models,
                  lambda m: f"{e.memory.total_bytes / 1e9:.1f} GB" if (e := est(m)) else "-",
                  lambda m: e.memory.total_bytes if (e := est(m)) else None, "lower"),
-            _row("fits", models, lambda m: ("yes" if e.fits else "no") if (e := est(m)) else "-"),
-            _row("longest context on device", models,
+            _row(msg("fits"), models,
+                 lambda m: (msg("yes") if e.fits else msg("no")) if (e := est(m)) else "-"),
+            _row(msg("longest context on device"), models,
                  lambda m: f"{e.max_context_tokens:,}" if (e := est(m)) else "-",
                  lambda m: e.max_context_tokens if (e := est(m)) else None, "higher"),
-            _row("decode tok/s", models,
+            _row(msg("decode tok/s"), models,
                  lambda m: f"{d:.1f}" if (e := est(m)) and (d := e.speed.decode_tokens_per_s)
                  else "-",
                  lambda m: e.speed.decode_tokens_per_s if (e := est(m)) else None, "higher"),

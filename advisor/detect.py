@@ -20,6 +20,7 @@ from advisor.hardware import (
     HardwareQuery,
     hardware_from,
 )
+from advisor.i18n import msg
 from advisor.records import SCHEMA_VERSION, Record, record
 
 
@@ -85,7 +86,7 @@ def match_apple(chip: str, devices: DeviceCatalog) -> DeviceProfile | None:
 
 def map_probe(probe: Probe, devices: DeviceCatalog) -> Detection:
     """Pure: map probed facts to a profile and effective hardware, saying what was assumed."""
-    notes = [f"could not see: {item}" for item in probe.unseen]
+    notes = [msg("could not see: {item}", item=item) for item in probe.unseen]
     if probe.gpus:
         name, count = Counter(g.name for g in probe.gpus).most_common(1)[0]
         memory = min(g.memory_bytes for g in probe.gpus if g.name == name)
@@ -97,15 +98,17 @@ def map_probe(probe: Probe, devices: DeviceCatalog) -> Detection:
         if profile:
             ram = probe.ram_total_bytes / GIB if probe.ram_total_bytes else None
             query = HardwareQuery(memory_gib=memory / GIB, gpus=count, ram_gib=ram)
-            notes.append(f"detected {count}x {name} ({memory / GIB:.0f} GiB) "
-                         f"-> profile {profile.id}")
+            notes.append(msg("detected {count}x {name} ({memory:.0f} GiB) -> profile {device}",
+                             count=count, name=name, memory=memory / GIB, device=profile.id))
             return Detection(probe=probe, device_id=profile.id, notes=tuple(notes),
                              hardware=hardware_from(query, profile))
-        notes.append(f"GPU '{name}' has no profile; using system RAM and CPU only")
+        notes.append(msg("GPU '{name}' has no profile; using system RAM and CPU only",
+                         name=name))
     if probe.apple_chip:
         profile = match_apple(probe.apple_chip, devices)
         if profile and probe.ram_total_bytes:
-            notes.append(f"detected {probe.apple_chip} -> profile {profile.id}")
+            notes.append(msg("detected {chip} -> profile {device}", chip=probe.apple_chip,
+                             device=profile.id))
             query = HardwareQuery(memory_gib=probe.ram_total_bytes / GIB)
             return Detection(probe=probe, device_id=profile.id, notes=tuple(notes),
                              hardware=hardware_from(query, profile))
@@ -113,11 +116,10 @@ def map_probe(probe: Probe, devices: DeviceCatalog) -> Detection:
     fallback = "laptop" if ram_gib <= 20 else "desktop"
     profile = devices.devices[fallback]
     if probe.ram_total_bytes is None:
-        notes.append("total RAM unknown; assumed 16 GiB")
-    notes.append(
-        f"no supported GPU found: treated as a CPU machine like '{fallback}' "
-        f"with {ram_gib:.0f} GiB RAM (its memory bandwidth assumed)"
-    )
+        notes.append(msg("total RAM unknown; assumed 16 GiB"))
+    notes.append(msg(
+        "no supported GPU found: treated as a CPU machine like '{device}' with {ram:.0f} GiB RAM "
+        "(its memory bandwidth assumed)", device=fallback, ram=ram_gib))
     hardware = hardware_from(HardwareQuery(memory_gib=ram_gib), profile)
     return Detection(probe=probe, device_id=None, notes=tuple(notes), hardware=hardware)
 

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from advisor.formats import RuntimeMemory, RuntimeSpec, Tables, WeightFormat
 from advisor.hardware import GIB, Hardware
+from advisor.i18n import N_, msg
 from advisor.records import SCHEMA_VERSION, Record, record
 from advisor.schema import UNLISTED_GGUF_QUANT, ModelConfig, ModelEntry
 from advisor.spec_summary import SpeculativeSummary
@@ -341,7 +342,7 @@ def decode_tokens_per_s(
     """Tokens/s of one decode step and what bounds it (memory bandwidth or compute)."""
     memory_s = (weight_bytes + kv_bytes) / (bandwidth_gb_s * 1e9 * efficiency)
     compute_s = flops / (tflops * 1e12 * compute_efficiency) if tflops and flops else 0.0
-    bound = "compute" if compute_s > memory_s else "memory bandwidth"
+    bound = N_("compute") if compute_s > memory_s else N_("memory bandwidth")
     return 1.0 / (max(memory_s, compute_s) + per_token_overhead_ms / 1000), bound
 
 
@@ -373,16 +374,16 @@ def estimate(
     tflops = hw.fp16_tflops
     offloads = hw.is_gpu and rt.id in ("llama.cpp", "ollama", "lm-studio")
     if not fits and offloads and not hw.host_ram_bytes:
-        extra.append(f"does not fit in GPU memory; {rt.id} can offload layers to system RAM: "
-                     "pass --ram-gb to estimate that")
+        extra.append(msg("does not fit in GPU memory; {runtime} can offload layers to system RAM:"
+                         " pass --ram-gb to estimate that", runtime=rt.id))
     if not fits and offloads and hw.host_ram_bytes:
         offloaded = total - hw.usable_memory_bytes
         if offloaded < hw.host_ram_bytes * 0.8:
-            extra.append(
-                f"does not fit in GPU memory: {offloaded / 1e9:.1f} GB of weights offloaded to host"
-                f" RAM (llama.cpp --n-gpu-layers / MoE experts on CPU); host RAM read at"
-                f" {HOST_BANDWIDTH_SHARE:.0%} of {hw.host_bandwidth_gb_s or 0:g} GB/s"
-            )
+            extra.append(msg(
+                "does not fit in GPU memory: {offloaded:.1f} GB of weights offloaded to host RAM"
+                " (llama.cpp --n-gpu-layers / MoE experts on CPU); host RAM read at {share:.0%} of"
+                " {bandwidth:g} GB/s", offloaded=offloaded / 1e9, share=HOST_BANDWIDTH_SHARE,
+                bandwidth=hw.host_bandwidth_gb_s or 0))
     flops = flops_per_token(model, context_tokens) * batch
     step_tps, bound = decode_tokens_per_s(
         read, kv_read, hw.bandwidth_gb_s * speed_up, eff.bandwidth, eff.per_token_overhead_ms,
@@ -394,7 +395,7 @@ def estimate(
         gpu_s = (1 - share) * (read + kv_read) / (hw.bandwidth_gb_s * 1e9 * eff.bandwidth)
         cpu_s = share * read / (host_gb_s * 1e9)
         step_tps = 1.0 / (gpu_s + cpu_s + eff.per_token_overhead_ms / 1000)
-        bound = "host memory bandwidth (offload)"
+        bound = N_("host memory bandwidth (offload)")
     feasible = fits or offloaded
     decode = step_tps if feasible else None
     prefill = ttft = None
@@ -403,21 +404,21 @@ def estimate(
         prefill = tflops * speed_up * 1e12 * eff.compute / avg_flops
         ttft = prompt / prefill if prompt else 0.0
     if not tflops:
-        extra.append("prefill speed unknown: the device profile has no published FP16 compute")
+        extra.append(msg("prefill speed unknown: the device profile has no published FP16 "
+                         "compute"))
     span = decode_range(rt, hw, model)
     checkpoint = official_checkpoint(model, fmt)
     flags = []
     if checkpoint is None and fmt.family not in ("float",):
-        flags.append(f"no official {fmt.id} checkpoint: computed for a community or self-made quant")
+        flags.append(msg("no official {quant} checkpoint: computed for a community or self-made "
+                         "quant", quant=fmt.id))
     if context_tokens > model.context.max_tokens:
-        flags.append(
-            f"context {context_tokens:,} exceeds the model's maximum {model.context.max_tokens:,}"
-        )
+        flags.append(msg("context {context:,} exceeds the model's maximum {max:,}",
+                         context=context_tokens, max=model.context.max_tokens))
     elif context_tokens > model.context.native_tokens:
-        extra.append(
-            f"context beyond the native {model.context.native_tokens:,} tokens needs "
-            f"{model.context.extension_method} scaling"
-        )
+        extra.append(msg("context beyond the native {native:,} tokens needs {method} scaling",
+                         native=model.context.native_tokens,
+                         method=model.context.extension_method))
     return Estimate(
         model_id=model.id,
         hf_repo=model.hf_repo,
@@ -522,16 +523,19 @@ def obtainable(model: ModelEntry, fmt: WeightFormat, rt: RuntimeSpec) -> bool:
 def compatible(fmt: WeightFormat, rt: RuntimeSpec, hw: Hardware) -> str | None:
     """Why `rt` cannot run `fmt` on `hw`, or None when it can."""
     if hw.device_class not in rt.device_classes:
-        return f"{rt.id} does not run on {hw.device_class} devices ({', '.join(rt.device_classes)})"
+        return msg("{runtime} does not run on {kind} devices ({kinds})", runtime=rt.id,
+                   kind=hw.device_class, kinds=", ".join(rt.device_classes))
     if fmt.family not in rt.format_families:
         runs = ", ".join(rt.format_families)
-        return f"{rt.id} does not run {fmt.id} weights (it runs {runs} formats)"
+        return msg("{runtime} does not run {quant} weights (it runs {runs} formats)",
+                   runtime=rt.id, quant=fmt.id, runs=runs)
     if fmt.family == "fp8" and "fp8" not in hw.fast_formats:
         from advisor.recipes import fp8_weight_only
 
         if fp8_weight_only(rt.id, hw.device_id):
             return None  # vLLM's FP8 Marlin weight-only path (catalog/runtime_flags.toml)
-        return f"{hw.name} has no fast FP8 kernels (FP8 needs Ada/Hopper/Blackwell or MI300)"
+        return msg("{device} has no fast FP8 kernels (FP8 needs Ada/Hopper/Blackwell or MI300)",
+                   device=hw.name)
     return None
 
 
@@ -551,7 +555,8 @@ def choose_setup(
             if wanted.family not in rt.format_families:
                 options = [tables.runtimes[n] for n in hw.runtimes if n in tables.runtimes]
                 rt = next((r for r in options if compatible(wanted, r, hw) is None), rt)
-        notes.append(f"runtime {rt.id} chosen for a {hw.device_class} device (use --runtime)")
+        notes.append(msg("runtime {runtime} chosen for a {kind} device (use --runtime)",
+                         runtime=rt.id, kind=hw.device_class))
     if quant:
         fmt = tables.weight_format(quant)
     else:
@@ -560,7 +565,8 @@ def choose_setup(
             (tables.formats[q] for q in preferred if compatible(tables.formats[q], rt, hw) is None),
             tables.formats[preferred[0]],
         )
-        notes.append(f"quantization {fmt.id} chosen for {rt.id} on this device (use --quant)")
+        notes.append(msg("quantization {quant} chosen for {runtime} on this device (use --quant)",
+                         quant=fmt.id, runtime=rt.id))
     problem = compatible(fmt, rt, hw)
     if problem:
         from advisor.errors import InputError

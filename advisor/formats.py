@@ -8,6 +8,7 @@ from typing import Annotated
 
 from advisor import cache
 from advisor.errors import CatalogError
+from advisor.i18n import msg
 from advisor.loader import (
     checked,
     display_name,
@@ -135,15 +136,16 @@ class Tables(Record):
 
     def weight_format(self, name: str) -> WeightFormat:
         return resolve(name, self.formats, "quantization", self.format_aliases,
-                       lambda: f"; choose from {', '.join(self.formats)}")
+                       lambda: msg("; choose from {choices}", choices=", ".join(self.formats)))
 
     def runtime(self, name: str) -> RuntimeSpec:
         return resolve(name, self.runtimes, "runtime", self.runtime_aliases,
-                       lambda: f"; choose from {', '.join(self.runtimes)}")
+                       lambda: msg("; choose from {choices}", choices=", ".join(self.runtimes)))
 
     def kv_bytes(self, name: str) -> float:
         key = resolve(name, {k: k for k in self.kv_dtypes}, "KV cache dtype",
-                      hint=lambda: f"; choose from {', '.join(self.kv_dtypes)}")
+                      hint=lambda: msg("; choose from {choices}",
+                                       choices=", ".join(self.kv_dtypes)))
         return self.kv_dtypes[key]
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from advisor import cache
 from advisor.errors import CatalogError, InputError
+from advisor.i18n import msg
 from advisor.loader import (
     checked,
     display_name,
@@ -156,8 +157,10 @@ class Hardware(Record):
 
     @property
     def assumptions(self) -> tuple[str, ...]:
-        return (*self.notes, f"usable memory {self.usable_memory_fraction:.0%} of "
-                f"{self.memory_bytes / self.gpus / GIB:g} GiB ({self.usable_memory_evidence})")
+        return (*self.notes, msg("usable memory {share:.0%} of {memory:g} GiB ({evidence})",
+                                 share=self.usable_memory_fraction,
+                                 memory=self.memory_bytes / self.gpus / GIB,
+                                 evidence=self.usable_memory_evidence))
 
     @property
     def is_gpu(self) -> bool:
@@ -171,7 +174,8 @@ def parse_size_gib(text: str, option: str) -> float:
     """'16', '16GB', '16GiB', '16g' -> GiB (GB read as the vendor's binary GB, like VRAM sizes)."""
     match = _SIZE.match(str(text))
     if not match:
-        raise InputError(f"{option}: cannot read '{text}' as a size; use e.g. 16, 16GB or 16GiB")
+        raise InputError(msg("{option}: cannot read '{text}' as a size; use e.g. 16, 16GB or "
+                             "16GiB", option=option, text=text))
     value = float(match.group(1))
     unit = (match.group(2) or "g").lower()[0]
     value *= {"g": 1.0, "m": 1 / 1024, "t": 1024.0}[unit]
@@ -181,7 +185,8 @@ def parse_size_gib(text: str, option: str) -> float:
 
 def check_positive(value: float, option: str, shown: object, upper: float) -> None:
     if not math.isfinite(value) or value <= 0 or value > upper:
-        raise InputError(f"{option}: {shown} is out of range; give a positive number up to {upper:g}")
+        raise InputError(msg("{option}: {shown} is out of range; give a positive number up to "
+                             "{upper:g}", option=option, shown=shown, upper=upper))
 
 
 @record
@@ -201,7 +206,7 @@ def find_device(name: str) -> tuple[DeviceProfile, str | None]:
     cat = load_devices()
     key = name.strip().lower()
     alias = key if key in cat.aliases and key not in cat.devices else None
-    device = resolve(name, cat.devices, "device", cat.aliases, lambda: "; see `advisor devices`")
+    device = resolve(name, cat.devices, "device", cat.aliases, lambda: msg("; see `advisor devices`"))
     return device, alias
 
 
@@ -209,7 +214,7 @@ def hardware_from(query: HardwareQuery, detected: DeviceProfile | None = None) -
     """Combine a profile (if any) with explicit overrides into effective hardware."""
     notes: list[str] = []
     if query.gpus < 1 or query.gpus > 64:
-        raise InputError(f"--gpus: {query.gpus} is out of range; give 1 to 64")
+        raise InputError(msg("--gpus: {gpus} is out of range; give 1 to 64", gpus=query.gpus))
     for value, option in ((query.bandwidth_gb_s, "--bandwidth-gb-s"), (query.tflops, "--tflops")):
         if value is not None:
             check_positive(value, option, value, upper=1e6)
@@ -217,20 +222,23 @@ def hardware_from(query: HardwareQuery, detected: DeviceProfile | None = None) -
     if profile is None and query.device:
         profile, alias = find_device(query.device)
         if alias:
-            notes.append(f"assumed {alias} = {profile.id} ({profile.name})")
+            notes.append(msg("assumed {alias} = {device} ({name})", alias=alias,
+                             device=profile.id, name=profile.name))
     if profile is None:
         if query.memory_gib is None:
-            raise InputError(
+            raise InputError(msg(
                 "no hardware given; use --device ID (see `advisor devices`), --device auto, "
                 "or --memory-gb (with --bandwidth-gb-s if you know it)"
-            )
+            ))
         return _custom(query, notes)
     memory_gib = query.memory_gib or profile.memory_gib
     if query.memory_gib:
-        notes.append(f"memory set to {memory_gib:g} GiB (profile: {profile.memory_gib:g} GiB)")
+        notes.append(msg("memory set to {memory:g} GiB (profile: {profile:g} GiB)",
+                         memory=memory_gib, profile=profile.memory_gib))
     gpus = query.gpus
     if gpus > 1 and profile.device_class not in GPU_CLASSES:
-        raise InputError(f"--gpus {gpus}: '{profile.id}' is not a GPU; multi-GPU needs a GPU device")
+        raise InputError(msg("--gpus {gpus}: '{device}' is not a GPU; multi-GPU needs a GPU "
+                             "device", gpus=gpus, device=profile.id))
     memory = int(memory_gib * GIB)
     usable = int(memory * profile.usable_memory_fraction)
     host = query.ram_gib or profile.host_ram_gib
@@ -293,7 +301,8 @@ def _custom(query: HardwareQuery, notes: list[str]) -> Hardware:
         host_bandwidth_gb_s=_host_bandwidth(),
         notes=(
             *notes,
-            "custom hardware: with --tflops or --gpus treated as a GPU, without as a CPU machine",
+            msg("custom hardware: with --tflops or --gpus treated as a GPU, without as a CPU "
+                "machine"),
         ),
         usable_memory_evidence="no profile: a generic share",
     )
@@ -315,8 +324,9 @@ def _generic_device(memory_gib: float, gpu: bool
             and any(memory_gib / 1.5 <= m <= memory_gib * 1.5
                     for m in (d.memory_gib, *d.memory_gib_options))] or [base.bandwidth_gb_s]
     low, high = min(*near, base.bandwidth_gb_s), max(*near, base.bandwidth_gb_s)
-    return base, (low, high), (
-        f"only --memory-gb given: assumed a {base.device_class} like '{base.id}' with "
-        f"{base.bandwidth_gb_s:g} GB/s; devices with about this memory have {low:g} to "
-        f"{high:g} GB/s, so speeds may be {low / base.bandwidth_gb_s:.2g}x to "
-        f"{high / base.bandwidth_gb_s:.2g}x those shown (give --device or --bandwidth-gb-s)")
+    return base, (low, high), msg(
+        "only --memory-gb given: assumed a {kind} like '{device}' with {bandwidth:g} GB/s; "
+        "devices with about this memory have {low:g} to {high:g} GB/s, so speeds may be "
+        "{low_share:.2g}x to {high_share:.2g}x those shown (give --device or --bandwidth-gb-s)",
+        kind=base.device_class, device=base.id, bandwidth=base.bandwidth_gb_s, low=low,
+        high=high, low_share=low / base.bandwidth_gb_s, high_share=high / base.bandwidth_gb_s)

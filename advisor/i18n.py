@@ -55,7 +55,8 @@ def parse_language(value: str) -> str:
         return "en"
     from advisor.errors import InputError
 
-    raise InputError(f"--lang: {value!r} is not a language of this interface; expected en or zh")
+    raise InputError(msg("--lang: {value} is not a language of this interface; expected en or zh",
+                         value=repr(value)))
 
 
 def take_lang_option(args: list[str]) -> tuple[list[str], str | None]:
@@ -72,7 +73,7 @@ def take_lang_option(args: list[str]) -> tuple[list[str], str | None]:
             if i + 1 >= len(args):
                 from advisor.errors import InputError
 
-                raise InputError("--lang needs a value; expected en or zh")
+                raise InputError(msg("--lang needs a value; expected en or zh"))
             lang = parse_language(args[i + 1])
             i += 2
             continue

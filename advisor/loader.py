@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from advisor import cache
 from advisor.errors import CatalogError, InputError
+from advisor.i18n import N_, msg
 from advisor.schema import Catalog, ModelEntry, lineage_problems
 
 if TYPE_CHECKING:
@@ -219,7 +220,7 @@ def suggest(name: str, choices: Iterable[str]) -> str:
     import difflib
 
     close = difflib.get_close_matches(name.lower(), list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return msg("; did you mean '{choice}'?", choice=close[0]) if close else ""
 
 
 def resolve(name: str, items: Mapping[str, V], what: str, aliases: dict[str, str] | None = None,
@@ -232,14 +233,22 @@ def resolve(name: str, items: Mapping[str, V], what: str, aliases: dict[str, str
     if key in aliases:
         return items[aliases[key]]
     advice = suggest(key, [*items, *aliases]) or (hint() if hint else "")
-    raise InputError(f"unknown {what} '{name}'{advice}")
+    raise InputError(msg("unknown {what} '{name}'{advice}", what=what, name=name, advice=advice))
+
+
+KINDS = (N_("model"), N_("task"), N_("family"), N_("device class"), N_("device"), N_("source"),
+         N_("runtime"), N_("document"), N_("method"), N_("framework"), N_("quantization"),
+         N_("KV cache dtype"))
+"""What `resolve` is asked to find (its `what`), translated where the error is shown."""
+PURPOSES = (N_("run locally"), N_("serve"), N_("host"), N_("draft for"), N_("fine-tune"))
+"""`find_open_model`'s purposes, translated where the error is shown."""
 
 
 def find_model(catalog: Catalog, name: str) -> ModelEntry:
     """A model by catalog id or Hugging Face repo id, case-insensitively."""
     models = catalog.by_id()
     repos = {m.hf_repo.lower(): m.id for m in catalog.models if m.hf_repo}
-    return resolve(name, models, "model", repos, lambda: "; see `advisor models`")
+    return resolve(name, models, "model", repos, lambda: msg("; see `advisor models`"))
 
 
 def find_open_model(catalog: Catalog, name: str, purpose: str) -> ModelEntry:
@@ -247,5 +256,6 @@ def find_open_model(catalog: Catalog, name: str, purpose: str) -> ModelEntry:
     there is nothing to `purpose` (run locally, serve, draft for ...)."""
     entry = find_model(catalog, name)
     if not entry.open_weights or entry.config is None:
-        raise InputError(f"'{entry.id}' is API-only (no open weights): nothing to {purpose}")
+        raise InputError(msg("'{model}' is API-only (no open weights): nothing to {purpose}",
+                             model=entry.id, purpose=purpose))
     return entry

@@ -16,6 +16,7 @@ import shlex
 from functools import lru_cache
 from typing import Any
 
+from advisor.i18n import N_, join, msg
 from advisor.records import SCHEMA_VERSION, Record, record
 from advisor.schema import UNLISTED_GGUF_QUANT, Artifact, ModelEntry
 
@@ -44,13 +45,13 @@ SGLANG_MTP = ("--speculative-algo", "NEXTN", "--speculative-num-steps", "3",
               "--speculative-eagle-topk", "1", "--speculative-num-draft-tokens", "4")
 # QwenLM/Qwen3-Omni:README.md@0309c201, "vLLM Serve Usage" ("vLLM serve for Qwen3-Omni currently
 # only supports the thinker model"; use_audio_in_video is not available in vLLM serve).
-OMNI_VLLM_NOTE = ("vLLM serve runs only the thinker (text out, no speech) and has no "
-                  "use_audio_in_video: pass video and audio separately; for speech output use "
-                  "the card's transformers or vLLM offline path")
+OMNI_VLLM_NOTE = msg("vLLM serve runs only the thinker (text out, no speech) and has no "
+                     "use_audio_in_video: pass video and audio separately; for speech output "
+                     "use the card's transformers or vLLM offline path")
 # Items per prompt a vision/video job may send (vLLM MultiModalConfig.limit_per_prompt, JSON).
 MM_LIMITS = {"image": 4, "video": 1}
-PHONE_NOTE = ("on the phone: build llama.cpp for Android (Termux) and run this there, or load "
-              "the same GGUF file in an on-device llama.cpp app")
+PHONE_NOTE = msg("on the phone: build llama.cpp for Android (Termux) and run this there, or "
+                 "load the same GGUF file in an on-device llama.cpp app")
 
 
 @record
@@ -96,9 +97,9 @@ def fp8_weight_only(runtime: str, device_id: str | None) -> bool:
         "devices", ())
 
 
-FP8_MARLIN_NOTE = ("no FP8 tensor cores on this GPU: vLLM runs the FP8 checkpoint as weight-only "
-                   "W8A16 through its FP8 Marlin kernels (half the memory of 16-bit; compute "
-                   "in 16-bit)")
+FP8_MARLIN_NOTE = msg("no FP8 tensor cores on this GPU: vLLM runs the FP8 checkpoint as "
+                      "weight-only W8A16 through its FP8 Marlin kernels (half the memory of "
+                      "16-bit; compute in 16-bit)")
 
 
 def line_runtime(argv: tuple[str, ...]) -> tuple[str, list[str]]:
@@ -248,7 +249,7 @@ def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
     if fmt_id.startswith("mlx"):
         out += _mlx(m, fmt_id)
     if device_class == "phone":
-        out = [dataclasses.replace(r, note="; ".join(x for x in (r.note, PHONE_NOTE) if x))
+        out = [dataclasses.replace(r, note=join("; ", (r.note, PHONE_NOTE)))
                if r.runtime == "llama.cpp" else r for r in out]
     out += _mnn(m, modelscope_first)
     if device_class == "phone":  # before the self-made fallback: a phone runs no server
@@ -277,17 +278,18 @@ def _vllm(m: ModelEntry, repo: str, ctx: int, gpus: int, ms: bool, task: str | N
             {"architectures": ["Qwen3ForSequenceClassification"],
              "classifier_from_token": ["no", "yes"], "is_original_qwen3_reranker": True},
             separators=(",", ":"))]
-        return [_recipe("vllm", [*get, tuple(args)], "rerank API (/score, /rerank)")]
+        return [_recipe("vllm", [*get, tuple(args)], msg("rerank API (/score, /rerank)"))]
     if is_embedding(m):
         args += ["--runner", "pooling"]
-        return [_recipe("vllm", [*get, tuple(args)], "embeddings API (/v1/embeddings)")]
+        return [_recipe("vllm", [*get, tuple(args)], msg("embeddings API (/v1/embeddings)"))]
     serve_ctx = ctx
     factor = yarn(m, ctx)
     text_only = "image" in m.modalities_in and task not in ("vision", "video")
     if factor and "image" in m.modalities_in:
         serve_ctx = m.context.native_tokens
-        note.append(f"served at the native {serve_ctx:,} tokens: YaRN for this multimodal "
-                    "model goes under text_config with the card's rope settings")
+        note.append(msg("served at the native {context:,} tokens: YaRN for this multimodal "
+                        "model goes under text_config with the card's rope settings",
+                        context=serve_ctx))
         factor = None
     elif ctx > m.context.max_tokens:
         serve_ctx = m.context.max_tokens
@@ -299,32 +301,34 @@ def _vllm(m: ModelEntry, repo: str, ctx: int, gpus: int, ms: bool, task: str | N
             "rope_type": "yarn", "factor": factor,
             "original_max_position_embeddings": m.context.native_tokens}},
             separators=(",", ":"))]
-        note.append(f"YaRN factor {factor:g} beyond the native {m.context.native_tokens:,} "
-                    "tokens (static: it also applies to short prompts)")
+        note.append(msg("YaRN factor {factor:g} beyond the native {native:,} tokens (static: it "
+                        "also applies to short prompts)", factor=factor,
+                        native=m.context.native_tokens))
     if m.thinking != "none":
         args += ["--reasoning-parser", "qwen3"]
     if wants_tools(m, task):
         args += ["--enable-auto-tool-choice", "--tool-call-parser", tool_parser(m)]
     if text_only and _generation(m) >= 3.5:
         args += ["--language-model-only"]
-        note.append("text only: the vision encoder is not loaded")
+        note.append(msg("text only: the vision encoder is not loaded"))
     if task in ("vision", "video") and "image" in m.modalities_in:
         args += ["--limit-mm-per-prompt", json.dumps(MM_LIMITS, separators=(",", ":"))]
-        note.append("at most {image} images and {video} video per request "
-                    "(--limit-mm-per-prompt)".format(**MM_LIMITS))
+        note.append(msg("at most {image} images and {video} video per request "
+                        "(--limit-mm-per-prompt)", **MM_LIMITS))
     if kv_dtype == "fp8":
         args += ["--kv-cache-dtype", "fp8"]
     if "audio" in m.modalities_out:
         note.append(OMNI_VLLM_NOTE)
     if not ms and m.modelscope_repo and repo == m.hf_repo:
-        note.append(f"or from ModelScope: modelscope download --model {m.modelscope_repo} and "
-                    "VLLM_USE_MODELSCOPE=true on the serve line")
-    out = [_recipe("vllm", [*get, tuple(args)], "; ".join(note))]
+        note.append(msg("or from ModelScope: modelscope download --model {repo} and "
+                        "VLLM_USE_MODELSCOPE=true on the serve line", repo=m.modelscope_repo))
+    out = [_recipe("vllm", [*get, tuple(args)], join("; ", note))]
     if has_mtp(m):
         spec = json.dumps({"method": "qwen3_next_mtp", "num_speculative_tokens": MTP_TOKENS},
                           separators=(",", ":"))
         out.append(_recipe("vllm", [*get, (*args, "--speculative-config", spec)],
-                           "option: MTP speculative decoding with the checkpoint's own heads"))
+                           msg("option: MTP speculative decoding with the checkpoint's own "
+                               "heads")))
     return out
 
 
@@ -340,8 +344,9 @@ def _dca_vllm(m: ModelEntry, repo: str, ctx: int, gpus: int, ms: bool) -> Recipe
                   "--max-model-len", str(min(ctx, m.context.max_tokens)),
                   "--enable-chunked-prefill", "--max-num-batched-tokens", "131072",
                   "--enforce-eager", "--max-num-seqs", "1", "--gpu-memory-utilization", "0.85"))
-    return _recipe("vllm", lines, "beyond the native context: Dual Chunk Attention as the card "
-                   "says (one sequence at a time; check the card's total GPU memory need)")
+    return _recipe("vllm", lines, msg("beyond the native context: Dual Chunk Attention as the "
+                                      "card says (one sequence at a time; check the card's total "
+                                      "GPU memory need)"))
 
 
 def _sglang(m: ModelEntry, repo: str, ctx: int, gpus: int, ms: bool,
@@ -373,7 +378,8 @@ def _sglang(m: ModelEntry, repo: str, ctx: int, gpus: int, ms: bool,
     if has_mtp(m):
         # The Qwen3.5/3.6 cards' SGLang MTP command (NEXTN with the checkpoint's own heads).
         out.append(_recipe("sglang", [(*args, *SGLANG_MTP)],
-                           "option: MTP speculative decoding with the checkpoint's own heads"))
+                           msg("option: MTP speculative decoding with the checkpoint's own "
+                               "heads")))
     return out
 
 
@@ -384,17 +390,18 @@ def _transformers(m: ModelEntry, repo: str, task: str | None, ctx: int = 0) -> l
         code = ("from sentence_transformers import SentenceTransformer; "
                 f"model = SentenceTransformer({json.dumps(repo)}); "
                 'print(model.encode(["Hello"]).shape)')
-        return [_recipe("transformers", [("python", "-c", code)], "sentence-transformers "
-                        "(pip install sentence-transformers)")]
+        return [_recipe("transformers", [("python", "-c", code)], msg(
+            "sentence-transformers (pip install sentence-transformers)"))]
     code = ("from transformers import pipeline; "
             f'p = pipeline("text-generation", model={json.dumps(repo)}, torch_dtype="auto", '
             'device_map="auto"); print(p([{"role": "user", "content": "Hello"}], '
             'max_new_tokens=128)[0]["generated_text"][-1]["content"])')
     factor = yarn(m, ctx)
-    note = ("" if not factor else "beyond the native context, add to config.json (the Qwen3 card's "
-            "YaRN setting): " + json.dumps({"rope_scaling": {
-                "rope_type": "yarn", "factor": factor,
-                "original_max_position_embeddings": m.context.native_tokens}}))
+    note = ("" if not factor else msg(
+        "beyond the native context, add to config.json (the Qwen3 card's YaRN setting): {json}",
+        json=json.dumps({"rope_scaling": {
+            "rope_type": "yarn", "factor": factor,
+            "original_max_position_embeddings": m.context.native_tokens}})))
     return [_recipe("transformers", [("python", "-c", code)], note)]
 
 
@@ -409,10 +416,11 @@ def _llama_cpp(m: ModelEntry, fmt_id: str, ctx: int, kv_dtype: str | None,
     args: list[str] = ["llama-server", "-hf", f"{a.repo}:{tag}" if a.quants else a.repo]
     note = []
     if a.provenance == "community":
-        note.append(f"community build by {a.publisher}, not published by Qwen")
+        note.append(msg("community build by {publisher}, not published by Qwen",
+                        publisher=a.publisher))
     if not a.quants:
-        note.append(f"the catalog does not list this repo's files; llama.cpp takes its {tag} "
-                    "file by default")
+        note.append(msg("the catalog does not list this repo's files; llama.cpp takes its {tag} "
+                        "file by default", tag=tag))
     if is_embedding(m):
         args += ["--embedding", "--pooling", "last"]
     elif is_reranker(m):
@@ -431,12 +439,13 @@ def _llama_cpp(m: ModelEntry, fmt_id: str, ctx: int, kv_dtype: str | None,
         fmt = load_tables().formats.get(fmt_id)
         if fmt and m.params_total * fmt.bits_per_weight / 8 > memory_bytes:
             args += ["--cpu-moe"]
-            note.append("MoE experts stay in host RAM (--cpu-moe); --fit places the rest")
+            note.append(msg("MoE experts stay in host RAM (--cpu-moe); --fit places the rest"))
     if "image" in m.modalities_in and a.mmproj:
-        note.append(f"-hf also fetches the vision projector {a.mmproj}")
-    lms = _recipe("lm-studio", [("lms", "get", a.repo)], "; ".join(
-        [*note[:1], f"choose the {tag} file; set the context length when you load it"]))
-    return [_recipe("llama.cpp", [tuple(args)], "; ".join(note)), lms]
+        note.append(msg("-hf also fetches the vision projector {file}", file=a.mmproj))
+    lms = _recipe("lm-studio", [("lms", "get", a.repo)], join("; ", (
+        *note[:1], msg("choose the {tag} file; set the context length when you load it",
+                       tag=tag))))
+    return [_recipe("llama.cpp", [tuple(args)], join("; ", note)), lms]
 
 
 def _ollama(m: ModelEntry, fmt_id: str, ctx: int) -> list[Recipe]:
@@ -451,8 +460,9 @@ def _ollama(m: ModelEntry, fmt_id: str, ctx: int) -> list[Recipe]:
         lines.append((f"OLLAMA_CONTEXT_LENGTH={min(ctx, m.context.max_tokens)}", "ollama",
                       "serve"))
     lines.append(("ollama", "run", a.tag))
-    note = ("Ollama library tag, built by Ollama from the official weights"
-            if a.provenance == "ollama-library" else f"community tag by {a.publisher}")
+    note = (msg("Ollama library tag, built by Ollama from the official weights")
+            if a.provenance == "ollama-library"
+            else msg("community tag by {publisher}", publisher=a.publisher))
     return [_recipe("ollama", lines, note)]
 
 
@@ -466,7 +476,8 @@ def _mlx(m: ModelEntry, fmt_id: str) -> list[Recipe]:
             return []
         repo, community = found[0].repo, found[0]
     assert repo
-    note = (f"community build by {community.publisher}, not published by Qwen"
+    note = (msg("community build by {publisher}, not published by Qwen",
+                publisher=community.publisher)
             if community and community.provenance == "community" else "")
     return [_recipe("mlx", [("pip", "install", "mlx-lm"),
                             ("mlx_lm.generate", "--model", repo, "--max-tokens", "256",
@@ -485,13 +496,15 @@ def _mnn(m: ModelEntry, modelscope_first: bool) -> list[Recipe]:
     get: tuple[str, ...] = (("modelscope", "download", "--model", a.repo, "--local_dir", local)
                             if a.hub == "modelscope" else
                             ("hf", "download", a.repo, "--local-dir", local))
-    who = "" if a.provenance == "official" else f"community build by {a.publisher}; "
+    who = "" if a.provenance == "official" else msg("community build by {publisher}",
+                                                     publisher=a.publisher)
     return [_recipe("mnn", [get, ("./llm_demo", f"{local}/config.json", "prompt.txt")],
-                    f"{who}on a phone, load the same model in the MNN Chat app")]
+                    join("; ", (who, msg("on a phone, load the same model in the MNN Chat "
+                                         "app"))))]
 
 
-SELF_MADE_NOTE = ("Qwen published no {fmt} file of this model: these commands make it from the "
-                  "official weights with {tool}")
+SELF_MADE_NOTE = N_("Qwen published no {fmt} file of this model: these commands make it from "
+                    "the official weights with {tool}")
 
 
 def self_made(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
@@ -523,10 +536,11 @@ def self_made(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
             lines.append(("python", "llama.cpp/convert_hf_to_gguf.py", local, "--mmproj",
                           "--outtype", "f16", "--outfile", f"mmproj-{local}-F16.gguf"))
             serve += ["--mmproj", f"mmproj-{local}-F16.gguf"]
-            vision = " (the projector file carries the vision/audio tower)"
-        return [_recipe("llama.cpp", [*lines, tuple(serve)], SELF_MADE_NOTE.format(
-            fmt=tag, tool="llama.cpp's tools, run from a llama.cpp checkout recent enough to "
-            "support this architecture") + vision)]
+            vision = msg(" (the projector file carries the vision/audio tower)")
+        return [_recipe("llama.cpp", [*lines, tuple(serve)], join("", (msg(
+            SELF_MADE_NOTE, fmt=tag, tool=msg("llama.cpp's tools, run from a llama.cpp checkout "
+                                              "recent enough to support this architecture")),
+            vision)))]
     if fmt_id.startswith("mlx-"):
         bits = fmt_id.removeprefix("mlx-").removesuffix("bit")
         q = ("-q", "--q-bits", bits) if bits.isdigit() else ()
@@ -535,7 +549,7 @@ def self_made(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
                                  f"{local}-{fmt_id}"),
                                 ("mlx_lm.generate", "--model", f"{local}-{fmt_id}",
                                  "--max-tokens", "256", "--prompt", "Hello")],
-                        SELF_MADE_NOTE.format(fmt=fmt_id, tool="mlx_lm.convert"))]
+                        msg(SELF_MADE_NOTE, fmt=fmt_id, tool="mlx_lm.convert"))]
     if fmt_id == "fp8":
         # vLLM docs (features/quantization/fp8): online FP8 loads the 16-bit weights first.
         if memory_bytes and m.params_total and m.params_total * 2 > memory_bytes * gpus:
@@ -545,8 +559,9 @@ def self_made(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
         if gpus > 1:
             args += ["--tensor-parallel-size", str(gpus)]
         return [_recipe("vllm", [*downloads(m, m.hf_repo, modelscope_first), tuple(args)],
-                        SELF_MADE_NOTE.format(fmt="FP8", tool="vLLM, which quantizes on load "
-                                              "(the 16-bit weights must fit first)"))]
+                        msg(SELF_MADE_NOTE, fmt="FP8", tool=msg(
+                            "vLLM, which quantizes on load (the 16-bit weights must fit "
+                            "first)")))]
     return []
 
 
@@ -554,17 +569,20 @@ def why_not(m: ModelEntry, runtime: str) -> str:
     """One line on why the catalog gives no recipe for `m` on `runtime`."""
     rt = RUNTIME_NAMES.get(runtime, runtime)
     if rt in ("mlc", "executorch"):
-        return (f"the catalog lists no {rt} build of {m.id} ({rt} runs only models compiled "
-                f"for it); try --runtime llama.cpp or mnn")
+        return msg("the catalog lists no {runtime} build of {model} ({runtime} runs only models "
+                   "compiled for it); try --runtime llama.cpp or mnn", runtime=rt, model=m.id)
     if rt == "mnn":
-        return f"the catalog lists no MNN export of {m.id} (MNN loads llmexport builds only)"
+        return msg("the catalog lists no MNN export of {model} (MNN loads llmexport builds only)",
+                   model=m.id)
     if rt == "ollama":
-        return f"the catalog lists no Ollama tag of {m.id}"
+        return msg("the catalog lists no Ollama tag of {model}", model=m.id)
     if rt == "mlx":
-        return f"no MLX build of {m.id} is listed; --quant mlx-4bit converts one yourself"
+        return msg("no MLX build of {model} is listed; --quant mlx-4bit converts one yourself",
+                   model=m.id)
     if rt == "sglang" and is_reranker(m):
-        return "SGLang serves no Qwen3 reranker in these recipes; use --runtime vllm"
-    return f"no recipe of {m.id} runs on {rt} at the asked format and context"
+        return msg("SGLang serves no Qwen3 reranker in these recipes; use --runtime vllm")
+    return msg("no recipe of {model} runs on {runtime} at the asked format and context",
+               model=m.id, runtime=rt)
 
 
 def all_recipes(m: ModelEntry, context_tokens: int, gpus: int = 1,

@@ -472,7 +472,7 @@ def compare_table(r: CompareResult) -> Table:
     for model_id in r.models:
         table.add_column(model_id)
     for row in r.rows:
-        cells = [Text.assemble((clean(v), "bold green")) if i in row.best else v
+        cells = [Text.assemble((clean(tr(v)), "bold green")) if i in row.best else tr(v)
                  for i, v in enumerate(row.values)]
         table.add_row(tr(row.attribute), *cells)
     return table
