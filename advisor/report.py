@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from html import escape
 from typing import TYPE_CHECKING
 
+from advisor.errors import strip_controls
+from advisor.i18n import N_, _, language, tr
 from advisor.report_svg import CurvePoint, ScatterPoint, scatter_chart, speed_chart
 
 if TYPE_CHECKING:
@@ -24,9 +26,10 @@ if TYPE_CHECKING:
     from advisor.hardware import Hardware
     from advisor.recipes import Recipe
     from advisor.recommend import Pick, Recommendation
-    from advisor.rules import Constraints, QualityTable, Scoring
+    from advisor.rules import Constraints, QualityTable, Reason, Scoring
     from advisor.schema import Catalog, ModelEntry
 
+STATUSES = (N_("pick"), N_("not picked"), N_("too slow"), N_("too big"))
 # Context lengths the speed chart samples (each pick's own context is added).
 CONTEXTS = tuple(2**k for k in range(10, 21))  # 1k .. 1M tokens
 
@@ -43,7 +46,7 @@ class Candidate:
     """fitted quality in the job's task area, standard deviations (catalog/quality.toml)."""
     estimated: bool
     status: str
-    """'pick', 'not picked' (fits, ranked out), 'too slow' or 'too big'."""
+    """'pick', 'not picked' (fits, ranked out), 'too slow' or 'too big' (STATUSES)."""
     rank: int | None = None
 
 
@@ -169,11 +172,14 @@ dl.facts dt{color:var(--mute)}dl.facts dd{margin:0}
 
 SCRIPT = """
 (function(){
-  function copied(b){b.textContent='Copied';setTimeout(function(){b.textContent='Copy'},1500)}
+  function copied(b){var label=b.getAttribute('data-label')||b.textContent;
+    b.setAttribute('data-label',label);b.textContent=b.getAttribute('data-copied');
+    setTimeout(function(){b.textContent=label},1500)}
   function fallback(b,text){
     var t=document.createElement('textarea');t.value=text;t.setAttribute('readonly','');
     t.className='offscreen';document.body.appendChild(t);t.select();
-    try{document.execCommand('copy');copied(b)}catch(e){b.textContent='Select and copy'}
+    try{document.execCommand('copy');copied(b)}
+    catch(e){b.textContent=b.getAttribute('data-failed')}
     document.body.removeChild(t)}
   document.querySelectorAll('button.copy').forEach(function(b){
     b.hidden=false;
@@ -192,7 +198,9 @@ def _hash(text: str) -> str:
 
 
 def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+    """Text from the data for the page: control characters and escape sequences removed, then
+    HTML-escaped (quotes too, so it is safe in attributes)."""
+    return escape(strip_controls(str(tr(value))), quote=True)
 
 
 def _gb(n: int | float) -> str:
@@ -200,63 +208,74 @@ def _gb(n: int | float) -> str:
 
 
 def to_html(report: Report) -> str:
-    """The whole page; the same report gives the same bytes."""
+    """The whole page, ASCII only (other characters as references, so any channel carries it);
+    the same report in the same language gives the same bytes."""
     r = report.result
     hw, c = r.device, r.constraints
     policy = (f"default-src 'none'; style-src {_hash(STYLE)}; script-src {_hash(SCRIPT)}; "
               "img-src data:; base-uri 'none'; form-action 'none'")
     body = [
-        f"<h1>Qwen models for {_e(hw.name)}</h1>",
-        f'<p class="sub">{_e(_summary(c))} &middot; {_gb(hw.usable_memory_bytes)} usable of '
-        f"{_gb(hw.memory_bytes)} &middot; {hw.bandwidth_gb_s:g} GB/s</p>",
+        "<h1>" + _e(_("Qwen models for {device}").format(device=hw.name)) + "</h1>",
+        f'<p class="sub">{_e(_summary(c))} &middot; ' + _e(_("{usable} usable of {total}").format(
+            usable=_gb(hw.usable_memory_bytes), total=_gb(hw.memory_bytes)))
+        + f" &middot; {hw.bandwidth_gb_s:g} GB/s</p>",
         _picks_section(r.recommendations),
         _charts_section(report),
         _commands_section(r.recommendations),
         _excluded_section(report),
         _assumptions_section(r),
     ]
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    page = ("<!DOCTYPE html>\n"
+            f'<html lang="{"zh-CN" if language() == "zh" else "en"}">\n<head>\n'
+            '<meta charset="utf-8">\n'
             f'<meta http-equiv="Content-Security-Policy" content="{policy}">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>Qwen advisor: {_e(hw.name)}</title>\n<style>{STYLE}</style>\n</head>\n"
-            "<body>\n" + "\n".join(body) + f"\n<script>{SCRIPT}</script>\n</body>\n</html>\n")
+            "<title>" + _e(_("Qwen advisor: {device}").format(device=hw.name))
+            + f"</title>\n<style>{STYLE}</style>\n</head>\n<body>\n" + "\n".join(body)
+            + f"\n<script>{SCRIPT}</script>\n</body>\n</html>\n")
+    return page.encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
 def _summary(c: Constraints) -> str:
-    bits = [f"task {c.task}"]
-    bits += [x for x, on in (("private", c.private), ("Chinese", c.chinese),
-                             ("commercial use", c.commercial)) if on]
+    bits = [_("task {task}").format(task=c.task)]
+    bits += [_(x) for x, on in ((N_("private"), c.private), (N_("Chinese"), c.chinese),
+                                (N_("commercial use"), c.commercial)) if on]
     if c.context_tokens:
-        bits.append(f"context ≥ {c.context_tokens:,} tokens")
+        bits.append(_("context \u2265 {tokens:,} tokens").format(tokens=c.context_tokens))
     if c.min_speed_tokens_per_s:
-        bits.append(f"≥ {c.min_speed_tokens_per_s:g} tok/s")
+        bits.append(f"\u2265 {c.min_speed_tokens_per_s:g} tok/s")
     bits += [f"{k} {v}" for k, v in (("runtime", c.runtime), ("quant", c.quant)) if v]
-    return ", ".join(bits)
+    return _(", ").join(bits)
+
+
+def _reasons(reasons: tuple[Reason, ...]) -> str:
+    return "".join(f"<li><b>{_e(x.rule)}</b>: {_e(x.message)}</li>" for x in reasons)
 
 
 def _picks_section(picks: tuple[Pick, ...]) -> str:
+    title = "<h2>" + _e(_("Picks")) + "</h2>\n"
     if not picks:
-        return ("<h2>Picks</h2>\n<p>Nothing fits this device with these needs; see the "
-                "exclusions.</p>")
+        return title + "<p>" + _e(_("Nothing fits this device with these needs; see the "
+                                    "models not recommended below.")) + "</p>"
     rows = []
     for p in picks:
         memory = (f"{_gb(p.memory.total_bytes)} / {_gb(p.memory.usable_bytes)}" if p.memory
-                  else "cloud")
+                  else _e(_("cloud")))
         speed = (f"{p.speed.decode_tokens_per_s:.0f}" if p.speed and
                  p.speed.decode_tokens_per_s else "&ndash;")
-        setup = " &middot; ".join(_e(x) for x in (p.quant, p.runtime) if x) or "cloud API"
-        reasons = "".join(f"<li><b>{_e(x.rule)}</b>: {_e(x.message)}</li>" for x in p.reasons)
+        setup = " &middot; ".join(_e(x) for x in (p.quant, p.runtime) if x) or _e(_("cloud API"))
+        reasons = _("reasons")
         rows.append(
             f'<tr class="pick" data-model="{_e(p.model_id)}"><td class="n">{p.rank}</td>'
             f"<td><b>{_e(p.name)}</b><br><code>{_e(p.model_id)}</code></td>"
             f"<td>{setup}</td><td class=\"n\">{memory}</td><td class=\"n\">{speed}</td>"
             f"<td class=\"n\">{p.max_context_tokens or 0:,}</td><td>{_e(p.license)}</td>"
-            f'<td><div class="why">{_e(p.why)}</div><details><summary>reasons</summary>'
-            f'<ul class="reasons">{reasons}</ul></details></td></tr>')
-    return ("<h2>Picks</h2>\n<table><thead><tr><th>#</th><th>model</th><th>quant &middot; "
-            "runtime</th><th>memory / usable</th><th>decode tok/s</th><th>max context</th>"
-            "<th>licence</th><th>why</th></tr></thead>\n<tbody>" + "\n".join(rows)
-            + "</tbody></table>")
+            f'<td><div class="why">{_e(p.why)}</div><details><summary>{_e(reasons)}'
+            f'</summary><ul class="reasons">{_reasons(p.reasons)}</ul></details></td></tr>')
+    heads = ["#", _("model"), _("quant \u00b7 runtime"), _("memory / usable"),
+             _("decode tok/s"), _("max context"), _("license"), _("why")]
+    return (title + "<table><thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in heads)
+            + "</tr></thead>\n<tbody>" + "\n".join(rows) + "</tbody></table>")
 
 
 def _charts_section(report: Report) -> str:
@@ -264,25 +283,30 @@ def _charts_section(report: Report) -> str:
     colour = {x.model_id: i for i, x in enumerate(report.curves)}
     points = [ScatterPoint(label=x.model_id, x=x.memory_bytes / 1e9, y=x.quality,
                            kind={"pick": "pick", "too big": "big"}.get(x.status, "other"),
-                           note=f"{x.status}{', estimated' if x.estimated else ''}",
+                           note=_(x.status) + (_(", estimated") if x.estimated else ""),
                            tag=f"#{x.rank}" if x.rank else "", colour=colour.get(x.model_id, 0))
               for x in report.candidates]
     curves = [(f"#{x.rank} {x.model_id}", [CurvePoint(x=ctx, y=tps) for ctx, tps in x.points])
               for x in report.curves]
     unplotted = [p.model_id for p in report.result.recommendations if not p.memory]
-    cloud = (f" Cloud API picks ({_e(', '.join(unplotted))}) run off the device and are not "
-             "plotted." if unplotted else "")
+    scatter_caption = _(
+        "Every candidate for the job: fitted {area} quality against the memory of its setup "
+        "(log scale). Coloured: the picks by rank, in their colours in the speed chart; grey: "
+        "fits, not picked; hollow red: does not fit; the dashed line is the device's usable "
+        "memory ({usable:.1f} GB).").format(area=report.area, usable=usable)
+    if unplotted:
+        scatter_caption += " " + _("Cloud API picks ({models}) run off the device and are not "
+                                   "plotted.").format(models=", ".join(unplotted))
+    speed_caption = _("Estimated decode speed of each local pick against the tokens held in its "
+                      "KV cache, up to the longest context that fits (advisor estimate at each "
+                      "length).")
+    ylabel = _("quality, {area} (SD)").format(area=report.area)
     return (
-        '<h2 id="charts">Charts</h2>\n<div class="charts">'
-        f"<figure>{scatter_chart(points, usable, f'quality, {report.area} (SD)')}"
-        f"<figcaption>Every candidate for the job: fitted {_e(report.area)} quality against the "
-        "memory of its setup (log scale). Coloured: the picks by rank, in their colours in the "
-        "speed chart; grey: fits, not picked; hollow red: does not fit; the "
-        f"dashed line is the device's usable memory ({usable:.1f} GB).{cloud}</figcaption>"
-        "</figure>"
-        f"<figure>{speed_chart(curves)}<figcaption>Estimated decode speed of each local pick "
-        "against the tokens held in its KV cache, up to the longest context that fits "
-        "(advisor estimate at each length).</figcaption></figure></div>")
+        '<h2 id="charts">' + _e(_("Charts")) + '</h2>\n<div class="charts">'
+        f"<figure>{scatter_chart(points, usable, ylabel)}"
+        f"<figcaption>{_e(scatter_caption)}</figcaption></figure>"
+        f"<figure>{speed_chart(curves)}<figcaption>{_e(speed_caption)}</figcaption></figure>"
+        "</div>")
 
 
 def _commands_section(picks: tuple[Pick, ...]) -> str:
@@ -293,45 +317,49 @@ def _commands_section(picks: tuple[Pick, ...]) -> str:
         first, *others = p.recipes
         block = [f"<h3>#{p.rank} {_e(p.name)}</h3>", _recipe(first, f"cmd-{p.rank}-0")]
         if others:
-            block.append("<details><summary>other runtimes</summary>" + "".join(
-                _recipe(x, f"cmd-{p.rank}-{i}") for i, x in enumerate(others, 1)) + "</details>")
+            block.append("<details><summary>" + _e(_("other runtimes")) + "</summary>"
+                         + "".join(_recipe(x, f"cmd-{p.rank}-{i}")
+                                   for i, x in enumerate(others, 1)) + "</details>")
         blocks.append('<div class="recipe">' + "".join(block) + "</div>")
     if not blocks:
         return ""
-    return "<h2>Run commands</h2>\n" + "\n".join(blocks)
+    return "<h2>" + _e(_("Run commands")) + "</h2>\n" + "\n".join(blocks)
 
 
 def _recipe(recipe: Recipe, ident: str) -> str:
     version = f" <span class=\"note\">({_e(recipe.runtime_version)})</span>" \
         if recipe.runtime_version else ""
     note = f'<p class="note">{_e(recipe.note)}</p>' if recipe.note else ""
-    commands = _e("\n".join(recipe.commands))
+    commands = escape(strip_controls("\n".join(recipe.commands)), quote=True)
+    labels = {"copied": _("Copied"), "failed": _("Select and copy"), "copy": _("Copy")}
     return (f"<div><b>{_e(recipe.runtime)}</b>{version}{note}<div class=\"cmd\">"
             f'<pre id="{ident}"><code>{commands}</code></pre>'
-            f'<button class="copy" type="button" data-for="{ident}" hidden>Copy</button>'
-            "</div></div>")
+            f'<button class="copy" type="button" data-for="{ident}" '
+            f'data-copied="{_e(labels["copied"])}" data-failed="{_e(labels["failed"])}" hidden>'
+            f'{_e(labels["copy"])}</button></div></div>')
 
 
 def _excluded_section(report: Report) -> str:
     excluded = report.result.excluded
-    rows = "".join(
-        f'<tr><td><code>{_e(x.model_id)}</code></td><td><ul class="reasons">'
-        + "".join(f"<li><b>{_e(r.rule)}</b>: {_e(r.message)}</li>" for r in x.reasons)
-        + "</ul></td></tr>" for x in excluded)
-    return (f"<h2>Not recommended</h2>\n<details><summary>{len(excluded)} models left out, each "
-            "with its reasons</summary><table><thead><tr><th>model</th><th>reasons</th></tr>"
-            f"</thead><tbody>{rows}</tbody></table></details>")
+    rows = "".join(f'<tr><td><code>{_e(x.model_id)}</code></td><td><ul class="reasons">'
+                   f"{_reasons(x.reasons)}</ul></td></tr>" for x in excluded)
+    summary = _("{count} models left out, each with its reasons").format(count=len(excluded))
+    heads = "".join(f"<th>{_e(h)}</th>" for h in (_("model"), _("reasons")))
+    return ("<h2>" + _e(_("Not recommended")) + f"</h2>\n<details><summary>{_e(summary)}"
+            f"</summary><table><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>"
+            "</details>")
 
 
 def _assumptions_section(r: Recommendation) -> str:
     hw = r.device
-    facts = [("device", f"{hw.name} ({hw.device_id or hw.device_class})"),
-             ("context", f"{r.context_tokens_assumed} tokens"),
-             *(("assumed", x) for x in hw.assumptions),
-             *(("note", x) for x in r.notes)]
+    facts = [(_("device"), f"{hw.name} ({hw.device_id or hw.device_class})"),
+             (_("context"), _("{tokens} tokens").format(tokens=tr(r.context_tokens_assumed))),
+             *((_("assumed"), x) for x in hw.assumptions),
+             *((_("note"), x) for x in r.notes)]
     if r.closest:
-        facts.append(("closest", r.closest))
-    return ("<h2>Assumptions</h2>\n<dl class=\"facts\">"
+        facts.append((_("closest"), r.closest))
+    return ("<h2>" + _e(_("Assumptions")) + '</h2>\n<dl class="facts">'
             + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts)
-            + "</dl>\n<p class=\"note\">Made offline by qwen-advisor from its catalog; speeds "
-            "and memory are estimates (advisor estimate --help).</p>")
+            + '</dl>\n<p class="note">' + _e(_(
+                "Made offline by qwen-advisor from its catalog; speeds and memory are estimates "
+                "(advisor estimate --help).")) + "</p>")

@@ -1,7 +1,8 @@
 """Inline SVG charts for the HTML report: small pure functions from numbers to markup.
 
 Scales map data to pixels, tick functions choose round values, and each chart is a string of
-SVG elements. Every label is HTML-escaped here, so callers pass raw catalog strings.
+SVG elements. Every label is stripped of control characters and HTML-escaped here, so callers
+pass raw catalog strings.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
+
+from advisor.errors import strip_controls
+from advisor.i18n import _
 
 WIDTH, HEIGHT = 560, 340
 LEFT, RIGHT, BOTTOM = 56, 18, 44
@@ -39,7 +43,7 @@ class CurvePoint:
 
 
 def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+    return escape(strip_controls(str(value)), quote=True)
 
 
 def _f(value: float) -> str:
@@ -150,22 +154,23 @@ def legend(entries: list[tuple[str, str]], per_row: int = 3) -> tuple[str, float
 def scatter_chart(points: Sequence[ScatterPoint], usable_gb: float, ylabel: str) -> str:
     """Quality (y) against memory in GB (x, log scale) for every candidate, the device's usable
     memory as a vertical dashed line, and the picks drawn and labelled last, on top."""
-    title = "Quality against memory"
+    title = _("Quality against memory")
     if not points:
-        return empty("quality-memory", title, "no candidate runs locally")
-    keys, top = legend([("pt pick c0", "pick"), ("pt", "fits, not picked"),
-                        ("pt big", "does not fit")])
+        return empty("quality-memory", title, _("no candidate runs locally"))
+    keys, top = legend([("pt pick c0", _("pick")), ("pt", _("fits, not picked")),
+                        ("pt big", _("does not fit"))])
     xlo, xhi = log_domain([*(p.x for p in points), usable_gb])
     ylo, yhi = linear_domain([p.y for p in points])
     x = log_scale(xlo, xhi, LEFT, WIDTH - RIGHT)
     y = linear_scale(ylo, yhi, HEIGHT - BOTTOM, top)
     out = [keys, frame(x, y, top, [(v, gb_label(v)) for v in log2_ticks(xlo, xhi)],
-                       [(v, f"{v:g}") for v in nice_ticks(ylo, yhi)], "memory (log scale)",
+                       [(v, f"{v:g}") for v in nice_ticks(ylo, yhi)], _("memory (log scale)"),
                        ylabel)]
     ux = _f(x(usable_gb))
     out.append(f'<line class="usable" x1="{ux}" y1="{_f(top)}" x2="{ux}" '
                f'y2="{HEIGHT - BOTTOM}"/><text class="usable-text" x="{ux}" dx="5" '
-               f'y="{HEIGHT - BOTTOM - 6}">usable {usable_gb:.1f} GB</text>')
+               f'y="{HEIGHT - BOTTOM - 6}">'
+               + _e(_("usable {size:.1f} GB").format(size=usable_gb)) + "</text>")
     order = sorted(points, key=lambda p: p.kind == "pick")
     for p in order:
         cls = {"other": "pt", "pick": f"pt pick c{p.colour % CURVE_CLASSES}"}.get(p.kind,
@@ -173,7 +178,8 @@ def scatter_chart(points: Sequence[ScatterPoint], usable_gb: float, ylabel: str)
         radius = 6 if p.kind == "pick" else 4
         out.append(f'<circle class="{cls}" data-model="{_e(p.label)}" cx="{_f(x(p.x))}" '
                    f'cy="{_f(y(p.y))}" r="{radius}"><title>{_e(p.label)}: {p.x:.1f} GB, '
-                   f"quality {p.y:+.2f} ({_e(p.note)})</title></circle>")
+                   + _e(_("quality {score:+.2f}").format(score=p.y))
+                   + f" ({_e(p.note)})</title></circle>")
     for p in (p for p in order if p.kind == "pick"):
         px, right_side = x(p.x), x(p.x) < WIDTH - RIGHT - 40
         out.append(f'<text class="pick-label c{p.colour % CURVE_CLASSES}" '
@@ -184,10 +190,10 @@ def scatter_chart(points: Sequence[ScatterPoint], usable_gb: float, ylabel: str)
 
 def speed_chart(curves: Sequence[tuple[str, Sequence[CurvePoint]]]) -> str:
     """Decode tokens/s (y) against context tokens (x, log scale): one line per pick."""
-    title = "Decode speed against context"
+    title = _("Decode speed against context")
     drawn = [(label, pts) for label, pts in curves if pts]
     if not drawn:
-        return empty("speed-context", title, "no local pick to chart")
+        return empty("speed-context", title, _("no local pick to chart"))
     keys, top = legend([(f"c{i % CURVE_CLASSES}", label) for i, (label, _) in enumerate(drawn)],
                        per_row=2)
     xs = [p.x for _, pts in drawn for p in pts]
@@ -198,12 +204,14 @@ def speed_chart(curves: Sequence[tuple[str, Sequence[CurvePoint]]]) -> str:
     y = linear_scale(0.0, yhi, HEIGHT - BOTTOM, top)
     out = [keys, frame(x, y, top, [(v, tokens_label(v)) for v in log2_ticks(xlo, xhi)],
                        [(v, f"{v:g}") for v in nice_ticks(0.0, yhi)],
-                       "context tokens in the KV cache (log scale)", "decode tokens/s")]
+                       _("context tokens in the KV cache (log scale)"), _("decode tokens/s"))]
     for i, (label, pts) in enumerate(drawn):
         cls = f"c{i % CURVE_CLASSES}"
         line = " ".join(f"{_f(x(p.x))},{_f(y(p.y))}" for p in pts)
         out.append(f'<polyline class="curve {cls}" data-model="{_e(label)}" points="{line}"/>')
         out += [f'<circle class="dot {cls}" cx="{_f(x(p.x))}" cy="{_f(y(p.y))}" r="3">'
-                f"<title>{_e(label)}: {tokens_label(p.x)} tokens, {p.y:.1f} tok/s</title>"
+                f"<title>{_e(label)}: "
+                + _e(_("{tokens} tokens").format(tokens=tokens_label(p.x)))
+                + f", {p.y:.1f} tok/s</title>"
                 "</circle>" for p in pts]
     return svg("speed-context", title, "".join(out))

@@ -13,7 +13,7 @@ import struct
 import subprocess
 import zlib
 from dataclasses import dataclass
-from html import escape
+from html import escape, unescape
 from pathlib import Path
 
 import pytest
@@ -126,8 +126,10 @@ def test_speed_chart_draws_one_line_per_curve_and_skips_empty_ones() -> None:
 def test_chart_labels_are_escaped() -> None:
     svg = scatter_chart([ScatterPoint("<b>x</b>", 1.0, 0.0, "pick", tag="<i>")], 2.0, "q")
     svg += speed_chart([("<script>", [CurvePoint(1024, 1.0)])])
+    svg += speed_chart([("\x1b[31mred\x07\u202e", [CurvePoint(1024, 1.0)])])
     assert "<b>" not in svg and "<i>" not in svg and "<script>" not in svg
     assert "&lt;b&gt;x&lt;/b&gt;" in svg and "&lt;script&gt;" in svg
+    assert "\x1b" not in svg and "\x07" not in svg and "\u202e" not in svg and "red" in svg
 
 
 # --- the data behind the charts -----------------------------------------------------------------
@@ -206,6 +208,24 @@ def test_hostile_catalog_strings_are_escaped(tmp_path: Path) -> None:
     assert page.count("<script") == 1 and "<img" not in page
     assert "&lt;script&gt;alert(&quot;name&quot;)&lt;/script&gt; &amp; &quot;quotes&quot;" in page
     assert "&lt;img src=x onerror=alert(2)&gt;" in page
+
+
+def test_page_is_ascii_and_in_chinese_with_lang_zh(tmp_path: Path) -> None:
+    """The page is ASCII (other characters as references), so any channel carries it; with
+    --lang zh its headings, chart labels, buttons and why-lines are Chinese."""
+    en, zh = tmp_path / "en.html", tmp_path / "zh.html"
+    for path, extra in ((en, []), (zh, ["--lang", "zh"])):
+        result = runner.invoke(app, ["report", "--device", "phone", "--private", *extra,
+                                     "-o", str(path)])
+        assert result.exit_code == 0, result.stderr
+    english, chinese = (p.read_text(encoding="utf-8") for p in (en, zh))
+    assert english.isascii() and chinese.isascii()
+    assert '<html lang="en">' in english and '<html lang="zh-CN">' in chinese
+    shown = unescape(chinese)
+    for words in ("推荐", "运行命令", "未推荐", "质量与内存", "解码速度与上下文", "复制", "可用"):
+        assert words in shown, words
+    assert "Run commands" not in shown and "Run commands" in english
+    assert "thinking switchable" in english and "thinking switchable" not in shown
 
 
 def test_recommend_writes_the_same_page_for_html_files(tmp_path: Path) -> None:
