@@ -162,3 +162,74 @@ def test_cached_table_run_imports_rich_only(tmp_path: Path) -> None:
 
 def test_help_imports_no_heavy_package(tmp_path: Path) -> None:
     assert imported(tmp_path, "--help") == []
+
+
+HELP_PROBE = ("import sys; from advisor.__main__ import main\n"
+              "sys.argv = ['advisor', '--help']\n"
+              "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
+              "print('typer' in sys.modules, code, file=sys.stderr)")
+
+
+def help_run(env: dict[str, str]) -> tuple[str, str]:
+    run = subprocess.run([sys.executable, "-c", HELP_PROBE], capture_output=True, text=True,
+                         timeout=60, env={**os.environ, **env}, check=False)
+    return run.stdout, run.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("env", [{}, {"LANG": "zh_CN.UTF-8"}, {"COLUMNS": "60"},
+                                 {"COLUMNS": "200", "LC_ALL": "zh_CN.UTF-8"}])
+def test_help_from_the_cache_is_what_typer_prints(tmp_path: Path, env: dict[str, str]) -> None:
+    """The first `advisor --help` runs Typer and keeps its text; the next prints it without
+    importing Typer. Both equal an uncached run, in each language and width."""
+    fresh, probe = help_run({**env, "ADVISOR_NO_CACHE": "1"})
+    assert probe == "True 0" and fresh.startswith("Usage: advisor [OPTIONS] COMMAND")
+    cached = {**env, "ADVISOR_CACHE_DIR": str(tmp_path)}
+    assert help_run(cached) == (fresh, "True 0")  # a miss: Typer ran, and its text was kept
+    assert help_run(cached) == (fresh, "False 0")  # a hit: no Typer
+    assert [p.name.startswith("help-") for p in tmp_path.iterdir()] == [True]
+
+
+def test_help_texts_differ_by_language_and_width(tmp_path: Path) -> None:
+    cached = {"ADVISOR_CACHE_DIR": str(tmp_path)}
+    texts = {help_run({**cached, **env})[0] for env in (
+        {"LANG": "en_US.UTF-8"}, {"LANG": "zh_CN.UTF-8"}, {"COLUMNS": "60"})}
+    assert len(texts) == 3 and len(list(tmp_path.iterdir())) == 3
+
+
+def test_a_help_entry_renamed_onto_another_key_is_ignored(tmp_path: Path) -> None:
+    cached = {"ADVISOR_CACHE_DIR": str(tmp_path)}
+    english = help_run({**cached, "LANG": "en_US.UTF-8"})[0]
+    (entry,) = tmp_path.iterdir()
+    help_run({**cached, "LANG": "zh_CN.UTF-8"})
+    chinese = next(p for p in tmp_path.iterdir() if p != entry)
+    chinese.replace(entry)  # the Chinese text under the English key
+    assert help_run({**cached, "LANG": "en_US.UTF-8"}) == (english, "True 0")
+
+
+def test_help_key_follows_every_file_of_the_package(tmp_path: Path) -> None:
+    from advisor import helpcache
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.po").write_text("one")
+    (tmp_path / "__pycache__").mkdir()
+
+    def tree() -> str:
+        digest = helpcache.blake2b()
+        helpcache._tree(digest, str(tmp_path))
+        return digest.hexdigest()
+
+    first = tree()
+    (tmp_path / "__pycache__" / "x.pyc").write_text("bytecode does not count")
+    assert tree() == first
+    (tmp_path / "sub" / "a.po").write_text("two!")
+    assert tree() != first
+
+
+def test_help_cache_is_off_with_the_catalog_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    from advisor import helpcache
+
+    monkeypatch.setenv("ADVISOR_NO_CACHE", "1")
+    assert helpcache.entry(["advisor", "--help"]) is None
+    assert helpcache.wanted(["advisor", "--help"])
+    assert not helpcache.wanted(["advisor", "--lang", "zh", "--help"])
+    assert not helpcache.wanted(["advisor", "recommend", "--help"])
