@@ -35,8 +35,10 @@ ENV_PREFIXES = ("LANG", "LC_", "ADVISOR_", "TYPER", "_TYPER", "COLUMNS", "LINES"
 
 
 def wanted(argv: list[str]) -> bool:
-    """Whether this command line is a plain top-level `--help`."""
-    return argv[1:] == ["--help"]
+    """Whether this command line is a plain top-level `--help`, printed to a UTF-8 stdout (the
+    command line adapts its output to others)."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    return argv[1:] == ["--help"] and encoding == "utf8"
 
 
 def directory() -> str | None:
@@ -167,28 +169,45 @@ def write(where: str, name: str, text: str) -> None:
         pass
 
 
+class _Tee:
+    """sys.stdout as it is, but keeping a copy of the text written to it."""
+
+    def __init__(self, stream: object) -> None:
+        self._stream = stream
+        self.copy: list[str] = []
+
+    def write(self, text: str) -> int:
+        written: int = self._stream.write(text)  # type: ignore[attr-defined]
+        self.copy.append(text)
+        return written
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
 def run(argv: list[str], typer_main: Callable[[], None]) -> None:
-    """Print the kept help for `argv`, or run `typer_main` (the real command line), keeping
+    """Print the kept help for `argv`, or run `typer_main` (the real command line) and keep
     what it printed when it succeeds. Raises SystemExit with the exit code."""
     found = entry(argv)
     text = read(*found) if found else None
     if text is not None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except OSError:  # a closed pipe, a full disk: the command line says it as it does
+            typer_main()
         raise SystemExit(0)
-    import contextlib
-    import io
-
-    buffer = io.StringIO()
+    tee = _Tee(sys.stdout)
+    sys.stdout = tee
     code: object = 0
     try:
-        with contextlib.redirect_stdout(buffer):
-            typer_main()
+        typer_main()
     except SystemExit as exc:
         code = exc.code
-    finally:  # what was printed is printed, whatever happened
-        sys.stdout.write(buffer.getvalue())
-        sys.stdout.flush()
-    if found and code in (0, None) and buffer.getvalue():
-        write(*found, buffer.getvalue())
+    finally:
+        if sys.stdout is tee:
+            sys.stdout = tee._stream
+    printed = "".join(tee.copy)
+    if found and code in (0, None) and printed.startswith("Usage:"):
+        write(*found, printed)
     raise SystemExit(code)
