@@ -101,19 +101,46 @@ def _catalog() -> dict[str, str]:
     """msgid -> msgstr of the current language (empty for English), read once."""
     found: dict[str, str] | None = _state["catalog"]
     if found is None:
-        found = {}
         lang = language()
+        found = {}
         if lang in _CATALOG_DIRS:
-            import gettext
-
             path = LOCALE_DIR / _CATALOG_DIRS[lang] / "LC_MESSAGES" / f"{DOMAIN}.mo"
             try:
-                with path.open("rb") as fp:
-                    found = dict(gettext.GNUTranslations(fp)._catalog)  # type: ignore[attr-defined]
-            except OSError:  # a broken install: English rather than a crash
+                found = read_mo(path.read_bytes())
+            except (OSError, ValueError):  # a broken install: English rather than a crash
                 found = {}
-            found.pop("", None)  # the catalog's header
         _state["catalog"] = found
+    return found
+
+
+def read_mo(data: bytes) -> dict[str, str]:
+    """The messages of a compiled gettext catalog (GNU .mo, UTF-8, no plurals or contexts):
+    what `gettext.GNUTranslations` reads, without importing gettext or compiling the plural
+    rule at each start (tests check the two agree on the shipped catalog)."""
+    if len(data) < 28:
+        raise ValueError("not a .mo file")
+    words = memoryview(data)[:len(data) // 4 * 4].cast("I")  # native order: no struct import
+    if words[0] != 0x950412DE:
+        import array
+
+        swapped = array.array("I", words)
+        swapped.byteswap()
+        if swapped[0] != 0x950412DE:
+            raise ValueError("not a .mo file")
+        words = memoryview(swapped)
+    count, originals, translations = words[2], words[3], words[4]
+    if originals % 4 or translations % 4 or max(originals, translations) // 4 + 2 * count > len(
+            words):
+        raise ValueError("a truncated or unaligned .mo file")
+    originals, translations = originals // 4, translations // 4
+    table = [*words[originals:originals + 2 * count], *words[translations:translations + 2 * count]]
+    found = {}
+    for i in range(count):
+        length, start = table[2 * i], table[2 * i + 1]
+        t_length, t_start = table[2 * count + 2 * i], table[2 * count + 2 * i + 1]
+        msgid = data[start:start + length].decode("utf-8")
+        if msgid and "\x00" not in msgid and "\x04" not in msgid:  # header, plurals, contexts
+            found[msgid] = data[t_start:t_start + t_length].decode("utf-8")
     return found
 
 
