@@ -171,7 +171,8 @@ def test_deferred_text_is_english_until_shown_and_survives_pickle() -> None:
     assert json.dumps({"why": why}) == json.dumps({"why": str(why)})
     i18n.set_language("zh")
     try:
-        assert i18n.tr(why) == "内存余量很小； mmlu-redux 83.7 (card)； 能放下：占用 3.4 GB，可用 6.4 GB"
+        assert i18n.tr(why) == (
+            "内存余量很小； mmlu-redux 83.7 (card)； 能放下：占用 3.4 GB，可用 6.4 GB")
         assert i18n.tr(pickle.loads(pickle.dumps(why))) == i18n.tr(why)
         assert i18n.tr("qwen3-8b") == "qwen3-8b"  # not a message: as it is
     finally:
