@@ -275,7 +275,9 @@ def _vllm(m: ModelEntry, repo: str, ctx: int, gpus: int, ms: bool, task: str | N
     note = []
     if is_reranker(m):
         args += ["--runner", "pooling", "--hf-overrides", json.dumps(
-            {"architectures": ["Qwen3ForSequenceClassification"],
+            # Qwen3-VL-Reranker cards: Qwen3VLForSequenceClassification, same yes/no tokens
+            {"architectures": ["Qwen3VLForSequenceClassification" if "image" in m.modalities_in
+                               else "Qwen3ForSequenceClassification"],
              "classifier_from_token": ["no", "yes"], "is_original_qwen3_reranker": True},
             separators=(",", ":"))]
         return [_recipe("vllm", [*get, tuple(args)], msg("rerank API (/score, /rerank)"))]
@@ -284,7 +286,8 @@ def _vllm(m: ModelEntry, repo: str, ctx: int, gpus: int, ms: bool, task: str | N
         return [_recipe("vllm", [*get, tuple(args)], msg("embeddings API (/v1/embeddings)"))]
     serve_ctx = ctx
     factor = yarn(m, ctx)
-    text_only = "image" in m.modalities_in and task not in ("vision", "video")
+    text_only = ("image" in m.modalities_in and task not in ("vision", "video")) or \
+        m.language_model_only
     if factor and "image" in m.modalities_in:
         serve_ctx = m.context.native_tokens
         note.append(msg("served at the native {context:,} tokens: YaRN for this multimodal "

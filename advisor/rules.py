@@ -164,7 +164,9 @@ LONG_CONTEXT_TOKENS = 262_144
 
 def serves_task(m: ModelEntry, task: str) -> bool:
     if task in TASK_MODALITY:
-        return TASK_MODALITY[task] in m.modalities_in
+        # the input modality and the task: an image embedder or a speech recogniser reads images or
+        # audio but does not answer questions about them
+        return TASK_MODALITY[task] in m.modalities_in and task in m.tasks
     if task == "long-context":
         return "long-context" in m.tasks or m.context.max_tokens >= LONG_CONTEXT_TOKENS
     return task in m.tasks

@@ -60,10 +60,12 @@ FACT_FIELDS = (
     "release_date", "license", "params_total", "params_active", "params_non_embedding",
     "modalities_in", "modalities_out", "tasks", "thinking", "languages", "languages_count",
     "context", "quantized", "config", "benchmarks", "ollama_tag", "supersedes", "retired",
+    "language_model_only",
 )
 # Facts with a default that states nothing ("text" in and out, no thinking mode).
 DEFAULTED_FACTS: dict[str, object] = {
     "modalities_in": ("text",), "modalities_out": ("text",), "thinking": "none",
+    "language_model_only": False,
 }
 # Parameter counts computed from config may differ from the card's rounded figure by this much.
 PARAM_TOLERANCE = 0.05
@@ -289,6 +291,9 @@ class ModelEntry(Record):
     """The older model this one replaces (same role and size class, newer generation)."""
     retired: Retirement | None = None
     """API models only: the provider retired this id (on `date`) in favour of `successor`."""
+    language_model_only: bool = False
+    """The architecture defines vision modules but the checkpoint holds only the language model
+    (Qwen-AgentWorld): servers must skip the vision encoder (vLLM `--language-model-only`)."""
     benchmarks: dict[BenchmarkKey, float] = field(default_factory=dict)
     sources: Annotated[tuple[Source, ...], Check(min_length=1)]
 
@@ -359,6 +364,9 @@ class ModelEntry(Record):
             problems.append("supersedes: a model cannot supersede itself")
         if self.retired and self.open_weights:
             problems.append("retired: only API models are retired by their provider")
+        if self.language_model_only and set(self.modalities_in) - {"text"}:
+            problems.append("language_model_only: a checkpoint without its vision weights takes "
+                            "text input only")
         return problems
 
     def _unbacked(self) -> list[str]:

@@ -184,3 +184,39 @@ def test_retired_api_models_are_excluded_and_current_tier_offered(models) -> Non
     assert "retired" in reasons["qwen-turbo"] and "retired" in reasons["qwen3-max"]
     shown = {p["model_id"] for p in doc["recommendations"]} | set(reasons)
     assert "qwen3.8-max" in shown
+
+
+def test_multimodal_retrieval_and_speech_models(models) -> None:
+    from advisor.rules import serves_task
+
+    for size, total in (("2b", 2e9), ("8b", 8e9)):
+        emb, rer = models[f"qwen3-vl-embedding-{size}"], models[f"qwen3-vl-reranker-{size}"]
+        assert emb.modalities_out == ("embedding",) and rer.modalities_out == ("score",)
+        assert emb.context.max_tokens == rer.context.max_tokens == 32_768  # '32K', not the base's
+        # the Qwen3-VL text model of the same size, the vision tower on top of it
+        assert 0.8 * total < emb.param_count.total <= 1.05 * total
+        # they read images but answer no questions about them
+        assert serves_task(emb, "embedding") and not serves_task(emb, "vision")
+        assert serves_task(rer, "rerank") and not serves_task(rer, "chat")
+    asr, tts = models["qwen3-asr-1.7b"], models["qwen3-tts-12hz-0.6b-customvoice"]
+    assert asr.modalities_in == ("audio",) and asr.tasks == ("speech-to-text",)
+    assert serves_task(asr, "speech-to-text") and not serves_task(asr, "audio")
+    assert tts.modalities_out == ("audio",) and tts.tasks == ("text-to-speech",)
+    assert abs(models["qwen3-asr-0.6b"].param_count.total - 0.6e9) < 0.03e9
+    # the talker's text embedding (151,936 x 2,048) is outside its config: counted as a tower
+    assert tts.towers_params > 0.1e9
+    assert serves_task(models["qwen3-omni-30b-a3b-thinking"], "audio")
+
+
+def test_language_model_only_checkpoint_is_served_without_the_vision_encoder(models) -> None:
+    world = models["qwen-agentworld-35b-a3b"]
+    assert world.language_model_only and not models["qwen3.5-35b-a3b"].language_model_only
+    with pytest.raises(ValueError, match="language_model_only"):
+        dataclasses.replace(world, modalities_in=("text", "image"))
+    run = CliRunner().invoke(app, ["run", "qwen-agentworld-35b-a3b", "--runtime", "vllm"],
+                             env={"COLUMNS": "200"})
+    assert run.exit_code == 0, run.output
+    assert "--language-model-only" in run.stdout
+    run = CliRunner().invoke(app, ["run", "qwen3-vl-reranker-2b", "--runtime", "vllm"],
+                             env={"COLUMNS": "200"})
+    assert "Qwen3VLForSequenceClassification" in run.stdout
