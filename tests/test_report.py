@@ -4,13 +4,18 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import hashlib
 import itertools
+import json
 import os
 import re
+import select
 import shutil
 import struct
 import subprocess
+import time
 import zlib
 from dataclasses import dataclass
 from html import escape, unescape
@@ -307,6 +312,7 @@ def png_rows(data: bytes) -> tuple[int, int, int, list[bytes]]:
 
 @dataclass(frozen=True)
 class Rendered:
+    page: Path
     dom: str
     console: list[str]
     png: bytes
@@ -330,7 +336,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
                           env={**os.environ, "HOME": str(where)})
     log = done.stderr.decode(errors="replace")
     assert done.returncode == 0 and shot.exists(), log[-3000:]
-    return Rendered(dom=done.stdout.decode(), png=shot.read_bytes(),
+    return Rendered(page=page, dom=done.stdout.decode(), png=shot.read_bytes(),
                     console=[x for x in log.splitlines() if ":CONSOLE" in x])
 
 
@@ -361,3 +367,103 @@ def test_chromium_screenshot_shows_the_charts_in_their_colours(rendered: Rendere
     assert len(palette) == 8
     for i in range(len(gpu_report.curves)):
         assert bytes.fromhex(palette[str(i)]) in pixels, f"colour of curve {i}"
+
+
+class DevTools:
+    """Chromium driven over --remote-debugging-pipe (fds 3 and 4, NUL-separated JSON): no
+    socket, no client library."""
+
+    def __init__(self, browser: str, profile: Path) -> None:
+        to_browser, self._write = os.pipe()
+        self._read, from_browser = os.pipe()
+        # high copies that a dup2 to 3 and 4 in the child cannot clobber
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100) for fd in (to_browser, from_browser)]
+        os.close(to_browser)
+        os.close(from_browser)
+
+        def child() -> None:
+            os.dup2(high[0], 3)
+            os.dup2(high[1], 4)
+
+        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-extensions", "--disable-background-networking", "--mute-audio",
+                 "--remote-debugging-pipe", f"--user-data-dir={profile}", "about:blank"]
+        self.proc = subprocess.Popen([browser, *flags], preexec_fn=child, close_fds=False,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     env={**os.environ, "HOME": str(profile)})
+        for fd in high:
+            os.close(fd)
+        self._buffer, self._next = b"", 0
+
+    def send(self, method: str, session: str | None = None, **params: object) -> dict:
+        self._next += 1
+        message: dict[str, object] = {"id": self._next, "method": method, "params": params}
+        if session:
+            message["sessionId"] = session
+        os.write(self._write, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + 60
+        while True:
+            while b"\0" in self._buffer:
+                raw, self._buffer = self._buffer.split(b"\0", 1)
+                reply = json.loads(raw)
+                if reply.get("id") == self._next:
+                    assert "error" not in reply, (method, reply["error"])
+                    return reply["result"]  # type: ignore[no-any-return]
+            ready, _, _ = select.select([self._read], [], [], deadline - time.monotonic())
+            assert ready, f"no answer to {method}"
+            chunk = os.read(self._read, 1 << 16)
+            assert chunk, "the browser closed the pipe"
+            self._buffer += chunk
+
+    def evaluate(self, session: str, script: str) -> object:
+        found = self.send("Runtime.evaluate", session, expression=script, awaitPromise=True,
+                          userGesture=True, returnByValue=True)
+        assert "exceptionDetails" not in found, found
+        return json.loads(found["result"]["value"])
+
+    def close(self) -> None:
+        with contextlib.suppress(AssertionError, OSError):
+            self.send("Browser.close")
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        os.close(self._write)
+        os.close(self._read)
+
+
+CLICK = """(async () => {
+  const clipboard = navigator.clipboard;
+  await clipboard.writeText('before');
+  if (%(without_api)s) {  // an old browser or an insecure page: the execCommand fallback
+    Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined,
+                                                            configurable: true});
+  }
+  const button = document.querySelectorAll('button.copy')[%(index)d];
+  button.click();
+  await new Promise(done => setTimeout(done, 300));
+  return JSON.stringify({label: button.textContent, copied: await clipboard.readText(),
+                         api: navigator.clipboard !== undefined});
+})()"""
+
+
+def test_chromium_copy_buttons_put_the_commands_on_the_clipboard(rendered: Rendered,
+                                                                 gpu_report: Report,
+                                                                 tmp_path: Path) -> None:
+    commands = ["\n".join(r.commands) for p in gpu_report.result.recommendations
+                for r in p.recipes]
+    tools = DevTools(_browser(), tmp_path / "profile")
+    try:
+        tools.send("Browser.grantPermissions",
+                   permissions=["clipboardReadWrite", "clipboardSanitizedWrite"])
+        target = tools.send("Target.createTarget", url=rendered.page.as_uri())["targetId"]
+        session = tools.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        tools.send("Emulation.setFocusEmulationEnabled", session, enabled=True)
+        tools.evaluate(session, "new Promise(done => document.readyState === 'complete' ? "
+                                "done('1') : addEventListener('load', () => done('1')))")
+        api = tools.evaluate(session, CLICK % {"without_api": "false", "index": 0})
+        fallback = tools.evaluate(session, CLICK % {"without_api": "true", "index": 1})
+    finally:
+        tools.close()
+    assert api == {"label": "Copied", "copied": commands[0], "api": True}
+    assert fallback == {"label": "Copied", "copied": commands[1], "api": False}
