@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from advisor.i18n import N_, _, tr
+
 
 def register(app: typer.Typer) -> None:
     from advisor.cli import (
@@ -73,7 +75,7 @@ def register(app: typer.Typer) -> None:
         from advisor.serve import SERVING_RUNTIMES, serve
 
         if device is None:
-            raise InputError("serve needs --device ID (see `advisor devices`)")
+            raise InputError(_("serve needs --device ID (see `advisor devices`)"))
         entry = find_open_model(load(), model, "serve")
         check_count(users, "--users", 100_000)
         check_count(context, "--context", entry.context.max_tokens)
@@ -82,13 +84,14 @@ def register(app: typer.Typer) -> None:
         _check_targets(min_speed, max_ttft)
         tables = load_tables()
         if runtime and tables.runtime(runtime).id not in SERVING_RUNTIMES:
-            raise InputError(f"--runtime {runtime}: serve models vllm, sglang, llama.cpp or ollama")
+            raise InputError(_("--runtime {runtime}: serve models vllm, sglang, llama.cpp or "
+                               "ollama").format(runtime=runtime))
         hw = hardware(device, None, None, None, gpus, None)
         weight_format, rt, notes = choose_setup(tables, hw, quant, runtime)
         if rt.id not in SERVING_RUNTIMES:
             rt = tables.runtimes["llama.cpp" if weight_format.family == "gguf" else "vllm"]
         for line in notes:
-            note(f"note: {line}")
+            note(_("note: {message}").format(message=tr(line)))
         result = serve(
             entry,
             hw,
@@ -159,7 +162,8 @@ def register(app: typer.Typer) -> None:
         if gpu_hour_usd is not None:
             check_positive(gpu_hour_usd, "--gpu-hour-usd", gpu_hour_usd, upper=10_000)
         if api_price(api_model) is None:
-            raise InputError(f"--api-model {api_model}: no price in catalog/prices.toml")
+            raise InputError(_("--api-model {api}: no price in catalog/prices.toml").format(
+                api=api_model))
         result = plan(
             entry,
             load_tables(),
@@ -174,9 +178,9 @@ def register(app: typer.Typer) -> None:
             top,
         )
         for line in result.notes:
-            note(f"note: {line}")
+            note(_("note: {message}").format(message=tr(line)))
         if not result.options:
-            note("note: nothing in the device catalog meets these targets")
+            note(_("note: nothing in the device catalog meets these targets"))
         emit(result, fmt, as_json, lambda: [_plan_table(result)], output)
 
     def _check_targets(min_speed: float | None, max_ttft: float | None) -> None:
@@ -197,25 +201,28 @@ def _serve_table(r: Any) -> Any:
     from rich.table import Table
 
     t = Table(
-        title=f"{escape(r.model_id)} on {escape(r.device)} ({r.assumptions.runtime})",
+        title=_("{model} on {device} ({runtime})").format(
+            model=escape(r.model_id), device=escape(r.device), runtime=r.assumptions.runtime),
         show_header=False,
     )
     rows = [
-        ("fits", "yes" if r.fits else "no: " + "; ".join(r.why_not)),
-        ("sessions max", f"{r.sessions_max:,} x {r.assumptions.context_tokens:,} tokens"),
-        ("GPUs needed", "-" if r.gpus_needed is None else str(r.gpus_needed)),
-        ("KV pool", f"{r.kv_pool_bytes / 2**30:,.1f} GiB"),
-        ("weights", f"{r.weights_bytes / 2**30:,.1f} GiB ({r.assumptions.quant})"),
-        ("aggregate decode", _fmt(r.aggregate_decode_tokens_per_s) + " tokens/s"),
-        ("per user", _fmt(r.per_user_decode_tokens_per_s) + " tokens/s"),
-        ("first token", _fmt(r.time_to_first_token_s, "{:,.2f}") + " s"),
-        ("prefill", r.assumptions.prefill_scheduling),
-        ("command", r.command),
+        (_("fits"), _("yes") if r.fits else _("no: {why}").format(
+            why=tr("; ").join(tr(w) for w in r.why_not))),
+        (_("sessions max"), _("{sessions:,} x {context:,} tokens").format(
+            sessions=r.sessions_max, context=r.assumptions.context_tokens)),
+        (_("GPUs needed"), "-" if r.gpus_needed is None else str(r.gpus_needed)),
+        (_("KV pool"), f"{r.kv_pool_bytes / 2**30:,.1f} GiB"),
+        (_("weights"), f"{r.weights_bytes / 2**30:,.1f} GiB ({r.assumptions.quant})"),
+        (_("aggregate decode"), _fmt(r.aggregate_decode_tokens_per_s) + " tokens/s"),
+        (_("per user"), _fmt(r.per_user_decode_tokens_per_s) + " tokens/s"),
+        (_("first token"), _fmt(r.time_to_first_token_s, "{:,.2f}") + " s"),
+        (_("prefill"), tr(r.assumptions.prefill_scheduling)),
+        (_("command"), r.command),
     ]
     for k, v in rows:
         t.add_row(k, escape(v))
     for n in r.assumptions.notes:
-        t.add_row("note", escape(n))
+        t.add_row(_("note"), escape(tr(n)))
     return t
 
 
@@ -223,20 +230,21 @@ def _plan_table(r: Any) -> Any:
     from rich.markup import escape
     from rich.table import Table
 
-    t = Table(title=f"{escape(r.model_id)}: {r.users} users x {r.context_tokens:,} tokens")
+    t = Table(title=_("{model}: {users} users x {context:,} tokens").format(
+        model=escape(r.model_id), users=r.users, context=r.context_tokens))
     for col in (
-        "device",
+        N_("device"),
         "GPUs",
-        "nodes",
-        "quant",
-        "sessions",
+        N_("nodes"),
+        N_("quant"),
+        N_("sessions"),
         "tok/s",
         "$/h",
         "$/M tok",
-        "break-even tok/day",
-        "command",
+        N_("break-even tok/day"),
+        N_("command"),
     ):
-        t.add_column(col)
+        t.add_column(_(col))
     for o in r.options:
         t.add_row(
             escape(o.device_id),

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from advisor.i18n import N_, _, tr
+
 
 def register(app: typer.Typer) -> None:
     from advisor.cli import (
@@ -63,9 +65,9 @@ def register(app: typer.Typer) -> None:
             from advisor.estimate import choose_setup
 
             hw = hardware(device, None, None, None, 1, None)
-            weight_format, _, notes = choose_setup(tables, hw, quant, None)
+            weight_format, _runtime, notes = choose_setup(tables, hw, quant, None)
             for line in notes:
-                note(f"note: {line}")
+                note(_("note: {message}").format(message=tr(line)))
         else:
             weight_format = tables.weight_format(quant or "bf16")
         result = draft_plan(entry, list(cat.models), weight_format, context, kv_elem, kv_dtype,
@@ -73,7 +75,8 @@ def register(app: typer.Typer) -> None:
         if extra:
             refused = next((r for r in result.refused if r.model_id == extra), None)
             if refused:
-                note(f"{extra} refused as a draft for {entry.id}: {refused.reason}")
+                note(_("{draft} refused as a draft for {model}: {reason}").format(
+                    draft=extra, model=entry.id, reason=tr(refused.reason)))
         emit(result, fmt, as_json, lambda: _draft_tables(result), output)
 
     @app.command("finetune")
@@ -119,25 +122,26 @@ def register(app: typer.Typer) -> None:
         check_count(batch, "--batch", 4096)
         check_count(gpus, "--gpus", 1024)
         if meth == "full" and rank != 8:
-            note("note: --rank is ignored for full fine-tuning")
+            note(_("note: --rank is ignored for full fine-tuning"))
         hw = hardware(device, None, None, None, gpus, None) if device else None
         if hw is not None and not hw.is_gpu:
-            note(f"note: {hw.name} is not a GPU profile; the frameworks train on CUDA/ROCm GPUs")
+            note(_("note: {device} is not a GPU profile; the frameworks train on CUDA/ROCm GPUs")
+                 .format(device=hw.name))
         cat = load()
         if list_fit:
             if model:
-                raise InputError("--list takes no MODEL; give --device and --method")
+                raise InputError(_("--list takes no MODEL; give --device and --method"))
             if hw is None:
-                raise InputError("--list needs --device ID (see `advisor devices`)")
+                raise InputError(_("--list needs --device ID (see `advisor devices`)"))
             listing = fit_list(list(cat.models), meth, fw, rank, seq_len, batch, hw)
             emit(listing, fmt, as_json, lambda: [_fit_table(listing)], output)
             return
         if not model:
-            raise InputError("finetune needs MODEL (e.g. advisor finetune qwen3-8b --method "
-                             "qlora), or --list --device ID")
+            raise InputError(_("finetune needs MODEL (e.g. advisor finetune qwen3-8b --method "
+                               "qlora), or --list --device ID"))
         entry = find_open_model(cat, model, "fine-tune")
         if fw == "unsloth" and gpus > 1:
-            note("note: Unsloth's open-source release trains on one GPU; memory is per GPU")
+            note(_("note: Unsloth's open-source release trains on one GPU; memory is per GPU"))
         result = finetune(entry, meth, fw, rank, seq_len, batch, gpus, hw, chinese)
         emit(result, fmt, as_json, lambda: _finetune_tables(result), output)
 
@@ -150,52 +154,56 @@ def _draft_tables(r: Any) -> list[Any]:
     from rich.markup import escape
     from rich.table import Table
 
-    where = f" on {escape(r.device)}" if r.device else ""
-    head = Table(title=f"speculative decoding for {r.model_id}{where} ({r.quant}, "
-                 f"{r.context_tokens:,} tokens)")
-    for col in ("draft", "kind", "vocab", "weights", "KV", "fits", "why"):
-        head.add_column(col)
+    head = Table(title=(_("speculative decoding for {model} on {device} ({quant}, {context:,} "
+                          "tokens)") if r.device else
+                        _("speculative decoding for {model} ({quant}, {context:,} tokens)")).format(
+        model=r.model_id, device=escape(r.device or ""), quant=r.quant, context=r.context_tokens))
+    for col in (N_("draft"), N_("kind"), N_("vocab"), N_("weights"), "KV", N_("fits"), N_("why")):
+        head.add_column(_(col))
     for o in r.options:
         head.add_row(escape(o.model_id), o.kind, f"{o.vocab_size:,}", _gb(o.weights_bytes),
-                     _gb(o.kv_cache_bytes), "-" if o.fits is None else ("yes" if o.fits else "no"),
-                     escape(o.why))
+                     _gb(o.kv_cache_bytes),
+                     "-" if o.fits is None else (_("yes") if o.fits else _("no")),
+                     escape(tr(o.why)))
     tables: list[Any] = [head]
     if not r.options:
-        empty = Table(title="no compatible draft in the catalog and no MTP head")
-        empty.add_column("note")
-        empty.add_row("speculative decoding is not available for this model here")
+        empty = Table(title=_("no compatible draft in the catalog and no MTP head"))
+        empty.add_column(_("note"))
+        empty.add_row(_("speculative decoding is not available for this model here"))
         tables.append(empty)
     if r.refused:
-        ref = Table(title="refused")
-        ref.add_column("draft")
-        ref.add_column("reason")
+        ref = Table(title=_("refused"))
+        ref.add_column(_("draft"))
+        ref.add_column(_("reason"))
         for x in r.refused:
-            ref.add_row(escape(x.model_id), escape(x.reason))
+            ref.add_row(escape(x.model_id), escape(tr(x.reason)))
         tables.append(ref)
     for s in r.speedup:
-        sp = Table(title=f"{s.kind} speedup {s.low:.2f}x to {s.high:.2f}x ({escape(s.basis)})")
-        for col in ("target", "runtime", "tokens/s", "speedup", "setup", "source"):
-            sp.add_column(col)
+        sp = Table(title=_("{kind} speedup {low:.2f}x to {high:.2f}x ({basis})").format(
+            kind=s.kind, low=s.low, high=s.high, basis=escape(tr(s.basis))))
+        for col in (N_("target"), N_("runtime"), "tokens/s", N_("speedup"), N_("setup"),
+                    N_("source")):
+            sp.add_column(_(col))
         for row in s.rows:
             sp.add_row(escape(row.target), escape(row.runtime),
                        f"{row.baseline_tokens_per_s:g} -> {row.speculative_tokens_per_s:g}",
                        f"{row.speedup:.2f}x", escape(row.setup), escape(row.source))
         tables.append(sp)
-    cav = Table(title="where gains vanish")
-    cav.add_column("applies here")
-    cav.add_column("case")
-    cav.add_column("source")
+    cav = Table(title=_("where gains vanish"))
+    cav.add_column(_("applies here"))
+    cav.add_column(_("case"))
+    cav.add_column(_("source"))
     for c in r.caveats:
-        cav.add_row("yes" if c.applies_now else "", escape(c.text), escape(c.source))
+        cav.add_row(_("yes") if c.applies_now else "", escape(tr(c.text)), escape(c.source))
     tables.append(cav)
     if r.commands:
-        cmd = Table(title="commands")
-        cmd.add_column("runtime")
-        cmd.add_column("kind")
-        cmd.add_column("command")
+        cmd = Table(title=_("commands"))
+        cmd.add_column(_("runtime"))
+        cmd.add_column(_("kind"))
+        cmd.add_column(_("command"))
         for c in r.commands:
             cmd.add_row(escape(c.runtime), c.kind,
-                        escape(c.command) + (f"\n({escape(c.note)})" if c.note else ""))
+                        escape(c.command) + (f"\n({escape(tr(c.note))})" if c.note else ""))
         tables.append(cmd)
     return tables
 
@@ -205,38 +213,41 @@ def _finetune_tables(r: Any) -> list[Any]:
     from rich.table import Table
 
     m = r.memory
-    where = f" on {escape(r.device)}" if r.device else ""
-    mem = Table(title=f"{r.model_id}: {r.method} with {r.framework}{where} "
-                f"(rank {r.rank}, {r.batch} x {r.seq_len} tokens, {r.gpus} GPU)",
-                show_header=False)
-    mem.add_column("component")
-    mem.add_column("per GPU")
+    mem = Table(title=(_("{model}: {method} with {framework} on {device} (rank {rank}, {batch} x "
+                         "{seq_len} tokens, {gpus} GPU)") if r.device else
+                       _("{model}: {method} with {framework} (rank {rank}, {batch} x {seq_len} "
+                         "tokens, {gpus} GPU)")).format(
+        model=r.model_id, method=r.method, framework=r.framework, device=escape(r.device or ""),
+        rank=r.rank, batch=r.batch, seq_len=r.seq_len, gpus=r.gpus), show_header=False)
+    mem.add_column(_("component"))
+    mem.add_column(_("per GPU"))
     for label, value in (
-        ("weights", m.weights_bytes), ("adapters", m.adapters_bytes),
-        ("gradients", m.gradients_bytes), (f"optimizer ({r.optimizer})", m.optimizer_bytes),
-        (f"activations (checkpointing {'on' if r.gradient_checkpointing else 'off'})",
-         m.activations_bytes),
-        ("  without checkpointing", m.activations_without_checkpointing_bytes),
-        ("  with checkpointing", m.activations_with_checkpointing_bytes),
-        ("framework overhead", m.overhead_bytes), ("total", m.total_bytes),
+        (_("weights"), m.weights_bytes), (_("adapters"), m.adapters_bytes),
+        (_("gradients"), m.gradients_bytes),
+        (_("optimizer ({optimizer})").format(optimizer=r.optimizer), m.optimizer_bytes),
+        (_("activations (checkpointing on)") if r.gradient_checkpointing
+         else _("activations (checkpointing off)"), m.activations_bytes),
+        ("  " + _("without checkpointing"), m.activations_without_checkpointing_bytes),
+        ("  " + _("with checkpointing"), m.activations_with_checkpointing_bytes),
+        (_("framework overhead"), m.overhead_bytes), (_("total"), m.total_bytes),
     ):
         mem.add_row(escape(label), _gb(value))
-    mem.add_row("trainable parameters", f"{r.trainable_params:,}")
+    mem.add_row(_("trainable parameters"), f"{r.trainable_params:,}")
     if r.usable_bytes_per_gpu is not None:
-        mem.add_row("usable per GPU", _gb(r.usable_bytes_per_gpu))
-        mem.add_row("fits", "yes" if r.fits else "no")
+        mem.add_row(_("usable per GPU"), _gb(r.usable_bytes_per_gpu))
+        mem.add_row(_("fits"), _("yes") if r.fits else _("no"))
     if r.training_tokens_per_s:
-        mem.add_row("training speed", f"~{r.training_tokens_per_s:,.0f} tokens/s")
-    start = Table(title="to start", show_header=False)
-    start.add_column("what")
-    start.add_column("text")
+        mem.add_row(_("training speed"), f"~{r.training_tokens_per_s:,.0f} tokens/s")
+    start = Table(title=_("to start"), show_header=False)
+    start.add_column(_("what"))
+    start.add_column(_("text"))
     if r.config_file:
         start.add_row(escape(r.config_file), escape(r.config_text))
-    start.add_row("command", escape(r.command))
-    notes = Table(title="assumptions", show_header=False)
-    notes.add_column("note")
+    start.add_row(_("command"), escape(r.command))
+    notes = Table(title=_("assumptions"), show_header=False)
+    notes.add_column(_("note"))
     for line in r.notes:
-        notes.add_row(escape(line))
+        notes.add_row(escape(tr(line)))
     return [mem, start, notes]
 
 
@@ -244,13 +255,15 @@ def _fit_table(r: Any) -> Any:
     from rich.markup import escape
     from rich.table import Table
 
-    t = Table(title=f"{r.method} with {r.framework} on {escape(r.device)} ({r.gpus} GPU, "
-              f"{r.batch} x {r.seq_len} tokens): {len(r.fitting)} fit")
-    t.add_column("model")
-    t.add_column("params")
-    t.add_column("per GPU")
-    t.add_column("fits")
+    t = Table(title=_("{method} with {framework} on {device} ({gpus} GPU, {batch} x {seq_len} "
+                      "tokens): {count} fit").format(
+        method=r.method, framework=r.framework, device=escape(r.device), gpus=r.gpus,
+        batch=r.batch, seq_len=r.seq_len, count=len(r.fitting)))
+    t.add_column(_("model"))
+    t.add_column(_("params"))
+    t.add_column(_("per GPU"))
+    t.add_column(_("fits"))
     for row in (*r.fitting, *r.not_fitting):
         t.add_row(escape(row.model_id), f"{row.params_total / 1e9:.1f}B", _gb(row.total_bytes),
-                  "yes" if row.fits else "no")
+                  _("yes") if row.fits else _("no"))
     return t

@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from advisor.formats import Tables
+from advisor.i18n import msg
 from advisor.records import SCHEMA_VERSION, Record, record
 from advisor.schema import ModelEntry
 
@@ -178,15 +179,16 @@ def plan(
                 )
                 break  # more GPUs of this device only cost more
     if not options:
-        notes.append(
+        notes.append(msg(
             "no single node of up to 8 GPUs meets the targets: multi-node options "
             "(tensor parallel in a node x pipeline parallel across nodes, vLLM on Ray)"
-        )
+        ))
         options += _multi_node(
             model, tables, chosen, users, context, prompt, min_speed, max_ttft, gpu_hour, api, share
         )
         sg = serving_defaults()["sglang"]
-        notes.append(f"SGLang alternative: {sg['multi_node']} ({sg['multi_node_source']})")
+        notes.append(msg("SGLang alternative: {how} ({source})", how=sg["multi_node"],
+                         source=sg["multi_node_source"]))
     v = serving_defaults()["vllm"]
     if any(o.nodes > 1 for o in options):
         notes.append(f"{v['multi_node']} ({v['multi_node_source']})")
@@ -194,21 +196,22 @@ def plan(
         key=lambda o: (o.cost_per_hour_usd is None, o.cost_per_hour_usd or 0, o.gpus * o.nodes)
     )
     if any(o.cost_per_hour_usd is None for o in options):
-        notes.append("options without a catalog price have cost null: pass --gpu-hour-usd")
+        notes.append(msg("options without a catalog price have cost null: pass --gpu-hour-usd"))
     if api:
-        notes.append(
-            f"break-even against the {api['model']} API ({api['input_per_million']:g} / "
-            f"{api['output_per_million']:g} {api['currency']} per million input / output tokens, "
-            f"{api['source']}, {api['date']}), prompts {share:.0%} of the tokens"
-        )
+        notes.append(msg(
+            "break-even against the {api} API ({input:g} / {output:g} {currency} per million "
+            "input / output tokens, {source}, {date}), prompts {share:.0%} of the tokens",
+            api=api["model"], input=api["input_per_million"], output=api["output_per_million"],
+            currency=api["currency"], source=api["source"], date=api["date"], share=share))
         if api["model"] != model.id:
-            notes.append(f"{api['model']} is not {model.id}: the comparison is with a different, "
-                         "hosted Qwen model (--api-model chooses another)")
+            notes.append(msg("{api} is not {model}: the comparison is with a different, hosted "
+                             "Qwen model (--api-model chooses another)", api=api["model"],
+                             model=model.id))
     if private:
-        notes.append(
+        notes.append(msg(
             "--private: no API comparison; hourly prices are cloud rental list prices, "
             "pass --gpu-hour-usd for the amortised cost of hardware you own"
-        )
+        ))
     return PlanResult(
         model_id=model.id,
         users=users,

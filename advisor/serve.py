@@ -29,6 +29,7 @@ from advisor.estimate import (
 )
 from advisor.formats import RuntimeSpec, Tables, WeightFormat
 from advisor.hardware import GIB, Hardware
+from advisor.i18n import msg
 from advisor.records import SCHEMA_VERSION, Record, record
 from advisor.schema import ModelConfig, ModelEntry
 
@@ -299,11 +300,11 @@ def serve(
         seq_blocks = math.ceil(context / block)
         if state:  # hybrid: each sequence also holds its state pages in the same pool
             sessions = int(pool // (seq_blocks * block * per_token + state))
-            extra.append(
+            extra.append(msg(
                 "hybrid model: vLLM keeps one Mamba (linear-attention state) block per running "
                 "sequence and refuses to start when --max-num-seqs exceeds the blocks that fit "
                 "(vllm-project/recipes#831), so the command sets --max-num-seqs explicitly"
-            )
+            ))
         else:
             sessions = blocks // seq_blocks
         sessions = min(sessions, seqs_default)
@@ -362,14 +363,14 @@ def serve(
             sources += [o["num_parallel_source"], o["single_slot_source"], o["launch_source"]]
             if state or model.id.startswith("qwen3-vl"):
                 sessions = min(sessions, 1)
-                extra.append(
+                extra.append(msg(
                     "Ollama forces OLLAMA_NUM_PARALLEL to 1 for this architecture "
                     "(server/sched.go); use llama.cpp or vLLM for several users"
-                )
+                ))
         if hw.is_gpu and gpus > 1:
-            extra.append(
-                f"{rid} splits layers across GPUs by default: memory adds up, speed does not"
-            )
+            extra.append(msg(
+                "{runtime} splits layers across GPUs by default: memory adds up, speed does not",
+                runtime=rid))
     sessions = max(0, sessions)
     served = min(users, sessions)
     why: list[str] = []
@@ -381,21 +382,23 @@ def serve(
         ttft = ttft_under_load_s(
             model, hw, fmt, rt, prompt_tokens, max(served - 1, 0), context, kv_elem, step_tokens
         )
-        extra.append(
-            f"decode at {served} streams is {bound}-bound; every stream's KV taken at the "
-            f"full {context:,} tokens (worst case)"
-        )
+        extra.append(msg(
+            "decode at {streams} streams is {bound}-bound; every stream's KV taken at the full "
+            "{context:,} tokens (worst case)", streams=served, bound=bound, context=context))
         if ttft is None:
-            extra.append("time to first token unknown: the device profile has no published compute")
+            extra.append(msg("time to first token unknown: the device profile has no published "
+                             "compute"))
     if sessions < users:
-        why.append(f"{sessions} sessions of {context:,} tokens fit, {users} wanted")
+        why.append(msg("{sessions} sessions of {context:,} tokens fit, {users} wanted",
+                       sessions=sessions, context=context, users=users))
     if min_speed is not None and (per_user or 0) < min_speed:
-        why.append(f"{per_user or 0:.1f} tokens/s per user, {min_speed:g} wanted")
+        why.append(msg("{speed:.1f} tokens/s per user, {wanted:g} wanted", speed=per_user or 0,
+                       wanted=min_speed))
     if max_ttft is not None and (ttft is None or ttft > max_ttft):
         why.append(
-            f"first token in {ttft:.1f} s, {max_ttft:g} s wanted"
+            msg("first token in {ttft:.1f} s, {wanted:g} s wanted", ttft=ttft, wanted=max_ttft)
             if ttft is not None
-            else "first-token time unknown"
+            else msg("first-token time unknown")
         )
     fits = not why
     gpus_needed: int | None = gpus if fits else None
@@ -407,7 +410,7 @@ def serve(
         model, rt, fmt, gpus, context, max(served, 1), kv_dtype, util, hw.device_id
     )
     if rid in ("llama.cpp", "ollama") and served > 1 and not hw.is_gpu:
-        extra.append("CPU serving: the streams share one memory bus")
+        extra.append(msg("CPU serving: the streams share one memory bus"))
     return ServeResult(
         model_id=model.id,
         device=hw.name,
