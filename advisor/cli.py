@@ -211,6 +211,7 @@ def models_cmd(
     output: OutputOpt = None,
 ) -> None:
     """List the catalog's models."""
+    reject_empty(family=family, task=task)
     from advisor.loader import resolve
     from advisor.results import ModelsResult, ModelView
     from advisor.schema import TASKS
@@ -332,6 +333,7 @@ def devices_cmd(
     output: OutputOpt = None,
 ) -> None:
     """List the device profiles."""
+    reject_empty(**{"class": device_class})
     from advisor.hardware import load_devices
     from advisor.loader import resolve
     from advisor.results import DevicesResult
@@ -380,6 +382,7 @@ def estimate_cmd(
     output: OutputOpt = None,
 ) -> None:
     """Memory, fit, longest context and speed of one model on one device."""
+    reject_empty(device=device, memory_gb=memory, ram_gb=ram, quant=quant, runtime=runtime)
     from advisor.estimate import choose_setup, estimate
     from advisor.formats import load_tables
     from advisor.loader import find_open_model
@@ -444,6 +447,8 @@ def recommend_cmd(
     output: OutputOpt = None,
 ) -> None:
     """Ranked picks for your device and needs, each with its reasons."""
+    reject_empty(device=device, memory_gb=memory, ram_gb=ram, quant=quant, runtime=runtime,
+                 why_not=why_not)
     from advisor.errors import InputError
     from advisor.formats import load_tables
     from advisor.loader import find_model, resolve
@@ -547,6 +552,7 @@ def compare_cmd(
     output: OutputOpt = None,
 ) -> None:
     """Compare models side by side (rows: attributes; best value per row marked)."""
+    reject_empty(device=device, memory_gb=memory, ram_gb=ram, quant=quant, runtime=runtime)
     from advisor.compare import compare
     from advisor.errors import InputError
     from advisor.estimate import choose_setup
@@ -588,6 +594,7 @@ def run_cmd(
     output: OutputOpt = None,
 ) -> None:
     """Print just the commands to get and run a model."""
+    reject_empty(runtime=runtime, quant=quant, task=task, kv_dtype=kv_dtype)
     from advisor.errors import InputError
     from advisor.formats import load_tables
     from advisor.loader import find_model, resolve
@@ -681,6 +688,16 @@ def document_types() -> dict[str, Callable[[], type["Record"]]]:
         "finetune": lazy("advisor.finetune", "FinetuneResult"),
         "finetune-list": lazy("advisor.finetune", "FinetuneList"),
     }
+
+
+def reject_empty(**options: str | None) -> None:
+    """An option given as '' (`--memory-gb "$UNSET"`) is an error, not the option left out."""
+    from advisor.errors import InputError
+
+    for name, value in options.items():
+        if value is not None and not value.strip():
+            flag = "--" + name.replace("_", "-")
+            raise InputError(f"{flag}: empty value; give a value or leave the option out")
 
 
 def check_count(value: int, option: str, upper: int) -> None:

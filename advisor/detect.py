@@ -222,6 +222,20 @@ def parse_sysctl(text: str) -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs}
 
 
+def parse_meminfo(text: str) -> tuple[int | None, int | None]:
+    """`/proc/meminfo` -> (MemTotal, MemAvailable) in bytes; a line that does not read as a
+    positive count of kB gives None for its value (so "RAM unknown" is said, not assumed)."""
+    values: dict[str, int | None] = {}
+    for line in text.splitlines():
+        key, _, rest = line.partition(":")
+        words = rest.split()
+        if key.strip() in ("MemTotal", "MemAvailable"):
+            ok = (len(words) == 2 and words[0].isdigit() and words[1] == "kB"
+                  and 0 < int(words[0]) < 2**40)  # up to a PiB
+            values[key.strip()] = int(words[0]) * 1024 if ok else None
+    return values.get("MemTotal"), values.get("MemAvailable")
+
+
 def _tool(argv: list[str]) -> str | None:
     """A tool's stdout, or None when it is not installed, fails or hangs."""
     if shutil.which(argv[0]) is None:
@@ -238,15 +252,16 @@ def _memory(unseen: list[str]) -> tuple[int | None, int | None]:
         import psutil
 
         mem = psutil.virtual_memory()
-        return int(mem.total), int(mem.available)
-    except ImportError:
+        if mem.total > 0:
+            return int(mem.total), int(mem.available) or None
+    except Exception:  # not installed, or it could not read a damaged /proc/meminfo
         pass
     try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            info = dict(line.split(":", 1) for line in f if ":" in line)
-        kib = {k: int(v.split()[0]) * 1024 for k, v in info.items() if v.strip().endswith("kB")}
-        return kib.get("MemTotal"), kib.get("MemAvailable")
-    except (OSError, ValueError):
+        with open("/proc/meminfo", "rb") as f:
+            total, available = parse_meminfo(f.read().decode("ascii", "replace"))
+        if total is not None:
+            return total, available
+    except OSError:
         pass
     size = parse_sysctl(_tool(["sysctl", "hw.memsize"]) or "").get("hw.memsize", "")
     if size.isdigit():

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from advisor import cache
 from advisor.errors import CatalogError, InputError
 from advisor.i18n import N_, msg
+from advisor.records import SCHEMA_VERSION
 from advisor.schema import Catalog, ModelEntry, lineage_problems
 
 if TYPE_CHECKING:
@@ -71,6 +72,9 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise CatalogError([f"{name}: not UTF-8 text (binary file?)"]) from None
     except tomli.TOMLDecodeError as exc:
         raise CatalogError([f"{name}: TOML syntax error: {exc}"]) from None
+    except RecursionError:  # tomli's own limit is 400 levels; deeper input ends up here
+        raise CatalogError([f"{name}: TOML syntax error: arrays or tables nested too deeply; "
+                            "expected a catalog of [[models]] tables"]) from None
 
 
 def cached_toml(kind: str, path: Path) -> dict[str, Any]:
@@ -167,6 +171,10 @@ def _models_from(path: Path) -> tuple[list[ModelEntry], list[str], bool]:
     ]
     if "models" not in data:
         problems.append(f"{name}: no [[models]] tables")
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if type(version) is not int or version != SCHEMA_VERSION:
+        problems.append(f"{name}: schema_version: {version!r} is not supported; expected "
+                        f"{SCHEMA_VERSION} (or no schema_version)")
     extends = data.get("extends_packaged", False)
     if not isinstance(extends, bool):  # "false" is a non-empty string, true to bool()
         problems.append(f"{name}: extends_packaged: must be true or false (a TOML boolean, "
@@ -185,7 +193,9 @@ def load_catalog(path: Path | None = None) -> Catalog:
 def _load_cached(path: str | None, use_cache: bool = True) -> Catalog:
     if not use_cache:
         return _validated(path)
-    files = [packaged_path(MODELS_FILE)] + ([Path(path)] if path else [])
+    # quantization.toml is the vocabulary of quant names the validation checks against
+    files = [packaged_path(MODELS_FILE), packaged_path("quantization.toml"),
+             *([Path(path)] if path else [])]
     return cache.load("catalog", files, lambda: _validated(path), Catalog)
 
 
@@ -193,17 +203,55 @@ def _validated(path: str | None) -> Catalog:
     packaged = packaged_path(MODELS_FILE)
     if path is None:
         models, problems, _ = _models_from(packaged)
+        problems += _vocabulary_problems(models, display_name(packaged))
     else:
+        name = display_name(Path(path))
         models, problems, extends = _models_from(Path(path))
+        problems += _vocabulary_problems(models, name)
         if extends:
             base, base_problems, _ = _models_from(packaged)
-            mine = {m.id for m in models}
-            models = [m for m in base if m.id not in mine] + models
-            problems = base_problems + problems
+            problems = base_problems + problems + _shadowing(base, models, name)
+            models = base + models
     problems += lineage_problems(models)
     if problems:
         raise CatalogError(problems)
     return Catalog(models=tuple(models))
+
+
+def _shadowing(base: list[ModelEntry], mine: list[ModelEntry], name: str) -> list[str]:
+    """A user's model may not take a packaged model's id or Hugging Face repo: `run qwen3-8b`
+    and `show Qwen/Qwen3-8B` would quietly print the user's repo instead."""
+    ids = {m.id for m in base}
+    repos = {m.hf_repo.lower(): m.id for m in base if m.hf_repo}
+    problems = [f"{name}: model '{m.id}': id: a packaged model has this id; give yours its own "
+                "id (or drop extends_packaged to use your catalog alone)"
+                for m in mine if m.id in ids]
+    problems += [f"{name}: model '{m.id}': hf_repo: '{m.hf_repo}' is the repo of packaged model "
+                 f"'{repos[m.hf_repo.lower()]}'; one repo names one model"
+                 for m in mine if m.hf_repo and m.hf_repo.lower() in repos and m.id not in ids]
+    return problems
+
+
+def _vocabulary_problems(models: list[ModelEntry], name: str) -> list[str]:
+    """One Hugging Face repo per model of a file, and quant names from the closed vocabulary."""
+    from advisor.formats import load_tables
+    from advisor.schema import GGUF_QUANT_TYPES
+
+    tables = load_tables()
+    known = {*tables.formats, *tables.format_aliases, *GGUF_QUANT_TYPES}
+    problems, owner = [], {}
+    for m in models:
+        if m.hf_repo:
+            first = owner.setdefault(m.hf_repo.lower(), m.id)
+            if first != m.id:
+                problems.append(f"{name}: model '{m.id}': hf_repo: '{m.hf_repo}' is already the repo of "
+                                f"'{first}'; one repo names one model")
+        for where, quants in [*((f"quantized[{i}]", q.quants) for i, q in enumerate(m.quantized)),
+                              *((f"artifacts[{i}]", a.quants) for i, a in enumerate(m.artifacts))]:
+            problems += [f"{name}: model '{m.id}': {where}.quants: unknown quantization '{q}'; expected "
+                         "a weight format of catalog/quantization.toml or a llama.cpp GGUF type"
+                         for q in quants if q not in known]
+    return problems
 
 
 def check_catalog(path: Path | None) -> list[str]:

@@ -231,11 +231,14 @@ class Check:
         return f"Check({', '.join(f'{k}={v!r}' for k, v in self.constraints.items())})"
 
 
-PositiveInt = Annotated[int, Check(gt=0)]
-PositiveFloat = Annotated[float, Check(gt=0)]
-NonNegative = Annotated[float, Check(ge=0)]
-Share = Annotated[float, Check(ge=0, le=1)]
-Fraction = Annotated[float, Check(gt=0, le=1)]  # a share that cannot be nothing
+# Numbers from catalog files are numbers: `true` is not 1 and `"36"` is not 36 (strict), and no
+# float is nan or infinite.
+PositiveInt = Annotated[int, Check(gt=0, strict=True)]
+PositiveFloat = Annotated[float, Check(gt=0, strict=True, allow_inf_nan=False)]
+NonNegative = Annotated[float, Check(ge=0, strict=True, allow_inf_nan=False)]
+Share = Annotated[float, Check(ge=0, le=1, strict=True, allow_inf_nan=False)]
+Fraction = Annotated[float, Check(gt=0, le=1, strict=True, allow_inf_nan=False)]  # not nothing
+StrictBool = Annotated[bool, Check(strict=True)]  # `"no"` and `0` are not false
 NonEmpty = Annotated[str, Check(min_length=1)]
 Slug = Annotated[str, Check(pattern=r"^[a-z0-9][a-z0-9.\-]*$")]
 # org/name in ASCII only (no lookalikes or invisible characters); neither part starts with `.` or

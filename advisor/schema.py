@@ -12,7 +12,17 @@ from dataclasses import field
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from advisor.records import FORBID_EXTRA, Check, NonEmpty, PositiveInt, Record, RepoId, Slug, record
+from advisor.records import (
+    FORBID_EXTRA,
+    Check,
+    NonEmpty,
+    PositiveInt,
+    Record,
+    RepoId,
+    Slug,
+    StrictBool,
+    record,
+)
 
 if TYPE_CHECKING:
     from advisor.params import ParamCount
@@ -45,12 +55,30 @@ ArtifactFormat = Literal[
 # Quantization names an artifact may list: a closed vocabulary (nothing else reaches a command).
 # They are weight-format ids of catalog/quantization.toml, lower case.
 QuantName = Annotated[str, Check(pattern=r"^[a-z0-9][a-z0-9_]*(-[a-z0-9_]+)*$", max_length=24)]
+# llama.cpp's GGUF file types, as `llama-quantize` names them (lower case):
+# ggml-org/llama.cpp@03161a4eb9a2ec66ef97789f347c5a28279f06ea:tools/quantize/quantize.cpp QUANT_OPTIONS
+GGUF_QUANT_TYPES = frozenset({
+    "q1_0", "q2_0", "q4_0", "q4_1", "mxfp4_moe", "q5_0", "q5_1", "iq2_xxs", "iq2_xs", "iq2_s",
+    "iq2_m", "iq1_s", "iq1_m", "tq1_0", "tq2_0", "q2_k", "q2_k_s", "iq3_xxs", "iq3_s", "iq3_m",
+    "q3_k", "iq3_xs", "q3_k_s", "q3_k_m", "q3_k_l", "iq4_nl", "iq4_xs", "q4_k", "q4_k_s",
+    "q4_k_m", "q5_k", "q5_k_s", "q5_k_m", "q6_k", "q8_0", "f16", "bf16", "f32",
+})
 OllamaTag = Annotated[str, Check(pattern=r"^[a-z0-9][a-z0-9.\-/]*:[A-Za-z0-9][A-Za-z0-9._\-]*$",
                                  max_length=80)]
 FileName = Annotated[str, Check(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$", max_length=200)]
 
 # Benchmark names: lowercase, hyphenated (`mmlu-redux`; `-nothink` for Qwen3's non-thinking mode).
 BenchmarkKey = Slug
+# A published score: a finite number, a percentage (0-100) except for the rating benchmarks below.
+Score = Annotated[float, Check(ge=0, strict=True, allow_inf_nan=False)]
+RATING_BENCHMARKS = {"cfeval": 4000.0}
+"""Benchmarks reported as a rating, not a percentage, and their ceiling (CodeForces Elo)."""
+# Parameter counts (the largest Qwen is a few trillion) and context lengths (Qwen's longest is
+# 1M tokens): anything far above is a typo, not a model.
+ParamCount = Annotated[int, Check(gt=0, le=10**14, strict=True)]
+Tokens = Annotated[int, Check(gt=0, le=2**30, strict=True)]
+# Release dates: Qwen's first models came in 2023; dates from 2019 to a year ahead are accepted.
+FIRST_RELEASE_YEAR = 2019
 
 TASKS: tuple[str, ...] = Task.__args__  # type: ignore[attr-defined]
 ARTIFACT_FORMATS: tuple[str, ...] = ArtifactFormat.__args__  # type: ignore[attr-defined]
@@ -77,7 +105,7 @@ class License(Record):
 
     __pydantic_config__ = FORBID_EXTRA
     id: NonEmpty
-    commercial_use: bool
+    commercial_use: StrictBool
     condition: str = ""
 
 
@@ -93,7 +121,7 @@ class ModelConfig(Record):
     num_key_value_heads: PositiveInt
     head_dim: PositiveInt
     vocab_size: PositiveInt
-    tie_word_embeddings: bool
+    tie_word_embeddings: StrictBool
     max_position_embeddings: PositiveInt
     num_experts: PositiveInt | None = None
     num_experts_per_tok: PositiveInt | None = None
@@ -159,10 +187,10 @@ class Context(Record):
     """Native and longest supported context, and how it is extended."""
 
     __pydantic_config__ = FORBID_EXTRA
-    native_tokens: PositiveInt
-    max_tokens: PositiveInt
+    native_tokens: Tokens
+    max_tokens: Tokens
     extension_method: ExtensionMethod = "none"
-    yarn_factor: Annotated[float, Check(gt=1)] | None = None
+    yarn_factor: Annotated[float, Check(gt=1, le=64, strict=True, allow_inf_nan=False)] | None = None
 
     def __post_init__(self) -> None:
         if self.max_tokens < self.native_tokens:
@@ -267,11 +295,11 @@ class ModelEntry(Record):
     release_date: dt.date | None = None
     hf_repo: RepoId | None = None
     modelscope_repo: RepoId | None = None
-    open_weights: bool = True
+    open_weights: StrictBool = True
     architecture: Architecture | None = None
-    params_total: PositiveInt | None = None
-    params_active: PositiveInt | None = None
-    params_non_embedding: PositiveInt | None = None
+    params_total: ParamCount | None = None
+    params_active: ParamCount | None = None
+    params_non_embedding: ParamCount | None = None
     modalities_in: tuple[InModality, ...] = ("text",)
     modalities_out: tuple[OutModality, ...] = ("text",)
     tasks: Annotated[tuple[Task, ...], Check(min_length=1)]
@@ -291,15 +319,15 @@ class ModelEntry(Record):
     """The older model this one replaces (same role and size class, newer generation)."""
     retired: Retirement | None = None
     """API models only: the provider retired this id (on `date`) in favour of `successor`."""
-    language_model_only: bool = False
+    language_model_only: StrictBool = False
     """The architecture defines vision modules but the checkpoint holds only the language model
     (Qwen-AgentWorld): servers must skip the vision encoder (vLLM `--language-model-only`)."""
-    benchmarks: dict[BenchmarkKey, float] = field(default_factory=dict)
+    benchmarks: dict[BenchmarkKey, Score] = field(default_factory=dict)
     sources: Annotated[tuple[Source, ...], Check(min_length=1)]
 
     def __post_init__(self) -> None:
         problems = [*self._weights_problems(), *self._param_problems(), *self._unbacked(),
-                    *self._artifact_problems()]
+                    *self._artifact_problems(), *self._range_problems()]
         if problems:
             raise ValueError("\n".join(problems))
 
@@ -367,6 +395,23 @@ class ModelEntry(Record):
         if self.language_model_only and set(self.modalities_in) - {"text"}:
             problems.append("language_model_only: a checkpoint without its vision weights takes "
                             "text input only")
+        return problems
+
+    def _range_problems(self) -> list[str]:
+        problems = []
+        for key, score in sorted(self.benchmarks.items()):
+            top = RATING_BENCHMARKS.get(key, 100.0)
+            if score > top:
+                what = "a rating" if key in RATING_BENCHMARKS else "a percentage"
+                problems.append(f"benchmarks.{key}: {score:g} is out of range; expected {what} "
+                                f"from 0 to {top:g}")
+        latest = dt.date.today() + dt.timedelta(days=366)
+        dates = [("release_date", self.release_date),
+                 ("retired.date", self.retired.date if self.retired else None)]
+        problems += [f"{name}: {day} is out of range; expected {FIRST_RELEASE_YEAR}-01-01 to "
+                     f"{latest} (a year from today)"
+                     for name, day in dates
+                     if day is not None and not dt.date(FIRST_RELEASE_YEAR, 1, 1) <= day <= latest]
         return problems
 
     def _unbacked(self) -> list[str]:

@@ -242,3 +242,79 @@ def test_escape_sequences_in_catalog_strings_never_reach_the_terminal(tmp_path: 
     for bad in ("\x1b", "\x07", "\x9b", "\u202e", "\u200b", "TITLE", "evil.example"):
         assert bad not in result.stdout
     assert "ABCDEF" in result.stdout and "enABCDEF" in result.stdout
+
+
+# W2, W6, K4, C4: numbers, dates, types and ids a shared catalog may not bend
+TWO_MODELS = BASE + "\n" + BASE.split(
+    "extends_packaged = true\n", 1)[1].replace('id = "acme-qwen3-8b-ft"', 'id = "acme-two"', 1)
+BAD_CATALOGS = [
+    ("benchmarks = { ceval = 83.0 }", "benchmarks = { ceval = nan }", "benchmarks.ceval"),
+    ("benchmarks = { ceval = 83.0 }", "benchmarks = { ceval = inf }", "finite number"),
+    ("benchmarks = { ceval = 83.0 }", "benchmarks = { ceval = 1e308 }", "out of range"),
+    ("benchmarks = { ceval = 83.0 }", "benchmarks = { ceval = 101.0 }", "a percentage"),
+    ("benchmarks = { ceval = 83.0 }", "benchmarks = { ceval = -1.0 }", "benchmarks.ceval"),
+    ("benchmarks = { ceval = 83.0 }", "benchmarks = { cfeval = 9000.0 }", "a rating"),
+    ("benchmarks = { ceval = 83.0 }", "benchmarks = { ceval = true }", "benchmarks.ceval"),
+    ("release_date = 2025-04-29", "release_date = 9999-12-31", "release_date: 9999-12-31"),
+    ("release_date = 2025-04-29", "release_date = 1999-01-01", "release_date: 1999-01-01"),
+    ("yarn_factor = 4.0", "yarn_factor = inf", "context.yarn_factor"),
+    ("yarn_factor = 4.0", "yarn_factor = 1e9", "context.yarn_factor"),
+    ("num_hidden_layers = 36", "num_hidden_layers = true", "config.num_hidden_layers"),
+    ("num_hidden_layers = 36", 'num_hidden_layers = "36"', "config.num_hidden_layers"),
+    ("num_hidden_layers = 36", "num_hidden_layers = 36.0", "config.num_hidden_layers"),
+    ("params_total = 8_200_000_000", "params_total = 8.2e9", "params_total"),
+    ("params_total = 8_200_000_000", "params_total = 8_200_000_000_000_000_000", "params_total"),
+    ("max_tokens = 131072", "max_tokens = 9_223_372_036_854_775_807", "context.max_tokens"),
+    ("commercial_use = true", 'commercial_use = "no"', "license.commercial_use"),
+    ("commercial_use = true", "commercial_use = 0", "license.commercial_use"),
+    ("tie_word_embeddings = false", "tie_word_embeddings = 0", "config.tie_word_embeddings"),
+    ('generation = "3"', "generation = 3", "generation"),
+    ("extends_packaged = true", "schema_version = 999\nextends_packaged = true", "schema_version"),
+    ("extends_packaged = true", 'schema_version = "banana"\nextends_packaged = true',
+     "schema_version"),
+    ('id = "acme-qwen3-8b-ft"', 'id = "qwen3-8b"', "a packaged model has this id"),
+    ('hf_repo = "acme/qwen3-8b-ft"', 'hf_repo = "qwen/qwen3-8b"', "repo of packaged model"),
+    ('quants = ["q4_k_m", "q5_k_m"', 'quants = ["q4_k_xl", "q5_k_m"',
+     "unknown quantization 'q4_k_xl'"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "fragment"), BAD_CATALOGS,
+                         ids=[new.split("\n")[0] for _, new, _ in BAD_CATALOGS])
+def test_bad_catalog_values_are_located_errors(tmp_path: Path, old: str, new: str,
+                                               fragment: str) -> None:
+    assert old in BASE
+    result = check(catalog(tmp_path, BASE.replace(old, new, 1)))
+    assert result.exit_code == 1, result.stdout
+    assert fragment in result.stderr and "hostile.toml" in result.stderr, result.stderr
+    assert "internal error" not in result.stderr
+
+
+def test_two_models_of_one_file_may_not_share_a_repo(tmp_path: Path) -> None:
+    result = check(catalog(tmp_path, TWO_MODELS))
+    assert result.exit_code == 1
+    assert "model 'acme-two': hf_repo: 'acme/qwen3-8b-ft' is already the repo of" in result.stderr
+    fixed = TWO_MODELS.replace('hf_repo = "acme/qwen3-8b-ft"', 'hf_repo = "acme/two"')
+    fixed = fixed.replace('hf_repo = "acme/two"', 'hf_repo = "acme/qwen3-8b-ft"', 1)
+    assert check(catalog(tmp_path, fixed)).exit_code == 0
+
+
+def test_a_packaged_shadow_no_longer_changes_what_run_prints(tmp_path: Path) -> None:
+    """W6: a user model `qwen3-8b` made `run qwen3-8b` print `hf download evil/Qwen3-8B`."""
+    evil = BASE.replace('id = "acme-qwen3-8b-ft"', 'id = "qwen3-8b"').replace(
+        REPO_LINE, 'hf_repo = "evil/Qwen3-8B"')
+    result = runner.invoke(app, ["--catalog", str(catalog(tmp_path, evil)), "run", "qwen3-8b"])
+    assert result.exit_code == 1 and "evil/Qwen3-8B" not in result.stdout
+    assert "id: a packaged model has this id" in result.stderr
+
+
+DEEP = ["x = " + "[" * 100_000, "x = " + "{a = " * 20_000, "a" + ".a" * 20_000 + " = 1",
+        "[[models]]\nid = " + "[" * 5_000]
+
+
+@pytest.mark.parametrize("text", DEEP, ids=["arrays", "inline tables", "dotted key", "in model"])
+def test_deep_nesting_is_a_located_syntax_error(tmp_path: Path, text: str) -> None:
+    result = check(catalog(tmp_path, text))
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {tmp_path / 'hostile.toml'}: TOML")

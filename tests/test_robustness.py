@@ -70,6 +70,20 @@ BAD_INPUTS = [
     (["models", "-o", "/"], 1, "cannot write /: it is a directory"),
     (["devices", "--json", "-o", "x" * 300], 1, "File name too long"),
     (["--catalog", "y" * 300 + ".toml", "models"], 1, "too long"),
+    # issue 17 (W8): an empty value is an error, not the option left out
+    ([*REC, "--memory-gb", ""], 2, "--memory-gb: empty value"),
+    ([*REC, "--ram-gb", " "], 2, "--ram-gb: empty value"),
+    ([*REC, "--quant", ""], 2, "--quant: empty value"),
+    ([*REC, "--runtime", ""], 2, "--runtime: empty value"),
+    ([*REC, "--why-not", ""], 2, "--why-not: empty value"),
+    ([*EST, "--quant", ""], 2, "--quant: empty value"),
+    ([*EST, "--runtime", ""], 2, "--runtime: empty value"),
+    (["compare", "qwen3-8b", "qwen3-4b", "--quant", ""], 2, "--quant: empty value"),
+    (["run", "qwen3-8b", "--runtime", ""], 2, "--runtime: empty value"),
+    (["run", "qwen3-8b", "--quant", ""], 2, "--quant: empty value"),
+    (["models", "--family", ""], 2, "--family: empty value"),
+    (["models", "--task", ""], 2, "--task: empty value"),
+    (["devices", "--class", ""], 2, "--class: empty value"),
 ]
 
 
@@ -210,3 +224,39 @@ def test_a_pipe_closed_early_is_quiet(warm_cache: Path) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 1
     assert "Traceback" not in err and "error" not in err
+
+
+# C8: a damaged /proc/meminfo crashed `detect`, or its `MemTotal: 0 kB` was taken as 16 GiB
+@pytest.mark.parametrize("text", ["MemTotal: abc kB\n", "MemTotal:       0 kB\n",
+                                  "MemTotal: 16 \xff\xfe kB\n", "MemTotal 1\n", "",
+                                  "MemTotal: 99999999999999999999999 kB\n", "MemTotal: -5 kB\n"])
+def test_a_damaged_meminfo_means_ram_unknown(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+    import io
+
+    from advisor import detect
+    from advisor.hardware import load_devices
+
+    real_open = builtins.open
+
+    def fake_open(path, *args, **kwargs):
+        if str(path) == "/proc/meminfo":
+            raw = io.BytesIO(text.encode("latin-1"))
+            return raw if "b" in (args[0] if args else kwargs.get("mode", "")) else \
+                io.TextIOWrapper(raw, encoding=kwargs.get("encoding") or "ascii")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+    monkeypatch.setitem(__import__("sys").modules, "psutil", None)  # read the file itself
+    result = detect.map_probe(detect.probe(), load_devices())
+    if detect.platform.system() == "Linux":
+        assert result.probe.ram_total_bytes is None
+        assert any("total RAM unknown" in str(n) for n in result.notes)
+
+
+def test_parse_meminfo_reads_the_two_counts() -> None:
+    from advisor.detect import parse_meminfo
+
+    assert parse_meminfo("MemTotal:  16 kB\nMemFree: 1 kB\nMemAvailable:   8 kB\n") == (
+        16 * 1024, 8 * 1024)
+    assert parse_meminfo("MemTotal: 0 kB\nMemAvailable: x kB") == (None, None)
