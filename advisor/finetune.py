@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from advisor.estimate import weight_counts
 from advisor.hardware import GIB, Hardware
+from advisor.i18n import msg
 from advisor.records import SCHEMA_VERSION, Record, record
 from advisor.schema import ModelConfig, ModelEntry
 
@@ -241,7 +242,8 @@ def start_command(model: ModelEntry, method: str, framework: str, rank: int, seq
     if framework == "llama-factory":
         name, verified = template(model)
         if not verified:
-            notes.append(f"template '{name}' not verified against LLaMA-Factory's template list")
+            notes.append(msg("template '{name}' not verified against LLaMA-Factory's template "
+                             "list", name=name))
         lines = [
             f"model_name_or_path: {repo}",
             "stage: sft",
@@ -287,7 +289,7 @@ def start_command(model: ModelEntry, method: str, framework: str, rank: int, seq
         env = [] if chinese else ["USE_HF=1"]
         if gpus > 1:
             env.append(f"NPROC_PER_NODE={gpus}")
-        notes.append("older ms-swift releases spell --tuner_type as --train_type")
+        notes.append(msg("older ms-swift releases spell --tuner_type as --train_type"))
         return "", "", " ".join([*env, shlex.join(argv)]), notes
     # unsloth: a Python script
     load_4bit = method == "qlora"
@@ -312,10 +314,11 @@ def start_command(model: ModelEntry, method: str, framework: str, rank: int, seq
     ]) + "\n"
     file = f"{model.id}_{method}_unsloth.py"
     if chinese:
-        notes.append("Unsloth downloads from Hugging Face; for ModelScope download the model "
-                     f"first (modelscope download --model {repo}) and pass the local path")
+        notes.append(msg("Unsloth downloads from Hugging Face; for ModelScope download the model "
+                         "first (modelscope download --model {repo}) and pass the local path",
+                         repo=repo))
     if gpus > 1:
-        notes.append("Unsloth's open-source release trains on one GPU; --gpus is not used")
+        notes.append(msg("Unsloth's open-source release trains on one GPU; --gpus is not used"))
     return file, text, shlex.join(["python", file]), notes
 
 
@@ -331,20 +334,23 @@ def finetune(model: ModelEntry, method: str, framework: str, rank: int, seq_len:
                                                gpus, chinese)
     notes = [
         *notes,
-        "full fine-tuning shards weights, gradients and optimizer over the GPUs (DeepSpeed "
-        "ZeRO-3); LoRA/QLoRA keep a full copy on every GPU" if gpus > 1 else "one GPU",
-        f"activations for {batch} x {seq_len} tokens, 16-bit, flash attention; "
-        f"gradient checkpointing {'on' if ckpt else 'off'}",
-        f"framework overhead {data['frameworks'][framework]['overhead_gib']:g} GiB is an "
-        "assumption (CUDA context and allocator slack)",
-        f"training speed assumes {data['training']['mfu']:.0%} of the device's FP16 TFLOPS",
+        msg("full fine-tuning shards weights, gradients and optimizer over the GPUs (DeepSpeed "
+            "ZeRO-3); LoRA/QLoRA keep a full copy on every GPU") if gpus > 1 else msg("one GPU"),
+        msg("activations for {batch} x {seq_len} tokens, 16-bit, flash attention; gradient "
+            "checkpointing on", batch=batch, seq_len=seq_len) if ckpt else
+        msg("activations for {batch} x {seq_len} tokens, 16-bit, flash attention; gradient "
+            "checkpointing off", batch=batch, seq_len=seq_len),
+        msg("framework overhead {overhead:g} GiB is an assumption (CUDA context and allocator "
+            "slack)", overhead=data["frameworks"][framework]["overhead_gib"]),
+        msg("training speed assumes {mfu:.0%} of the device's FP16 TFLOPS",
+            mfu=data["training"]["mfu"]),
     ]
     if model.config and model.config.full_attention_interval:
-        notes.append("hybrid linear-attention layers are counted as attention layers for "
-                     "adapters and activations (an approximation)")
+        notes.append(msg("hybrid linear-attention layers are counted as attention layers for "
+                         "adapters and activations (an approximation)"))
     if model.config and model.config.is_moe and method != "full":
-        notes.append("LoRA on every expert's projections (lora_target: all); target attention "
-                     "only to train far fewer parameters")
+        notes.append(msg("LoRA on every expert's projections (lora_target: all); target "
+                         "attention only to train far fewer parameters"))
     sources = tuple(str(data[k]["source"]) for k in
                     ("states", "adapters", "adam8bit", "qlora", "activations", "training"))
     return FinetuneResult(

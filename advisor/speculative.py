@@ -20,6 +20,7 @@ from typing import Any
 
 from advisor.estimate import kv_cache_bytes, weight_counts, weights_bytes
 from advisor.formats import WeightFormat
+from advisor.i18n import join, msg
 from advisor.records import SCHEMA_VERSION, Record, record
 from advisor.schema import ModelEntry
 from advisor.spec_summary import SpeculativeSummary
@@ -160,21 +161,25 @@ def mtp_layers(model: ModelEntry, data: dict[str, Any]) -> int:
 def refusal(target: ModelEntry, draft: ModelEntry, data: dict[str, Any]) -> str | None:
     """Why `draft` cannot draft for `target`, or None when it can."""
     if draft.id == target.id:
-        return "a model cannot be its own draft (use its MTP head, if it has one)"
+        return msg("a model cannot be its own draft (use its MTP head, if it has one)")
     if not draft.open_weights or draft.config is None or target.config is None:
-        return "no open weights to load as a draft"
+        return msg("no open weights to load as a draft")
     tv, dv = target.config.vocab_size, draft.config.vocab_size
     limit = int(data["compatibility"]["max_vocab_size_difference"])
     if abs(tv - dv) > limit:
-        return (f"vocabulary differs: {draft.id} has vocab_size {dv:,}, {target.id} has {tv:,} "
-                f"(more than {limit} apart; the tokenizers are different, so no runtime can "
-                "verify its tokens)")
+        return msg("vocabulary differs: {draft} has vocab_size {draft_vocab:,}, {target} has "
+                   "{target_vocab:,} (more than {limit} apart; the tokenizers are different, so "
+                   "no runtime can verify its tokens)", draft=draft.id, draft_vocab=dv,
+                   target=target.id, target_vocab=tv, limit=limit)
     mine, theirs = lineage_of(target, data), lineage_of(draft, data)
     if mine is None or theirs is None or mine["id"] != theirs["id"]:
-        return (f"tokenizer lineage differs: {draft.id} is {theirs['id'] if theirs else 'unknown'}"
-                f", {target.id} is {mine['id'] if mine else 'unknown'}")
+        return msg("tokenizer lineage differs: {draft} is {draft_lineage}, {target} is "
+                   "{target_lineage}", draft=draft.id,
+                   draft_lineage=theirs["id"] if theirs else msg("unknown"), target=target.id,
+                   target_lineage=mine["id"] if mine else msg("unknown"))
     if draft.param_count.total >= target.param_count.total:
-        return f"{draft.id} is not smaller than {target.id}: it would slow decoding down"
+        return msg("{draft} is not smaller than {target}: it would slow decoding down",
+                   draft=draft.id, target=target.id)
     return None
 
 
@@ -200,7 +205,8 @@ def mtp_option(target: ModelEntry, fmt: WeightFormat, layers: int, context: int,
     return DraftOption(kind="mtp", model_id=target.id, hf_repo=target.hf_repo,
                        vocab_size=c.vocab_size, weights_bytes=w, kv_cache_bytes=kv,
                        total_bytes=w + kv, fits=None if room is None else w + kv <= room,
-                       why=f"the checkpoint's own {layers} MTP layer(s)", source=source)
+                       why=msg("the checkpoint's own {layers} MTP layer(s)", layers=layers),
+                       source=source)
 
 
 def speedup_ranges(target: ModelEntry, kinds: tuple[str, ...], data: dict[str, Any],
@@ -213,11 +219,11 @@ def speedup_ranges(target: ModelEntry, kinds: tuple[str, ...], data: dict[str, A
         if not rows:
             continue
         same = [r for r in rows if (r.target in moe_ids) == _is_moe(target)]
-        chosen, basis = (same, "MoE targets" if _is_moe(target) else "dense targets") \
-            if same else (rows, "all published targets")
+        chosen, basis = (same, msg("MoE targets") if _is_moe(target) else msg("dense targets")) \
+            if same else (rows, msg("all published targets"))
         exact = [r for r in chosen if r.target == target.id]
         if exact:
-            basis += f" (incl. {target.id} itself)"
+            basis = join("", (basis, msg(" (incl. {model} itself)", model=target.id)))
         out.append(SpeedupRange(kind=kind, low=min(r.speedup for r in chosen),
                                 high=max(r.speedup for r in chosen), basis=basis,
                                 rows=tuple(chosen)))
@@ -334,8 +340,9 @@ def plan_drafts(target: ModelEntry, models: list[ModelEntry], fmt: WeightFormat,
         ok.append(draft)
         assert mine is not None  # refusal() returned None, so the lineages matched
         options.append(draft_option(draft, fmt, context, kv_elem, room,
-                                    f"same tokenizer ({mine['id']} lineage), vocab_size "
-                                    f"{draft.config.vocab_size if draft.config else 0:,}",
+                                    msg("same tokenizer ({lineage} lineage), vocab_size "
+                                        "{vocab:,}", lineage=mine["id"],
+                                        vocab=draft.config.vocab_size if draft.config else 0),
                                     mine["source"]))
     return options, refused, ok
 
