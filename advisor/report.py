@@ -353,11 +353,11 @@ def _excluded_section(report: Report) -> str:
 def _assumptions_section(r: Recommendation) -> str:
     hw = r.device
     facts = [(_("device"), f"{hw.name} ({hw.device_id or hw.device_class})"),
-             (_("context"), _("{tokens} tokens").format(tokens=tr(r.context_tokens_assumed))),
+             (_("context assumed"), r.context_tokens_assumed),
              *((_("assumed"), x) for x in hw.assumptions),
              *((_("note"), x) for x in r.notes)]
     if r.closest:
-        facts.append((_("closest"), r.closest))
+        facts.append((_("nothing fits"), r.closest))
     return ("<h2>" + _e(_("Assumptions")) + '</h2>\n<dl class="facts">'
             + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts)
             + '</dl>\n<p class="note">' + _e(_(

@@ -233,6 +233,20 @@ def test_page_is_ascii_and_in_chinese_with_lang_zh(tmp_path: Path) -> None:
     assert "thinking switchable" in english and "thinking switchable" not in shown
 
 
+def test_nothing_fits_page_says_so_and_plots_every_candidate_as_too_big() -> None:
+    tiny = hardware_from(HardwareQuery(memory_gib=0.3))
+    cat, tables, scoring = load_catalog(None), load_tables(), load_scoring()
+    c = Constraints(private=True)
+    report = report_data(cat, tiny, tables, c, scoring, recommend(cat, tiny, tables, c, scoring))
+    page = unescape(to_html(report))
+    assert report.result.recommendations == () and report.curves == ()
+    assert report.candidates and {x.status for x in report.candidates} == {"too big"}
+    assert page.count('<circle class="pt big"') == len(report.candidates)
+    assert "Nothing fits this device" in page and "no local pick to chart" in page
+    assert f"<dt>nothing fits</dt><dd>{report.result.closest}</dd>" in page
+    assert "smaller tokens" not in page  # the assumed context reads as a sentence
+
+
 def test_recommend_writes_the_same_page_for_html_files(tmp_path: Path) -> None:
     args = ["--device", "phone", "--private"]
     a, b = tmp_path / "a.html", tmp_path / "b.htm"
