@@ -91,7 +91,7 @@ def report_data(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, 
         elif (fit := rules.get("memory-fit")) and fit.needed_bytes:
             memory, status = fit.needed_bytes, "too big"
         else:
-            setup, _ = best_setup(m, hw, tables, relaxed, s, grid)
+            setup, _why = best_setup(m, hw, tables, relaxed, s, grid)
             if setup is None:
                 continue
             memory = setup.total_bytes
