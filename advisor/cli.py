@@ -574,7 +574,7 @@ def compare_cmd(
         for line in notes:
             note(_("note: {message}").format(message=tr(line)))
     result = compare(entries, tables, weight_format, context, hw, rt)
-    emit(result, fmt, as_json, lambda: [render().compare_table(result)], output)
+    emit(result, fmt, as_json, lambda: render().compare_tables(result), output)
 
 
 @app.command("run")

@@ -75,6 +75,9 @@ class Table(rich_table.Table):
         super().__setattr__(name, value)
 
     def add_column(self, header: Any = "", *args: Any, **kwargs: Any) -> None:
+        # a cell too long for its column wraps, and a word too long breaks onto the next line:
+        # nothing is cut to an ellipsis (a repo id, URL or command must stay whole)
+        kwargs.setdefault("overflow", "fold")
         super().add_column(_text(header), *args, **kwargs)
 
     def add_row(self, *cells: Any, **kwargs: Any) -> None:
@@ -105,6 +108,13 @@ def console(stderr: bool = False) -> Console:
         return Console(file=_AsciiStream(sys.stdout), highlight=False, soft_wrap=False,
                        emoji=False)
     return Console(stderr=stderr, highlight=False, soft_wrap=False, emoji=False)
+
+
+def longest_number(cells: Any) -> int:
+    """The widest word holding a digit among `cells` (a column never gets narrower, so no
+    number is broken across lines)."""
+    return max((len(w) for c in cells for w in str(c).split() if any(ch.isdigit() for ch in w)),
+               default=0)
 
 
 def tokens(n: int | None) -> str:
@@ -226,13 +236,20 @@ def model_tables(m: ModelView, recipes: tuple[Recipe, ...] = ()) -> list[Table]:
         for q in m.quantized:
             quant.add_row(q.format, q.repo, ", ".join(q.quants))
         tables.append(quant)
+    # Below 100 columns a table keeps its first columns and the rest goes under them, dimmed.
+    narrow = console().width < 100
     if m.artifacts:
         arts = Table(title=_("downloads (official, Ollama library, community)"))
-        for col in (N_("format"), N_("where"), N_("hub"), N_("provenance"), N_("quants")):
+        for col in (N_("format"), N_("where"), *(() if narrow else (
+                N_("hub"), N_("provenance"), N_("quants")))):
             arts.add_column(_(col))
         for a in m.artifacts:
-            arts.add_row(a.format, a.where, a.hub, a.provenance,
-                         ", ".join(a.quants) + (f" (+ {a.mmproj})" if a.mmproj else ""))
+            files = ", ".join(a.quants) + (f" (+ {a.mmproj})" if a.mmproj else "")
+            if narrow:
+                arts.add_row(a.format, dim_below(a.where, "; ".join(
+                    x for x in (a.hub, a.provenance, files) if x)))
+            else:
+                arts.add_row(a.format, a.where, a.hub, a.provenance, files)
         tables.append(arts)
     if m.benchmarks:
         bench = Table(title=_("published benchmarks"))
@@ -244,12 +261,15 @@ def model_tables(m: ModelView, recipes: tuple[Recipe, ...] = ()) -> list[Table]:
     if recipes:
         tables.append(recipes_table(recipes))
     sources = Table(title=_("sources"))
-    sources.add_column(_("kind"))
-    sources.add_column(_("reference"))
-    sources.add_column(_("backs"))
-    sources.add_column(_("read in"))
+    for col in (N_("kind"), N_("reference"), *(() if narrow else (N_("backs"), N_("read in")))):
+        sources.add_column(_(col))
     for s in m.sources:
-        sources.add_row(s.kind, s.ref, ", ".join(s.backs), s.verified_via or "-")
+        if narrow:
+            sources.add_row(s.kind, dim_below(s.ref, _("backs: {fields}").format(
+                fields=", ".join(s.backs)) + ("\n" + _("read in: {where}").format(
+                    where=s.verified_via) if s.verified_via else "")))
+        else:
+            sources.add_row(s.kind, s.ref, ", ".join(s.backs), s.verified_via or "-")
     tables.append(sources)
     return tables
 
@@ -321,8 +341,6 @@ def estimate_tables(e: Estimate) -> list[Table]:
     a = e.assumptions
     mem = Table(title=_("{model} on {device}: {quant} on {runtime}").format(
         model=e.model_id, device=e.device, quant=a.quant, runtime=a.runtime), show_header=False)
-    mem.add_column("what", style="bold")
-    mem.add_column("value", justify="right")
     m = e.memory
     rows = [
         (_("weights"), gigabytes(m.weights_bytes)),
@@ -357,6 +375,8 @@ def estimate_tables(e: Estimate) -> list[Table]:
          f"{s.time_to_first_token_s:.2f} s" if s.time_to_first_token_s is not None else "-"),
         (_("weights from"), e.official_checkpoint or "-"),
     ]
+    mem.add_column("what", style="bold")
+    mem.add_column("value", justify="right", min_width=longest_number(v for _k, v in rows))
     for key, value in rows:
         mem.add_row(key, value)
     assume = Table(title=_("assumptions"), show_header=False)
@@ -407,6 +427,11 @@ def recommend_tables(r: Recommendation, chinese: bool) -> list[Table]:
     numbers = ("GB", "tok/s", "ctx")
     columns = ["#", N_("model"), N_("quant"), *([] if narrow else [N_("runtime")]),
                *numbers, *([] if narrow else [N_("license")])]
+    # the model column gives way (a long id folds) before a number column could be pushed out
+    fixed = sum(max(len(c) for c in [col, *(r[2][numbers.index(col)] for r in rows)])
+                for col in numbers) + max([1, *(len(str(p.rank)) for p, _, _ in rows)]) + max(
+        [5, *(len(x or "-") for p, _, _ in rows for x in (p.quant, p.runtime))])
+    room = max(len("model"), console().width - fixed - 2 * len(columns))
     for col in columns:
         if col in numbers:
             cells = [cells[numbers.index(col)] for _, _, cells in rows]
@@ -417,7 +442,8 @@ def recommend_tables(r: Recommendation, chinese: bool) -> list[Table]:
         else:
             ids = [len(p.model_id) for p, _, _ in rows] if col == "model" else [len(col)]
             table.add_column(_(col), overflow="fold", ratio=1 if col == "model" else None,
-                             min_width=max([len(col), *ids]))
+                             min_width=min(max([len(col), *ids]), room) if narrow else max(
+                                 [len(col), *ids]))
     for p, repo, cells in rows:
         model = f"{p.model_id}\n{repo}" + (
             "\n" + _("licence: {license}").format(license=p.license) if narrow else "")
@@ -442,7 +468,7 @@ def recommend_tables(r: Recommendation, chinese: bool) -> list[Table]:
     if cloud:
         api = Table(title=_("Cloud APIs (data leaves your premises; not run on your device)"))
         for col in (N_("model"), N_("context"), N_("license"), N_("why")):
-            api.add_column(_(col))
+            api.add_column(_(col), no_wrap=col == "context")
         for p in cloud:
             api.add_row(p.model_id, tokens(p.max_context_tokens), p.license, tr(p.why))
         tables.append(api)
@@ -463,17 +489,42 @@ def explain_table(r: Recommendation) -> Table:
     return table
 
 
-def compare_table(r: CompareResult) -> Table:
+def compare_tables(r: CompareResult) -> list[Table]:
+    """The comparison, as many models side by side as the width holds: below that it goes on
+    in further tables of the next models, each with the attribute column. A column is as wide
+    as its model id and its longest number, so neither is broken; other text wraps."""
+    width = console().width
+    labels = [tr(row.attribute) for row in r.rows]
+    label_width = min(max(len(x) for x in [_("attribute"), *labels]), max(12, width // 4))
+    columns = [max(8, len(model_id), longest_number(row.values[i] for row in r.rows))
+               for i, model_id in enumerate(r.models)]
+    groups: list[list[int]] = [[]]
+    used = 1 + label_width + 3
+    for i, column in enumerate(columns):
+        if groups[-1] and used + column + 3 > width:
+            groups.append([])
+            used = 1 + label_width + 3
+        groups[-1].append(i)
+        used += column + 3
+    return [compare_table(r, group, label_width, columns, part, len(groups))
+            for part, group in enumerate(groups, 1)]
+
+
+def compare_table(r: CompareResult, models: list[int] | None = None, label_width: int = 0,
+                  columns: list[int] | None = None, part: int = 1, parts: int = 1) -> Table:
     title = (_("comparison on {device} ({quant}, {runtime})").format(
         device=r.device, quant=r.quant, runtime=r.runtime) if r.device
         else _("comparison (weights at {quant})").format(quant=r.quant))
-    table = Table(title=title, caption=_("bold: best value in the row"))
-    table.add_column(_("attribute"), style="bold")
-    for model_id in r.models:
-        table.add_column(model_id)
+    if parts > 1:
+        title += f" ({part}/{parts})"
+    shown = list(range(len(r.models))) if models is None else models
+    table = Table(title=title, caption=_("bold: best value in the row") if part == parts else None)
+    table.add_column(_("attribute"), style="bold", max_width=label_width or None)
+    for i in shown:
+        table.add_column(r.models[i], min_width=columns[i] if columns else None)
     for row in r.rows:
-        cells = [Text.assemble((clean(tr(v)), "bold green")) if i in row.best else tr(v)
-                 for i, v in enumerate(row.values)]
+        cells = [Text.assemble((clean(tr(row.values[i])), "bold green")) if i in row.best
+                 else tr(row.values[i]) for i in shown]
         table.add_row(tr(row.attribute), *cells)
     return table
 

@@ -4,6 +4,7 @@ context and licence, and no number is cut."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,6 @@ def text_at(width: int, tables: list[object], monkeypatch: pytest.MonkeyPatch) -
 @pytest.mark.parametrize("device", ["phone", "rtx-4090", "mi300x"])
 def test_recommend_table_keeps_every_fact(width: int, device: str,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    if (device, width) == ("mi300x", 60):  # 1M-token contexts (issue 11) widen the ctx column
-        pytest.xfail("issue 18: the 60-column layout cuts the ctx column of 1M-context picks")
     monkeypatch.setenv("COLUMNS", str(width))
     result = recommend(load_catalog(None), hardware_from(HardwareQuery(device=device)),
                        load_tables(), Constraints(private=True, top=3), load_scoring())
@@ -97,3 +96,119 @@ def test_devices_table_keeps_every_number(width: int, monkeypatch: pytest.Monkey
         facts += [f"{d.fp16_tflops:g}"] if d.fp16_tflops else []
         for fact in facts:
             assert fact in words, f"{d.id}: {fact!r} cut or missing at {width} columns"
+
+
+# --- every table at 60, 80 and 200 columns ---------------------------------------------------
+
+NUMBER = re.compile(r"\d[\d,.]*(?:[%xKMB]|GB|GiB)?")
+
+
+def numbers_in(cell: str) -> set[str]:
+    """The words of a cell that are numbers (1,010,000, 0.96M, 118.5, 90%, 24.2GB)."""
+    words = (w.strip("(),;:[]") for w in cell.split())
+    return {w for w in words if NUMBER.fullmatch(w)}
+
+
+def cells_of(table: object) -> list[str]:
+    found = []
+    for column in table.columns:  # type: ignore[attr-defined]
+        found.append(str(column.header.plain if hasattr(column.header, "plain") else column.header))
+        found += [c.plain if hasattr(c, "plain") else str(c) for c in column.cells]
+    return found
+
+
+def render_case(name: str) -> list[object]:
+    """The tables of one command, built by the render functions (COLUMNS already set)."""
+    from advisor.compare import compare
+    from advisor.detect import map_probe, probe
+    from advisor.estimate import choose_setup, estimate
+    from advisor.hardware import load_devices
+    from advisor.recipes import all_recipes
+    from advisor.results import DevicesResult, ModelsResult, ModelView
+
+    catalog, tables = load_catalog(None), load_tables()
+    by_id = catalog.by_id()
+    if name == "models":
+        return [render.models_table(ModelsResult(models=tuple(
+            ModelView.of(m) for m in catalog.models)))]
+    if name == "devices":
+        cat = load_devices()
+        return [render.devices_table(DevicesResult(devices=tuple(cat.devices.values()),
+                                                   aliases=cat.aliases))]
+    if name == "detect":
+        return [render.detection_table(map_probe(probe(), load_devices()))]
+    if name.startswith("show "):
+        m = by_id[name.removeprefix("show ")]
+        recipes = tuple(all_recipes(m, min(m.context.native_tokens, 32768))) if m.config else ()
+        return render.model_tables(ModelView.of(m), recipes)
+    if name.startswith("estimate "):
+        model, device, gpus, context = name.split()[1:]
+        hw = hardware_from(HardwareQuery(device=device, gpus=int(gpus)))
+        fmt, rt, _ = choose_setup(tables, hw, None, None)
+        return render.estimate_tables(estimate(by_id[model], hw, tables, fmt, rt, int(context),
+                                               None, 1, "fp16"))
+    if name.startswith("compare "):
+        device, *ids = name.split()[1:]
+        hw = hardware_from(HardwareQuery(device=device))
+        fmt, rt, _ = choose_setup(tables, hw, None, None)
+        return render.compare_tables(compare([by_id[i] for i in ids], tables, fmt, 8192, hw, rt))
+    device, private = name.split()[1:]
+    result = recommend(catalog, hardware_from(HardwareQuery(device=device)), tables,
+                       Constraints(private=private == "private", top=5), load_scoring())
+    return [*render.recommend_tables(result, False), render.explain_table(result)]
+
+
+CASES = ["models", "devices", "detect", "show qwen3-8b", "show qwen3.5-397b-a17b",
+         "show qwen3-max", "estimate qwen3-30b-a3b rtx-4090 1 8192",
+         "estimate qwen3.5-397b-a17b mi300x 8 1000000",
+         "compare rtx-4090 qwen3-8b qwen3-4b qwen3.5-397b-a17b qwen3-30b-a3b qwen3-0.6b",
+         "compare h100 qwen3-8b qwen3-max", "recommend phone private", "recommend h100 cloud"]
+
+
+@pytest.mark.parametrize("width", [60, 80, 200])
+@pytest.mark.parametrize("case", CASES)
+def test_every_table_fits_and_cuts_nothing(case: str, width: int,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each table fits the width, no text ends in an ellipsis (a long word breaks onto the next
+    line instead), and every number of every cell is printed whole."""
+    monkeypatch.setenv("COLUMNS", str(width))
+    tables = render_case(case)
+    text = text_at(width, tables, monkeypatch)
+    assert "…" not in text, f"{case}: text cut at {width} columns"
+    words = {w.strip("(),;:[]") for w in text.split()}
+    for table in tables:
+        for cell in cells_of(table):
+            missing = numbers_in(cell) - words
+            assert not missing, f"{case}: {sorted(missing)} broken at {width} columns"
+
+
+@pytest.mark.parametrize("width", [60, 80, 200])
+def test_compare_keeps_ids_and_licences(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Models that do not fit side by side go on in a further table; ids stay whole."""
+    monkeypatch.setenv("COLUMNS", str(width))
+    ids = CASES[8].split()[2:]
+    tables = render_case(CASES[8])
+    words = text_at(width, tables, monkeypatch).split()
+    catalog = load_catalog(None).by_id()
+    for model_id in ids:
+        assert model_id in words, f"{model_id} cut at {width} columns"
+        assert catalog[model_id].license.id in words
+    assert (len(tables) > 1) == (width < 100)  # five models side by side only when wide
+    if len(tables) > 1:
+        titles = [t.title.plain for t in tables]  # type: ignore[attr-defined]
+        assert [x.rsplit(" ", 1)[1] for x in titles] == [
+            f"({n}/{len(tables)})" for n in range(1, len(tables) + 1)]
+
+
+@pytest.mark.parametrize("width", [60, 80, 200])
+def test_show_keeps_licence_repos_and_sources(width: int,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Narrow layouts put hub, provenance and the sources' notes under the row; a repo id or
+    URL too long for its column breaks onto the next line, whole."""
+    monkeypatch.setenv("COLUMNS", str(width))
+    m = load_catalog(None).by_id()["qwen3-8b"]
+    text = text_at(width, render_case("show qwen3-8b"), monkeypatch)
+    flat = re.sub(r"[\s\u2500-\u257f]", "", text)
+    assert m.license.id in {w.strip(";,()") for w in text.split()}
+    for ref in [s.ref for s in m.sources] + [q.repo for q in m.quantized]:
+        assert re.sub(r"\s", "", ref) in flat, f"{ref} cut at {width} columns"
