@@ -510,6 +510,14 @@ def official_checkpoint(model: ModelEntry, fmt: WeightFormat) -> str | None:
             return q.repo
         if q.format == "gguf" and not q.quants and fmt.id == UNLISTED_GGUF_QUANT:
             return q.repo
+    # official Hugging Face repos listed as artifacts (FP8 / GPTQ / AWQ checkpoints, GGUF files)
+    for a in model.artifacts:
+        if a.hub != "huggingface" or a.provenance != "official" or not a.repo:
+            continue
+        if a.format == fmt.id or (a.format in ("gguf", "mlx") and fmt.id in a.quants):
+            return a.repo
+        if a.format == "gguf" and not a.quants and fmt.id == UNLISTED_GGUF_QUANT:
+            return a.repo
     return None
 
 

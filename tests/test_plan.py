@@ -129,3 +129,13 @@ def test_every_serving_table_names_its_sources() -> None:
         for sub, value in table.items():
             if isinstance(value, dict):
                 assert value.get("source"), f"{name}.{sub}"
+
+
+def test_official_fp8_artifact_is_the_served_checkpoint() -> None:
+    # Qwen/Qwen3.8-2.4T-A95B-FP8 is listed under `artifacts`: serve it rather than quantizing the
+    # 4.9 TB BF16 repo on load
+    m = find_model(load_catalog(None), "qwen3.8-2.4t-a95b")
+    r = plan(m, load_tables(), 50, 32768, devices=["h200"])
+    fp8 = [o for o in r.options if o.quant == "fp8"]
+    assert fp8 and all("Qwen/Qwen3.8-2.4T-A95B-FP8" in o.command for o in fp8)
+    assert all("--quantization fp8" not in o.command for o in fp8)

@@ -193,7 +193,8 @@ def test_every_pick_can_be_obtained() -> None:
         for p in run(device, top=1000).recommendations:
             if p.quant in ("gptq-int4", "gptq-int8", "awq"):
                 m = catalog.by_id()[p.model_id]
-                assert any(q.format == p.quant for q in m.quantized), (device, p.model_id)
+                assert any(a.format == p.quant and a.provenance == "official"
+                           for a in m.downloads), (device, p.model_id)
 
 
 def test_nothing_fits_is_an_answer() -> None:
