@@ -492,6 +492,9 @@ def recommend_cmd(
     if result.closest:
         note(_("note: nothing fits this device; {closest}").format(closest=tr(result.closest)))
     if target:
+        # A document (--json, --format, -o) is the whole result, whose `excluded` entry or pick
+        # holds the answer; the lines then go to stderr, so stdout stays that document.
+        document = as_json or fmt is not OutputFormat.table or output is not None
         explain_one = [e for e in result.excluded if e.model_id == target]
         if not explain_one:
             pick = next(p for p in result.recommendations if p.model_id == target)
@@ -499,8 +502,9 @@ def recommend_cmd(
                 model=target, rank=pick.rank, why=tr(pick.why)))
         for e in explain_one:
             for r in e.reasons:
-                typer.echo(f"{target}: {r.rule}: {tr(r.message)}")
-        return
+                (note if document else typer.echo)(f"{target}: {r.rule}: {tr(r.message)}")
+        if not document:
+            return
     emit(result, fmt, as_json,
          lambda: [*render().recommend_tables(result, chinese),
                  *([render().explain_table(result)] if explain else [])],

@@ -248,6 +248,8 @@ def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
         out += _ollama(m, fmt_id, context_tokens)
     if fmt_id.startswith("mlx"):
         out += _mlx(m, fmt_id)
+    if fmt_id in ("bf16", "fp16") and device_class == "apple-silicon":  # a 16-bit pick on MLX
+        out += _mlx_16bit(m)
     if device_class == "phone":
         out = [dataclasses.replace(r, note=join("; ", (r.note, PHONE_NOTE)))
                if r.runtime == "llama.cpp" else r for r in out]
@@ -485,6 +487,16 @@ def _mlx(m: ModelEntry, fmt_id: str) -> list[Recipe]:
     return [_recipe("mlx", [("pip", "install", "mlx-lm"),
                             ("mlx_lm.generate", "--model", repo, "--max-tokens", "256",
                              "--prompt", "Hello")], note)]
+
+
+def _mlx_16bit(m: ModelEntry) -> list[Recipe]:
+    """16-bit weights on a Mac: mlx-lm loads the official safetensors repo as it is. Text models
+    only: mlx-lm runs causal language models, not vision/audio towers or embedding heads."""
+    if not m.hf_repo or m.modalities_in != ("text",) or m.modalities_out != ("text",):
+        return []
+    return [_recipe("mlx", [("pip", "install", "mlx-lm"),
+                            ("mlx_lm.generate", "--model", m.hf_repo, "--max-tokens", "256",
+                             "--prompt", "Hello")])]
 
 
 def _mnn(m: ModelEntry, modelscope_first: bool) -> list[Recipe]:

@@ -459,9 +459,11 @@ def recommend_tables(r: Recommendation, chinese: bool) -> list[Table]:
         table.add_row("-", _("nothing fits") + f"\n{tr(r.closest) or ''}",
                       *[""] * (len(columns) - 2))
     tables.append(table)
-    if local and local[0].recipes:
+    # the box shows a command of the pick's own runtime, never another's (vLLM for an MLX pick)
+    same = [r for r in local[0].recipes if r.runtime == local[0].runtime] if local else []
+    if same:
         top = local[0]
-        run_top = recipes_table(top.recipes[:1],
+        run_top = recipes_table((same[0],),
                                 title=_("how to run #1, {model}").format(model=top.model_id))
         run_top.caption = _("any other: advisor run MODEL [--quant Q] [--runtime R]")
         tables.append(run_top)

@@ -260,3 +260,48 @@ def test_parse_meminfo_reads_the_two_counts() -> None:
     assert parse_meminfo("MemTotal:  16 kB\nMemFree: 1 kB\nMemAvailable:   8 kB\n") == (
         16 * 1024, 8 * 1024)
     assert parse_meminfo("MemTotal: 0 kB\nMemAvailable: x kB") == (None, None)
+
+
+# W4: `--why-not X --json` printed text, and with -o wrote nothing (exit 0)
+def test_why_not_with_json_prints_the_document_and_o_writes_it(tmp_path: Path) -> None:
+    import json
+
+    args = [*REC, "--private", "--why-not", "qwen3-max"]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    reasons = [r["rule"] for e in document["excluded"] if e["model_id"] == "qwen3-max"
+               for r in e["reasons"]]
+    assert "privacy-local" in reasons
+    assert "qwen3-max: privacy-local:" in result.stderr  # the answer, beside the document
+    target = tmp_path / "whynot.json"
+    result = runner.invoke(app, [*args, "-o", str(target)])
+    assert result.exit_code == 0 and result.stdout == ""
+    assert json.loads(target.read_text())["excluded"]
+    plain = runner.invoke(app, args)  # without a document: the lines on stdout, as before
+    assert plain.stdout.startswith("qwen3-max: privacy-local:")
+
+
+# W1: a Mac pick of 16-bit weights on MLX got a `vllm serve` "how to run #1" box
+@pytest.mark.parametrize(("device", "task"), [("m3-ultra", "code"), ("m4-max", "chat"),
+                                              ("m1", "chat"), ("m4-max", "embedding"),
+                                              ("m3-ultra", "rerank")])
+def test_mac_picks_on_mlx_never_get_server_commands(device: str, task: str) -> None:
+    import json
+
+    args = ["recommend", "--device", device, "--private", "--task", task]
+    picks = json.loads(runner.invoke(app, [*args, "--json", "--top", "20"]).stdout)
+    from advisor.loader import load_catalog
+
+    models = load_catalog().by_id()
+    for p in picks["recommendations"]:
+        text_only = models[p["model_id"]].modalities_in == ("text",)
+        if p["runtime"] == "mlx" and p["quant"] in ("bf16", "fp16") and task in ("chat", "code") \
+                and text_only:
+            assert p["recipes"][0]["runtime"] == "mlx", p["model_id"]
+            assert "mlx_lm.generate --model " + p["hf_repo"] in p["recipes"][0]["commands"][1]
+    table = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert table.exit_code == 0
+    top = picks["recommendations"][0]
+    if top["runtime"] == "mlx":
+        assert "vllm serve" not in table.stdout and "sglang" not in table.stdout
