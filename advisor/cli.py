@@ -26,7 +26,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 class AdvisorGroup(typer.core.TyperGroup):
     """The root command: takes `--lang` from anywhere on the command line before Click parses
-    it (a global option that may follow the command), then translates the help texts."""
+    it (a global option that may follow the command); in Chinese it translates the help texts
+    and says Click's usage errors (unknown option, bad value ...) in Chinese too."""
 
     def main(self, args: Any = None, *rest: Any, **extra: Any) -> Any:
         from advisor import i18n
@@ -39,8 +40,28 @@ class AdvisorGroup(typer.core.TyperGroup):
             typer.echo(_("error: {message}").format(message=tr(exc.args[0])), err=True)
             sys.exit(2)
         i18n.set_language(lang)
+        if i18n.language() == "en" or not extra.get("standalone_mode", True) or rest:
+            return super().main(argv, *rest, **extra)
         i18n.translate_help(self)
-        return super().main(argv, *rest, **extra)
+        try:  # standalone as Click is, but its usage errors said in the user's language
+            code = super().main(argv, standalone_mode=False, **extra)
+        except typer.Abort:
+            typer.echo(_("Aborted!"), err=True)
+            sys.exit(1)
+        except Exception as exc:  # Click's errors (duck-typed: Typer exports no class of them)
+            if not (callable(getattr(exc, "format_message", None))
+                    and isinstance(getattr(exc, "exit_code", None), int)):
+                raise
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None and exc.format_message() == ctx.get_help():  # no_args_is_help
+                exc.show()  # type: ignore[attr-defined]
+            else:
+                for line in i18n.click_error(exc.format_message(),
+                                             ctx.get_usage() if ctx else None,
+                                             ctx.command_path if ctx else None):
+                    typer.echo(line, err=True)
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 app = typer.Typer(

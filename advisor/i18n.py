@@ -227,6 +227,50 @@ def tr(text: Any) -> Any:
     return _(text)
 
 
+_CLICK_ERRORS = (  # Click's usage errors (its own English) -> our catalog's templates
+    (r"No such option: (?P<option>\S+) \(Possible options: (?P<choices>.+)\)",
+     N_("no such option: {option} (possible options: {choices})")),
+    (r"No such option: (?P<option>\S+)", N_("no such option: {option}")),
+    (r"No such command '(?P<name>.+)'\. Did you mean (?P<choices>.+)\?",
+     N_("no such command '{name}'; did you mean {choices}?")),
+    (r"No such command '(?P<name>.+)'\.", N_("no such command '{name}'")),
+    (r"Invalid value for (?P<option>.+?): '(?P<value>.*)' is not a valid (?P<kind>[\w ]+)\.",
+     N_("invalid value for {option}: '{value}' is not a valid {kind}")),
+    (r"Invalid value for (?P<option>.+?): '(?P<value>.*)' is not one of (?P<choices>.+)\.",
+     N_("invalid value for {option}: '{value}' is not one of {choices}")),
+    (r"Invalid value for (?P<option>.+?): (?P<detail>.+)",
+     N_("invalid value for {option}: {detail}")),
+    (r"Option '(?P<option>.+)' requires an argument\.",
+     N_("option '{option}' requires an argument")),
+    (r"Option '(?P<option>.+)' requires (?P<count>\d+) arguments\.",
+     N_("option '{option}' requires {count} arguments")),
+    (r"Missing (?:option|argument|parameter) (?P<name>.+)\.", N_("missing {name}")),
+    (r"Got unexpected extra argument(?:\(s\)|s)? \((?P<args>.+)\)",
+     N_("unexpected extra argument(s): {args}")),
+    (r"Missing command\.", N_("missing command")),
+)
+
+
+def click_error(message: str, usage: str | None, command: str | None) -> list[str]:
+    """A Click usage error in the current language, as the lines Click would print (usage,
+    help hint, `error: ...`); a message without a known pattern keeps its English detail."""
+    import re
+
+    if usage:
+        head = [_("Usage: {usage}").format(usage=usage.removeprefix("Usage: ").strip())]
+    else:
+        head = []
+    hint = [_("Try '{command} --help' for help.").format(command=command)] if command else []
+    text = message
+    for pattern, template in _CLICK_ERRORS:
+        found = re.fullmatch(pattern, message.strip())
+        if found:
+            text = _(template).format(**found.groupdict())
+            break
+    return [*head, *hint, *([""] if head or hint else []),
+            _("error: {message}").format(message=text)]
+
+
 def translate_help(command: Any) -> None:
     """Translate the help texts of a Click command tree in place (built fresh for each run)."""
     if language() == "en":

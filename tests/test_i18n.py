@@ -142,6 +142,22 @@ def test_error_line_in_chinese() -> None:
         "error: --lang: 'fr' is not a language of this interface; expected en or zh"]
 
 
+def test_usage_errors_in_chinese() -> None:
+    unknown = run(["recommend", "--device", "phone", "--frobnicate", "--lang", "zh"])
+    assert unknown.exit_code == 2
+    assert unknown.stderr.splitlines()[-1].startswith("错误：没有这个选项：--frobnicate")
+    assert unknown.stderr.splitlines()[0] == "用法：advisor recommend [OPTIONS]"
+    bad = run(["recommend", "--top", "x"], LANG="zh_CN.UTF-8")
+    assert bad.exit_code == 2
+    assert bad.stderr.splitlines()[-1] == "错误：'--top' / '-n' 的值无效：'x' 不是有效的 int"
+    typo = run(["--lang", "zh", "recomend"])
+    assert typo.exit_code == 2 and "你是不是想用 'recommend'" in typo.stderr
+    bare = run(["--lang", "zh"])  # no command: the help, translated, exit 2 as in English
+    assert bare.exit_code == run([]).exit_code == 2 and "离线可用" in bare.output
+    english = run(["recommend", "--frobnicate"])
+    assert english.stderr.splitlines()[-1].startswith("Error: No such option: --frobnicate")
+
+
 def test_json_is_the_same_document_under_chinese() -> None:
     english = run([*QUICK_START, "--json"])
     assert english.exit_code == 0
