@@ -49,18 +49,17 @@ class AdvisorGroup(typer.core.TyperGroup):
             typer.echo(_("Aborted!"), err=True)
             sys.exit(1)
         except Exception as exc:  # Click's errors (duck-typed: Typer exports no class of them)
-            if not (callable(getattr(exc, "format_message", None))
-                    and isinstance(getattr(exc, "exit_code", None), int)):
+            message, code = getattr(exc, "format_message", None), getattr(exc, "exit_code", None)
+            if not callable(message) or not isinstance(code, int):
                 raise
             ctx = getattr(exc, "ctx", None)
-            if ctx is not None and exc.format_message() == ctx.get_help():  # no_args_is_help
+            if ctx is not None and message() == ctx.get_help():  # no_args_is_help: the help
                 exc.show()  # type: ignore[attr-defined]
             else:
-                for line in i18n.click_error(exc.format_message(),
-                                             ctx.get_usage() if ctx else None,
+                for line in i18n.click_error(message(), ctx.get_usage() if ctx else None,
                                              ctx.command_path if ctx else None):
                     typer.echo(line, err=True)
-            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+            sys.exit(code)
         sys.exit(code if isinstance(code, int) else 0)
 
 
