@@ -206,6 +206,7 @@ def root(
             help="Model catalog TOML to use instead of the packaged one "
             "(set `extends_packaged = true` in it to add to the packaged models).",
             dir_okay=True,
+            readable=False,  # the loader says "cannot be read" itself: exit 1, the file named
         ),
     ] = None,
     lang: Annotated[
@@ -743,8 +744,12 @@ _register_tune(app)
 def main() -> None:
     """The command line (run by `advisor.__main__`): no traceback escapes unless ADVISOR_DEBUG
     is set."""
+    import signal
+
     from advisor.errors import ClosedStdout, output_failure
 
+    # SIGTERM unwinds like Ctrl-C, so a half-written -o temp file or cache entry is removed
+    signal.signal(signal.SIGTERM, _terminated)
     if sys.stdout is None:  # started with stdout closed: writing it is an error (exit 1)
         sys.stdout = ClosedStdout()
     elif (sys.stdout.encoding or "").lower().replace("-", "") != "utf8":
@@ -777,3 +782,7 @@ def _silence_stdout() -> None:
     with contextlib.suppress(OSError, ValueError, AttributeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)

@@ -305,3 +305,44 @@ def test_mac_picks_on_mlx_never_get_server_commands(device: str, task: str) -> N
     top = picks["recommendations"][0]
     if top["runtime"] == "mlx":
         assert "vllm serve" not in table.stdout and "sglang" not in table.stdout
+
+
+# K1: SIGTERM in the middle of `-o` left `.out.json.*.tmp` beside the target
+def test_sigterm_while_writing_o_leaves_no_temp_file(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    script = f"""
+import os, signal, sys
+sys.argv = ["advisor", "devices", "--json", "-o", {str(out_dir / "devices.json")!r}]
+real = os.fsync
+def fsync(fd):  # the signal comes while the temp file is being written
+    os.kill(os.getpid(), signal.SIGTERM)
+    real(fd)
+os.fsync = fsync
+from advisor.__main__ import main
+main()
+"""
+    env = {**os.environ, "ADVISOR_CACHE_DIR": str(tmp_path / "cache")}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env=env, timeout=60)
+    assert out.returncode == 143, out.stderr
+    assert "Traceback" not in out.stderr
+    assert os.listdir(out_dir) == []
+
+
+def test_an_unreadable_catalog_is_exit_1_naming_the_file(tmp_path: Path) -> None:
+    """K2: Click's readability check gave exit 2 and named the environment variable."""
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root reads any file")
+    path = tmp_path / "secret.toml"
+    path.write_text("x = 1\n")
+    path.chmod(0)
+    result = runner.invoke(app, ["--catalog", str(path), "models"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {path}: cannot be read")
