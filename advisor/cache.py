@@ -235,18 +235,53 @@ def _check(kind: type, data: Any, what: str) -> Any:
     return data
 
 
+def _exact(*kinds: type) -> Callable[[Any], Any]:
+    """A decoder of values kept as JSON gives them (str, bool, int, null): only their type is
+    checked. It carries those types, so a record or a list checks its items inline."""
+
+    def check(data: Any) -> Any:
+        if type(data) not in kinds:
+            raise TypeError(f"expected {' or '.join(k.__name__ for k in kinds)}")
+        return data
+
+    check.exact = kinds  # type: ignore[attr-defined]
+    return check
+
+
+NONE = type(None)
+SIMPLE: dict[Any, Callable[[Any], Any]] = {
+    str: _exact(str),
+    bool: _exact(bool),
+    int: _exact(int),
+    NONE: _exact(NONE),
+    float: lambda d: float(d) if type(d) in (int, float) else _check(float, d, "a number"),
+    dt.date: lambda d: dt.date.fromisoformat(_check(str, d, "a date")),
+    Any: lambda d: d,
+}
+
+
 @lru_cache(maxsize=None)
 def _decoder(kind: Any) -> Callable[[Any], Any]:
     """A function turning JSON data into `kind`, built once per type."""
     if isinstance(kind, type) and hasattr(kind, "__record_fields__"):
         hints = field_types(kind)  # what get_type_hints gives, without its cost
-        parts = tuple((name, _decoder(hints[name])) for name in kind.__record_fields__)
+        parts = [(name, _decoder(hints[name])) for name in kind.__record_fields__]
+        plain = tuple((name, part.exact) for name, part in parts if hasattr(part, "exact"))
+        other = tuple((name, part) for name, part in parts if not hasattr(part, "exact"))
 
         def record(data: Any) -> Any:
             if type(data) is not dict:
                 raise TypeError(f"expected an object for {kind.__name__}")
+            values = {}
+            for name, kinds in plain:
+                value = data[name]
+                if type(value) not in kinds:
+                    raise TypeError(f"{kind.__name__}.{name}: unexpected {type(value).__name__}")
+                values[name] = value
+            for name, part in other:
+                values[name] = part(data[name])
             made: Any = object.__new__(kind)  # validated before it was cached: no __post_init__
-            made.__dict__.update({name: part(data[name]) for name, part in parts})
+            made.__dict__.update(values)
             return made
 
         return record
@@ -254,8 +289,10 @@ def _decoder(kind: Any) -> Callable[[Any], Any]:
     if origin is typing.Annotated:
         return _decoder(args[0])
     if origin in (typing.Union, types.UnionType):
-        options = tuple(_decoder(a) for a in args if a is not type(None))
-        nullable = type(None) in args
+        options = tuple(_decoder(a) for a in args if a is not NONE)
+        nullable = NONE in args
+        if all(hasattr(o, "exact") for o in options):
+            return _exact(*{k for o in options for k in o.exact}, *((NONE,) if nullable else ()))
 
         def union(data: Any) -> Any:
             if data is None and nullable:
@@ -280,19 +317,18 @@ def _decoder(kind: Any) -> Callable[[Any], Any]:
     if origin in (tuple, list):
         item = _decoder(args[0]) if args else _decoder(Any)
         make = tuple if origin is tuple else list
+        kinds = getattr(item, "exact", None)
+        if kinds is not None:  # a list of strings: one pass, no call per item
+            def items(data: Any) -> Any:
+                if type(data) is not list or not all(type(v) in kinds for v in data):
+                    raise TypeError(f"expected a list of {kinds}")
+                return make(data)
+
+            return items
         return lambda data: make([item(v) for v in _check(list, data, "a list")])
     if origin is dict:
         k, v = _decoder(args[0]), _decoder(args[1])
         return lambda data: {k(a): v(b) for a, b in _check(dict, data, "an object").items()}
-    simple: dict[Any, Callable[[Any], Any]] = {
-        str: lambda d: _check(str, d, "a string"),
-        bool: lambda d: _check(bool, d, "a boolean"),
-        int: lambda d: _check(int, d, "an integer"),
-        float: lambda d: float(d) if type(d) in (int, float) else _check(float, d, "a number"),
-        dt.date: lambda d: dt.date.fromisoformat(_check(str, d, "a date")),
-        type(None): lambda d: _check(type(None), d, "null"),
-        Any: lambda d: d,
-    }
-    if kind in simple:
-        return simple[kind]
+    if kind in SIMPLE:
+        return SIMPLE[kind]
     raise TypeError(f"cannot decode {kind}")

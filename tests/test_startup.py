@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 import advisor
-from advisor import records
+from advisor import cache, records
 from advisor.cli import app, document_types
 from advisor.loader import packaged_path, read_toml
 from advisor.validation import adapter
@@ -121,6 +121,45 @@ def test_field_types_agree_with_get_type_hints() -> None:
         theirs = {name: hints[name] for name in cls.__record_fields__}
         # Check() metadata compares by identity, so the evaluated annotations compare as text
         assert {k: repr(v) for k, v in mine.items()} == {k: repr(v) for k, v in theirs.items()}
+
+
+def fresh_values() -> dict[str, tuple[type, object]]:
+    """Every cached kind, validated afresh from the packaged files."""
+    from advisor.formats import Tables, _validated_tables
+    from advisor.hardware import DeviceCatalog, _validated_devices
+    from advisor.loader import _validated
+    from advisor.rules import QualityTable, Scoring, _validated_quality, _validated_scoring
+    from advisor.schema import Catalog
+
+    return {"catalog": (Catalog, _validated(None)), "tables": (Tables, _validated_tables()),
+            "devices": (DeviceCatalog, _validated_devices()),
+            "scoring": (Scoring, _validated_scoring()),
+            "quality": (QualityTable, _validated_quality())}
+
+
+def test_every_cached_kind_decodes_back_to_what_was_validated() -> None:
+    for name, (kind, value) in fresh_values().items():
+        data = json.loads(json.dumps(cache.encode(value)))
+        assert cache.decode(kind, data) == value, name
+
+
+def test_a_mistyped_entry_is_refused() -> None:
+    """The decoders check every value's type: a changed entry is loaded afresh, not used."""
+    from advisor.schema import Catalog
+
+    value = fresh_values()["catalog"][1]
+    good = cache.encode(value)
+    for path, bad in ((("models", 0, "id"), 5), (("models", 0, "tasks"), "chat"),
+                      (("models", 0, "tasks", 0), None), (("models", 0, "open_weights"), 1),
+                      (("models", 0, "context", "native_tokens"), True),
+                      (("models", 0, "release_date"), "yesterday"), (("models", 0), [])):
+        data = json.loads(json.dumps(good))
+        where = data
+        for step in path[:-1]:
+            where = where[step]
+        where[path[-1]] = bad
+        with pytest.raises((TypeError, ValueError, KeyError)):
+            cache.decode(Catalog, data)
 
 
 def test_cached_runtime_flags_equal_the_file(tmp_path: Path,
