@@ -19,8 +19,8 @@ def printable(text: str) -> str:
 
 # A whole ANSI escape sequence (CSI `ESC [ ... final`, OSC `ESC ] ... BEL|ST`, or ESC and one
 # character), so that stripping leaves no `[2J` behind.
-_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.?)|\x9b[0-?]*[ -/]*[@-~]?"
-                     r"|\x9d[^\x07\x1b\x9c]*[\x07\x9c]?", re.DOTALL)
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.?)"
+                     r"|\x9b[0-?]*[ -/]*[@-~]?|\x9d[^\x07\x1b\x9c]*[\x07\x9c]?", re.DOTALL)
 
 
 def strip_controls(text: str) -> str:

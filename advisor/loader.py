@@ -239,17 +239,19 @@ def _vocabulary_problems(models: list[ModelEntry], name: str) -> list[str]:
 
     tables = load_tables()
     known = {*tables.formats, *tables.format_aliases, *GGUF_QUANT_TYPES}
-    problems, owner = [], {}
+    problems: list[str] = []
+    owner: dict[str, str] = {}
     for m in models:
         if m.hf_repo:
             first = owner.setdefault(m.hf_repo.lower(), m.id)
             if first != m.id:
-                problems.append(f"{name}: model '{m.id}': hf_repo: '{m.hf_repo}' is already the repo of "
-                                f"'{first}'; one repo names one model")
+                problems.append(f"{name}: model '{m.id}': hf_repo: '{m.hf_repo}' is already the "
+                                f"repo of '{first}'; one repo names one model")
         for where, quants in [*((f"quantized[{i}]", q.quants) for i, q in enumerate(m.quantized)),
                               *((f"artifacts[{i}]", a.quants) for i, a in enumerate(m.artifacts))]:
-            problems += [f"{name}: model '{m.id}': {where}.quants: unknown quantization '{q}'; expected "
-                         "a weight format of catalog/quantization.toml or a llama.cpp GGUF type"
+            problems += [f"{name}: model '{m.id}': {where}.quants: unknown quantization '{q}'; "
+                         "expected a weight format of catalog/quantization.toml or a llama.cpp "
+                         "GGUF type"
                          for q in quants if q not in known]
     return problems
 

@@ -24,9 +24,10 @@ if TYPE_CHECKING:  # annotations only: importing them would build every command'
 
 
 # On an output that cannot show them (PYTHONIOENCODING=ascii, LANG=C without UTF-8 mode).
-_ASCII = str.maketrans({"→": "->", "…": "...", "×": "x", "≤": "<=", "≥": ">=", "±": "+/-",
-                        "—": "-", "–": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "·": "-",
-                        "≈": "~", "µ": "u", "\u00a0": " "})
+_ASCII = str.maketrans({"\u2192": "->", "\u2026": "...", "\u00d7": "x", "\u2264": "<=",
+                        "\u2265": ">=", "\u00b1": "+/-", "\u2014": "-", "\u2013": "-",
+                        "\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
+                        "\u00b7": "-", "\u2248": "~", "\u00b5": "u", "\u00a0": " "})
 
 
 def ascii_only() -> bool:
@@ -105,8 +106,8 @@ class _AsciiStream:
 def console(stderr: bool = False) -> Console:
     # No emoji codes: text such as an Ollama tag is printed as written.
     if not stderr and ascii_only():
-        return Console(file=_AsciiStream(sys.stdout), highlight=False, soft_wrap=False,
-                       emoji=False)
+        return Console(file=_AsciiStream(sys.stdout),  # type: ignore[arg-type]
+                       highlight=False, soft_wrap=False, emoji=False)
     return Console(stderr=stderr, highlight=False, soft_wrap=False, emoji=False)
 
 

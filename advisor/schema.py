@@ -56,7 +56,8 @@ ArtifactFormat = Literal[
 # They are weight-format ids of catalog/quantization.toml, lower case.
 QuantName = Annotated[str, Check(pattern=r"^[a-z0-9][a-z0-9_]*(-[a-z0-9_]+)*$", max_length=24)]
 # llama.cpp's GGUF file types, as `llama-quantize` names them (lower case):
-# ggml-org/llama.cpp@03161a4eb9a2ec66ef97789f347c5a28279f06ea:tools/quantize/quantize.cpp QUANT_OPTIONS
+# ggml-org/llama.cpp@03161a4eb9a2ec66ef97789f347c5a28279f06ea:tools/quantize/quantize.cpp
+# (QUANT_OPTIONS)
 GGUF_QUANT_TYPES = frozenset({
     "q1_0", "q2_0", "q4_0", "q4_1", "mxfp4_moe", "q5_0", "q5_1", "iq2_xxs", "iq2_xs", "iq2_s",
     "iq2_m", "iq1_s", "iq1_m", "tq1_0", "tq2_0", "q2_k", "q2_k_s", "iq3_xxs", "iq3_s", "iq3_m",
@@ -75,8 +76,9 @@ RATING_BENCHMARKS = {"cfeval": 4000.0}
 """Benchmarks reported as a rating, not a percentage, and their ceiling (CodeForces Elo)."""
 # Parameter counts (the largest Qwen is a few trillion) and context lengths (Qwen's longest is
 # 1M tokens): anything far above is a typo, not a model.
-ParamCount = Annotated[int, Check(gt=0, le=10**14, strict=True)]
+Params = Annotated[int, Check(gt=0, le=10**14, strict=True)]
 Tokens = Annotated[int, Check(gt=0, le=2**30, strict=True)]
+YarnFactor = Annotated[float, Check(gt=1, le=64, strict=True, allow_inf_nan=False)]
 # Release dates: Qwen's first models came in 2023; dates from 2019 to a year ahead are accepted.
 FIRST_RELEASE_YEAR = 2019
 
@@ -190,7 +192,7 @@ class Context(Record):
     native_tokens: Tokens
     max_tokens: Tokens
     extension_method: ExtensionMethod = "none"
-    yarn_factor: Annotated[float, Check(gt=1, le=64, strict=True, allow_inf_nan=False)] | None = None
+    yarn_factor: YarnFactor | None = None
 
     def __post_init__(self) -> None:
         if self.max_tokens < self.native_tokens:
@@ -297,9 +299,9 @@ class ModelEntry(Record):
     modelscope_repo: RepoId | None = None
     open_weights: StrictBool = True
     architecture: Architecture | None = None
-    params_total: ParamCount | None = None
-    params_active: ParamCount | None = None
-    params_non_embedding: ParamCount | None = None
+    params_total: Params | None = None
+    params_active: Params | None = None
+    params_non_embedding: Params | None = None
     modalities_in: tuple[InModality, ...] = ("text",)
     modalities_out: tuple[OutModality, ...] = ("text",)
     tasks: Annotated[tuple[Task, ...], Check(min_length=1)]

@@ -318,3 +318,17 @@ def test_deep_nesting_is_a_located_syntax_error(tmp_path: Path, text: str) -> No
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {tmp_path / 'hostile.toml'}: TOML")
+
+
+def test_o_keeps_the_owner_of_a_file_root_rewrites(tmp_path: Path) -> None:
+    """D1: an existing `-rw-rw-r-- nobody` file written by root became `-rw------- root`."""
+    if os.geteuid() != 0:
+        pytest.skip("only root can give a file to another user")
+    shared = tmp_path / "shared.json"
+    shared.write_text("old\n")
+    shared.chmod(0o664)
+    os.chown(shared, 65534, 65534)
+    assert write_o(shared).exit_code == 0
+    st = shared.stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (65534, 65534, 0o664)
+    assert json.loads(shared.read_text())["devices"]
