@@ -38,7 +38,12 @@ def wanted(argv: list[str]) -> bool:
     """Whether this command line is a plain top-level `--help`, printed to a UTF-8 stdout (the
     command line adapts its output to others)."""
     encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
-    return argv[1:] == ["--help"] and encoding == "utf8"
+    words = argv[1:]
+    if len(words) == 3 and words[0] == "--lang":  # `--lang zh --help` (issue 18): argv is keyed
+        words = words[2:]
+    elif len(words) == 2 and words[0].startswith("--lang="):
+        words = words[1:]
+    return words == ["--help"] and encoding == "utf8"
 
 
 def directory() -> str | None:

@@ -194,3 +194,28 @@ def test_deferred_text_is_english_until_shown_and_survives_pickle() -> None:
     finally:
         i18n.set_language(None)
     assert i18n.tr(why) == why
+
+
+@pytest.mark.parametrize("argv", [["--lang", "zh", "--help"], ["--lang=zh", "--help"]])
+def test_chinese_help_is_kept_by_the_help_cache(tmp_path: Path, argv: list[str]) -> None:
+    """`advisor --lang zh --help` is served from advisor.helpcache (keyed by the command line)
+    like `advisor --help`: the second run imports no Typer and prints the same Chinese text."""
+    import os
+    import subprocess
+    import sys
+
+    probe = ("import sys; from advisor.__main__ import main\n"
+             f"sys.argv = ['advisor', *{argv!r}]\n"
+             "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
+             "print('typer' in sys.modules, code, file=sys.stderr)")
+
+    def help_run(**env: str) -> tuple[str, str]:
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                              timeout=60, env={**os.environ, "LANG": "C.UTF-8", **env},
+                              check=False)
+        return done.stdout, done.stderr.splitlines()[-1]
+
+    fresh, first = help_run(ADVISOR_NO_CACHE="1")
+    assert first == "True 0" and "离线可用" in fresh
+    assert help_run(ADVISOR_CACHE_DIR=str(tmp_path)) == (fresh, "True 0")
+    assert help_run(ADVISOR_CACHE_DIR=str(tmp_path)) == (fresh, "False 0")

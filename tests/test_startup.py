@@ -270,5 +270,6 @@ def test_help_cache_is_off_with_the_catalog_cache(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("ADVISOR_NO_CACHE", "1")
     assert helpcache.entry(["advisor", "--help"]) is None
     assert helpcache.wanted(["advisor", "--help"])
-    assert not helpcache.wanted(["advisor", "--lang", "zh", "--help"])
+    assert helpcache.wanted(["advisor", "--lang", "zh", "--help"])  # argv is part of the key
+    assert not helpcache.wanted(["advisor", "--lang", "zh", "recommend", "--help"])
     assert not helpcache.wanted(["advisor", "recommend", "--help"])
