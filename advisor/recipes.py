@@ -260,6 +260,12 @@ def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
         made = self_made(m, fmt_id, context_tokens, gpus, modelscope_first,
                          memory_bytes=memory_bytes, kv_dtype=kv_dtype)
         out += [r for r in made if device_class != "phone" or r.runtime not in SERVER_RUNTIMES]
+    elif any(r.runtime == "ollama" for r in out) and not any(r.runtime == "llama.cpp" for r in out):
+        # An Ollama tag is no GGUF file for llama.cpp: with no GGUF repo listed, llama.cpp
+        # still gets its convert-yourself recipe beside the tag.
+        out += [r for r in self_made(m, fmt_id, context_tokens, gpus, modelscope_first,
+                                     memory_bytes=memory_bytes, kv_dtype=kv_dtype)
+                if r.runtime == "llama.cpp"]
     if runtime:
         out = [r for r in out if r.runtime == RUNTIME_NAMES.get(runtime, runtime)]
     return out

@@ -353,3 +353,27 @@ def test_run_picks_the_default_tag_and_a_ready_community_gguf() -> None:
     first = gguf.stdout.split("\n# ")[0]
     assert "community build" in first and "llama-server -hf unsloth/" in first
     assert "convert_hf_to_gguf" not in first
+
+
+@pytest.mark.parametrize(("model", "tag"), [("qwen3.6-27b", "qwen3.6:27b"),
+                                            ("qwen3.6-35b-a3b", "qwen3.6:35b-a3b"),
+                                            ("qwen3.8-27b", "qwen3.8:27b")])
+def test_an_ollama_tag_does_not_take_llama_cpp_away(model: str, tag: str) -> None:
+    """Issue 11: `qwen3.6:27b` exists; llama.cpp is still offered beside the tag (a ready GGUF
+    where the catalog lists one, else convert-yourself), never dropped because a tag exists."""
+    m = by_id[model]
+    ollama = all_recipes(m, 32768, runtime="ollama")
+    assert ollama and ollama[0].argv[-1] == ("ollama", "run", tag)
+    gguf = all_recipes(m, 32768, runtime="llama.cpp")
+    assert gguf and gguf[0].argv[-1][0] == "llama-server"
+    ready = any(a.format == "gguf" and a.hub == "huggingface" for a in m.downloads)
+    assert (gguf[0].argv[-1][1] == "-hf") == ready
+    if ready:
+        assert "community build" in gguf[0].note and len(gguf[0].argv) == 1
+
+
+def test_a_16_bit_recipe_gets_no_llama_cpp_conversion_without_a_bf16_tag() -> None:
+    """The llama.cpp fallback beside a tag is for the tag's format only (no BF16 convert
+    recipe added to every vLLM model)."""
+    m = by_id["qwen3.6-35b-a3b"]
+    assert not [r for r in recipes(m, "bf16", 32768) if r.runtime == "llama.cpp"]
