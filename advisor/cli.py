@@ -186,8 +186,11 @@ def render() -> Any:
 
 
 def note(message: str) -> None:
-    """Notes, assumptions and hints go to stderr so stdout stays parseable."""
-    typer.echo(message, err=True)
+    """Notes, assumptions and hints go to stderr so stdout stays parseable (and, holding names
+    a tool or a catalog gave, without control characters)."""
+    from advisor.errors import strip_controls
+
+    typer.echo(strip_controls(str(message)), err=True)
 
 
 def load() -> "Catalog":
@@ -470,7 +473,7 @@ def recommend_cmd(
     """Ranked picks for your device and needs, each with its reasons."""
     reject_empty(device=device, memory_gb=memory, ram_gb=ram, quant=quant, runtime=runtime,
                  why_not=why_not)
-    from advisor.errors import InputError
+    from advisor.errors import InputError, strip_controls
     from advisor.formats import load_tables
     from advisor.loader import find_model, resolve
     from advisor.recommend import recommend
@@ -523,7 +526,8 @@ def recommend_cmd(
                 model=target, rank=pick.rank, why=tr(pick.why)))
         for e in explain_one:
             for r in e.reasons:
-                (note if document else typer.echo)(f"{target}: {r.rule}: {tr(r.message)}")
+                (note if document else typer.echo)(strip_controls(
+                    f"{target}: {r.rule}: {tr(r.message)}"))
         if not document:
             return
     emit(result, fmt, as_json,

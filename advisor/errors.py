@@ -8,7 +8,7 @@ import re
 
 # C0/C1 controls (ESC, CR, NEL ...), zero-width and bidi-override characters: shown escaped, so a
 # string from a catalog cannot move the cursor, restyle the terminal or fake another line.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e"
+CONTROL_CHARS = _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e"
                       "\u2066-\u2069\ufeff]")
 
 

@@ -181,7 +181,38 @@ def _models_from(path: Path) -> tuple[list[ModelEntry], list[str], bool]:
                         f"unquoted), not {extends!r}")
         extends = False
     models, more = validate_records(data.get("models", []), ModelEntry, name, "model", "models")
-    return models, problems + more, extends
+    return models, problems + more + _control_problems(data.get("models"), name), extends
+
+
+def _control_problems(items: Any, name: str) -> list[str]:
+    """Strings of a catalog are printable text: an escape sequence, a control character (but a
+    newline or tab) or a bidi override in any of them is a located error."""
+    from advisor.errors import CONTROL_CHARS, printable
+
+    found: list[str] = []
+
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, str):
+            bad = CONTROL_CHARS.search(value)
+            if bad:
+                found.append(f"{where}: {printable(bad.group())} in '{printable(value[:60])}': "
+                             "control and invisible formatting characters are not allowed; "
+                             "expected printable text")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{where}.{key}")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, f"{where}[{i}]")
+
+    for index, model in enumerate(items if isinstance(items, list) else []):
+        ident = model.get("id") if isinstance(model, dict) else None
+        where = (f"{name}: model '{printable(ident)}'" if isinstance(ident, str)
+                 else f"{name}: models[{index}]")
+        if isinstance(model, dict):
+            for key, item in model.items():
+                walk(item, f"{where}: {key}")
+    return found
 
 
 def load_catalog(path: Path | None = None) -> Catalog:

@@ -229,19 +229,39 @@ def test_detection_notes_keep_their_brackets() -> None:
 ESCAPES = "A\x1b[2J\x1b]8;;https://evil.example/\x1b\\B\x1b]0;TITLE\x07C\x9b31mD\u202eE\u200bF\x07"
 
 
-@pytest.mark.parametrize("fmt", ["table", "markdown"])
-def test_escape_sequences_in_catalog_strings_never_reach_the_terminal(tmp_path: Path,
-                                                                      fmt: str) -> None:
+def test_escape_sequences_in_catalog_strings_are_located_errors(tmp_path: Path) -> None:
     text = BASE.replace('name = "ACME Qwen3-8B fine-tune"', f"name = {toml_str(ESCAPES)}")
     text = text.replace('languages = "100+ languages and dialects"',
-                        f"languages = {toml_str('en' + ESCAPES)}")
-    path = catalog(tmp_path, text)
-    result = runner.invoke(app, ["--catalog", str(path), "show", "acme-qwen3-8b-ft",
-                                 "--format", fmt], env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.stderr
+                        f"languages = {toml_str('en' + chr(0x200B))}")
+    result = check(catalog(tmp_path, text))
+    assert result.exit_code == 1
+    assert "model 'acme-qwen3-8b-ft': name: \\x1b in 'A\\x1b[2J" in result.stderr
+    assert "model 'acme-qwen3-8b-ft': languages: \\u200b" in result.stderr
+    for bad in ("\x1b", "\x07", "\x9b", "\u202e", "\u200b"):
+        assert bad not in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_escape_sequences_in_shown_strings_never_reach_the_terminal(fmt: str) -> None:
+    """What a GPU tool reports (or any string a table shows) is shown without its escapes."""
+    from advisor import export
+    from advisor.detect import GpuProbe, Probe, map_probe
+    from advisor.hardware import load_devices
+    from advisor.render import console, detection_table
+
+    probe = Probe(system="Linux", machine="x86_64",
+                  gpus=(GpuProbe(name=ESCAPES, memory_bytes=24 * 1024**3),))
+    result = map_probe(probe, load_devices())
+    if fmt == "markdown":
+        shown = export.to_markdown(result)
+    else:
+        out = console()
+        with out.capture() as seen:
+            out.print(detection_table(result))
+        shown = seen.get()
     for bad in ("\x1b", "\x07", "\x9b", "\u202e", "\u200b", "TITLE", "evil.example"):
-        assert bad not in result.stdout
-    assert "ABCDEF" in result.stdout and "enABCDEF" in result.stdout
+        assert bad not in shown
+    assert "ABCDEF" in shown
 
 
 # W2, W6, K4, C4: numbers, dates, types and ids a shared catalog may not bend
