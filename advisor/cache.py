@@ -292,7 +292,8 @@ def _decoder(kind: Any) -> Callable[[Any], Any]:
         options = tuple(_decoder(a) for a in args if a is not NONE)
         nullable = NONE in args
         if all(hasattr(o, "exact") for o in options):
-            return _exact(*{k for o in options for k in o.exact}, *((NONE,) if nullable else ()))
+            found = {k for o in options for k in getattr(o, "exact", ())}
+            return _exact(*found, *((NONE,) if nullable else ()))
 
         def union(data: Any) -> Any:
             if data is None and nullable:

@@ -1,7 +1,8 @@
 """Print the speed figures README reports, as medians of repeated runs.
 
 - engine: `recommend` over the packaged catalog, in process (catalog already loaded);
-- cold start: `advisor --help` and `advisor recommend --device phone --private` as subprocesses;
+- cold start, as subprocesses: `advisor --help` (from the help cache, and with the cache off),
+  `advisor recommend --device phone --private` as a table and with `--json`;
 - scale: `advisor --catalog SYNTHETIC recommend --device h100 --json` on a synthetic catalog of
   10,000 models (the packaged entries repeated under new ids), wall time and peak RSS.
 Run: python bench/bench.py [--runs N] [--models N]
@@ -35,12 +36,14 @@ def median_ms(fn, runs: int) -> float:
 
 
 def synthetic_catalog(models: int, path: Path) -> None:
-    """Write `models` entries: the packaged ones repeated, each copy under a new id."""
+    """Write `models` entries: the packaged ones repeated, each copy under a new id and repo."""
     header, *blocks = re.split(r"(?m)^(?=\[\[models\]\]$)", CATALOG.read_text())
     out = [header]
     for n in range(models):
         block = blocks[n % len(blocks)]
-        out.append(re.sub(r'(?m)^id = "([^"]+)"', rf'id = "\1-syn{n}"', block, count=1))
+        block = re.sub(r'(?m)^id = "([^"]+)"', rf'id = "\1-syn{n}"', block, count=1)
+        block = re.sub(r'(?m)^hf_repo = "([^"]+)"', rf'hf_repo = "\1-syn{n}"', block, count=1)
+        out.append(re.sub(r"(?m)^supersedes = .*\n", "", block))  # one repo per model, no lineage
     path.write_text("".join(out))
 
 
@@ -68,7 +71,10 @@ def main() -> None:
 
     catalog, tables, scoring = load_catalog(), load_tables(), load_scoring()
     machine = platform.processor() or platform.machine()
-    print(f"machine: {machine}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    import datetime as dt
+
+    print(f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {machine}, "
+          f"{os.cpu_count()} CPUs, Python {platform.python_version()}")
     for device in ("phone", "rtx-4090", "h100"):
         hw = hardware_from(HardwareQuery(device=device))
         ms = median_ms(lambda hw=hw: recommend(catalog, hw, tables, Constraints(private=True),
@@ -80,19 +86,23 @@ def main() -> None:
 
     compileall.compile_dir(Path(advisor.__file__).parent, quiet=1)
     exe = shutil.which("advisor", path=str(Path(sys.executable).parent)) or "advisor"
+    phone = [exe, "recommend", "--device", "phone", "--private"]
     starts = {
         "interpreter start, python -c pass (the floor)": [sys.executable, "-c", "pass"],
-        "cold start, advisor --help": [exe, "--help"],
-        "cold start, advisor recommend --device phone --private":
-            [exe, "recommend", "--device", "phone", "--private"],
+        "cold start, advisor --help (the text kept by advisor.helpcache)": [exe, "--help"],
+        "cold start, advisor --help with ADVISOR_NO_CACHE=1 (Typer builds it)": [exe, "--help"],
+        "cold start, advisor recommend --device phone --private (table)": phone,
+        "cold start, advisor recommend --device phone --private --json": [*phone, "--json"],
     }
-    for argv in starts.values():  # warm-up: bytecode and the catalog cache in place
-        subprocess.run(argv, capture_output=True, check=True)
+    no_cache = {**os.environ, "ADVISOR_NO_CACHE": "1"}
+    envs = {name: no_cache if "NO_CACHE" in name else None for name in starts}
+    for name, argv in starts.items():  # warm-up: bytecode and the caches in place
+        subprocess.run(argv, capture_output=True, check=True, env=envs[name])
     times: dict[str, list[float]] = {name: [] for name in starts}
     for _ in range(args.runs):  # interleaved, so a noisy spell hits every command alike
         for name, argv in starts.items():
-            times[name].append(median_ms(
-                lambda argv=argv: subprocess.run(argv, capture_output=True, check=True), 1))
+            times[name].append(median_ms(lambda argv=argv, env=envs[name]: subprocess.run(
+                argv, capture_output=True, check=True, env=env), 1))
     for name, ms in times.items():
         print(f"{name}: {statistics.median(ms):.0f} ms median")
     with tempfile.TemporaryDirectory() as tmp:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 import advisor
@@ -273,3 +274,40 @@ def test_help_cache_is_off_with_the_catalog_cache(monkeypatch: pytest.MonkeyPatc
     assert helpcache.wanted(["advisor", "--lang", "zh", "--help"])  # argv is part of the key
     assert not helpcache.wanted(["advisor", "--lang", "zh", "recommend", "--help"])
     assert not helpcache.wanted(["advisor", "recommend", "--help"])
+
+
+def test_every_command_is_kept_for_a_one_command_app() -> None:
+    from advisor.cli import app as full
+
+    group = typer.main.get_command(full)
+    plain = {n for n, c in group.commands.items() if not getattr(c, "commands", None)}
+    assert set(full.kept) == plain  # every command can run alone; groups (catalog) run whole
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_one_command_app_reads_as_the_whole_app(lang: str) -> None:
+    """`app_for` builds the root options and the one command a run names: its help, usage
+    errors and output are the whole app's, in each language."""
+    from advisor.cli import app as full
+    from advisor.cli import app_for
+
+    for name in sorted(full.kept):
+        for args in ([name, "--help"], ["--lang", lang, name, "--bogus-option"],
+                     ["--catalog", "/nonexistent.toml", name, "--help"]):
+            alone, whole = app_for(args), full
+            assert alone is not whole and list(alone.kept) == [name]
+            mine = runner.invoke(alone, args, env={"COLUMNS": "80", "LANG": f"{lang}_XX.UTF-8"})
+            theirs = runner.invoke(whole, args, env={"COLUMNS": "80", "LANG": f"{lang}_XX.UTF-8"})
+            assert (mine.exit_code, mine.stdout, mine.stderr) == (
+                theirs.exit_code, theirs.stdout, theirs.stderr), args
+    run = ["--lang", lang, "recommend", "--device", "phone", "--private", "--json"]
+    assert runner.invoke(app_for(run), run).stdout == runner.invoke(full, run).stdout
+
+
+@pytest.mark.parametrize("args", [[], ["--help"], ["recomend"], ["catalog", "check"],
+                                  ["--catalog"], ["--lang", "zh"], ["--version"]])
+def test_anything_else_runs_the_whole_app(args: list[str]) -> None:
+    from advisor.cli import app as full
+    from advisor.cli import app_for
+
+    assert app_for(args) is full
