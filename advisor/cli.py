@@ -377,6 +377,8 @@ def hardware(device: str | None, memory: str | None, bandwidth: float | None,
     """Effective hardware from the shared options; notes on what was assumed go to stderr."""
     from advisor.hardware import HardwareQuery, hardware_from, parse_size_gib
 
+    reject_empty(device=device, memory_gb=memory, ram_gb=ram)  # serve, plan, draft, finetune too
+
     query = HardwareQuery(
         device=None if device == "auto" else device,
         memory_gib=parse_size_gib(memory, "--memory-gb") if memory else None,

@@ -84,6 +84,8 @@ BAD_INPUTS = [
     (["models", "--family", ""], 2, "--family: empty value"),
     (["models", "--task", ""], 2, "--task: empty value"),
     (["devices", "--class", ""], 2, "--class: empty value"),
+    (["recommend", "--device", ""], 2, "--device: empty value"),
+    (["serve", "qwen3-8b", "--device", ""], 2, "--device: empty value"),
 ]
 
 
