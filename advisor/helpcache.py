@@ -213,6 +213,8 @@ def run(argv: list[str], typer_main: Callable[[], None]) -> None:
         if sys.stdout is tee:
             sys.stdout = tee._stream
     printed = "".join(tee.copy)
-    if found and code in (0, None) and printed.startswith("Usage:"):
+    from advisor.i18n import _
+
+    if found and code in (0, None) and printed.startswith(("Usage:", _("Usage: ").strip())):
         write(*found, printed)
     raise SystemExit(code)

@@ -27,7 +27,7 @@ DOMAIN = "advisor"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 _CATALOG_DIRS = {"zh": "zh_CN"}
 
-_state: dict[str, Any] = {"lang": None, "catalog": None}
+_state: dict[str, Any] = {"lang": None, "catalog": None, "help_context": None}
 
 
 def language_from_env(env: Mapping[str, str] | None = None) -> str:
@@ -257,7 +257,8 @@ def click_error(message: str, usage: str | None, command: str | None) -> list[st
     import re
 
     if usage:
-        head = [_("Usage: {usage}").format(usage=usage.removeprefix("Usage: ").strip())]
+        shown = usage.removeprefix("Usage: ").removeprefix(_("Usage: ")).strip()
+        head = [_("Usage: {usage}").format(usage=shown)]
     else:
         head = []
     hint = [_("Try '{command} --help' for help.").format(command=command)] if command else []
@@ -271,10 +272,61 @@ def click_error(message: str, usage: str | None, command: str | None) -> list[st
             _("error: {message}").format(message=text)]
 
 
+HELP_WORDS = (N_("Usage: "), N_("Options:"), N_("Commands:"), N_("Arguments:"),
+              N_("Show this message and exit."), N_("required"))
+"""Click's and Typer's own words in a help page (translated by the help formatter below)."""
+_HELP_EXTRAS = {"default": N_("default: {value}"), "env var": N_("env var: {value}")}
+
+
+def _help_extras(text: str) -> str:
+    """An option's help with Typer's `[default: 1; env var: X; required]` tail translated."""
+    import re
+
+    def one(item: str) -> str:
+        key, sep, value = item.partition(": ")
+        if sep and key in _HELP_EXTRAS:
+            return _(_HELP_EXTRAS[key]).format(value=value)
+        return _(item)
+
+    found = re.search(r"\[([^\[\]]*)\]\s*$", text)
+    if found:
+        inner = "; ".join(one(x) for x in found.group(1).split("; "))
+        text = f"{text[:found.start()]}[{inner}]"
+    return _(text)
+
+
+def help_context_class() -> Any:
+    """A Typer context whose help formatter says Click's own words (Usage, Options, default)
+    in the current language; set on every command of a tree by `translate_help`."""
+    found = _state.get("help_context")
+    if found is None:
+        import typer
+
+        base: Any = typer.Context.formatter_class
+
+        class Formatter(base):  # type: ignore[misc]
+            def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+                super().write_usage(prog, args, _("Usage: ") if prefix is None else prefix)
+
+            def write_heading(self, heading: str) -> None:
+                self.write(f"{'':>{self.current_indent}}{_(heading + ':')}\n")
+
+            def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
+                super().write_dl([(a, _help_extras(b) if b else b) for a, b in rows],
+                                 col_max, col_spacing)
+
+        class Context(typer.Context):
+            formatter_class = Formatter
+
+        found = _state["help_context"] = Context
+    return found
+
+
 def translate_help(command: Any) -> None:
     """Translate the help texts of a Click command tree in place (built fresh for each run)."""
     if language() == "en":
         return
+    command.context_class = help_context_class()
     for attr in ("help", "short_help"):
         if getattr(command, attr, None):
             setattr(command, attr, _(getattr(command, attr)))

@@ -173,6 +173,9 @@ def test_help_in_chinese() -> None:
     assert result.exit_code == 0
     assert "按你的设备和需求排序的推荐" in result.stdout
     assert "许可证必须允许商用。" in result.stdout  # an option's help
+    for word in ("用法：advisor recommend", "选项：", "[默认：5]", "显示此帮助并退出。"):
+        assert word in result.stdout, word  # Click's and Typer's own words too
+    assert "Usage:" not in result.stdout and "default:" not in result.stdout
     root = run(["--help"], LANG="zh_CN.UTF-8")
     assert "离线可用" in root.stdout and "列出目录中的模型。" in root.stdout
     assert "Works offline" in run(["--help"]).stdout

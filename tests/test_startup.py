@@ -222,7 +222,8 @@ def test_help_from_the_cache_is_what_typer_prints(tmp_path: Path, env: dict[str,
     """The first `advisor --help` runs Typer and keeps its text; the next prints it without
     importing Typer. Both equal an uncached run, in each language and width."""
     fresh, probe = help_run({**env, "ADVISOR_NO_CACHE": "1"})
-    assert probe == "True 0" and fresh.startswith("Usage: advisor [OPTIONS] COMMAND")
+    assert probe == "True 0" and fresh.startswith(("Usage: advisor [OPTIONS] COMMAND",
+                                                   "用法：advisor [OPTIONS] COMMAND"))  # noqa: RUF001
     cached = {**env, "ADVISOR_CACHE_DIR": str(tmp_path)}
     assert help_run(cached) == (fresh, "True 0")  # a miss: Typer ran, and its text was kept
     assert help_run(cached) == (fresh, "False 0")  # a hit: no Typer
