@@ -257,7 +257,7 @@ def model_tables(m: ModelView, recipes: tuple[Recipe, ...] = ()) -> list[Table]:
         bench.add_column(_("benchmark"))
         bench.add_column(_("score"), justify="right")
         for key, score in sorted(m.benchmarks.items()):
-            bench.add_row(key, f"{score:g}")
+            bench.add_row(key, f"{score + 0.0:g}")
         tables.append(bench)
     if recipes:
         tables.append(recipes_table(recipes))

@@ -352,3 +352,13 @@ def test_o_keeps_the_owner_of_a_file_root_rewrites(tmp_path: Path) -> None:
     st = shared.stat()
     assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (65534, 65534, 0o664)
     assert json.loads(shared.read_text())["devices"]
+
+
+def test_a_negative_zero_score_shows_as_0(tmp_path: Path) -> None:
+    """K4: `ceval = -0.0` was shown as `-0`."""
+    path = catalog(tmp_path, BASE.replace("ceval = 83.0", "ceval = -0.0"))
+    result = runner.invoke(app, ["--catalog", str(path), "show", "acme-qwen3-8b-ft"],
+                           env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if "ceval" in line)
+    assert "-0" not in row and " 0 " in row
