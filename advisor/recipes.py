@@ -20,9 +20,13 @@ from advisor.i18n import N_, join, msg
 from advisor.records import SCHEMA_VERSION, Record, record
 from advisor.schema import UNLISTED_GGUF_QUANT, Artifact, ModelEntry
 
+# GGUF file tags by weight format (catalog/quantization.toml ids of the gguf family, and the
+# 16-bit GGUF files); `-hf REPO:TAG` and llama-quantize take these names.
 GGUF_FILE_QUANTS = {"q4_k_m": "Q4_K_M", "q5_k_m": "Q5_K_M", "q6_k": "Q6_K", "q8_0": "Q8_0",
-                    "q4_0": "Q4_0", "q3_k_m": "Q3_K_M", "q2_k": "Q2_K", "fp16": "F16",
-                    "bf16": "BF16"}
+                    "q4_0": "Q4_0", "q4_1": "Q4_1", "q5_0": "Q5_0", "q3_k_m": "Q3_K_M",
+                    "q2_k": "Q2_K", "iq4_xs": "IQ4_XS", "iq4_nl": "IQ4_NL",
+                    "ud-q4_k_xl": "UD-Q4_K_XL", "fp16": "F16", "bf16": "BF16"}
+
 # Runtime names `--runtime` accepts, and the id each stands for.
 RUNTIME_NAMES = {
     "vllm": "vllm", "sglang": "sglang", "llama.cpp": "llama.cpp", "llamacpp": "llama.cpp",
@@ -245,7 +249,7 @@ def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
         out += _transformers(m, repo, task, context_tokens)
     if fmt_id in GGUF_FILE_QUANTS:
         out += _llama_cpp(m, fmt_id, context_tokens, kv_dtype, memory_bytes)
-        out += _ollama(m, fmt_id, context_tokens)
+    out += _ollama(m, fmt_id, context_tokens)  # GGUF tags, and MLX/MXFP8/NVFP4 tags
     if fmt_id.startswith("mlx"):
         out += _mlx(m, fmt_id)
     if fmt_id in ("bf16", "fp16") and device_class == "apple-silicon":  # a 16-bit pick on MLX
@@ -534,6 +538,11 @@ def self_made(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
     """Recipes that make `fmt_id` weights from the official 16-bit weights (none for GPTQ/AWQ)."""
     if not m.hf_repo:
         return []
+    from advisor.formats import load_tables
+
+    fmt = load_tables().formats.get(fmt_id)
+    if fmt_id != "fp8" and (fmt is None or not fmt.made_from_16bit):
+        return []  # a publisher's own mix (UD, IQ with an imatrix, MLX bf16 builds)
     local = m.hf_repo.split("/")[-1]
     get = downloads(m, m.hf_repo, modelscope_first, local)
     if fmt_id in GGUF_FILE_QUANTS:

@@ -377,3 +377,83 @@ def test_a_16_bit_recipe_gets_no_llama_cpp_conversion_without_a_bf16_tag() -> No
     recipe added to every vLLM model)."""
     m = by_id["qwen3.6-35b-a3b"]
     assert not [r for r in recipes(m, "bf16", 32768) if r.runtime == "llama.cpp"]
+
+
+# Block layouts of the new formats (bytes per block, weights per block), as their definitions
+# give them: ggml-org/llama.cpp:ggml/src/ggml-common.h@01243c58 (block_iq4_xs, block_iq4_nl,
+# block_q4_1, block_q5_0, block_mxfp4, block_nvfp4), OCP MX v1.0 (MXFP8: 32 x 8 bits + one E8M0
+# byte), mlx.core.quantize (6-bit, group 64, fp16 scale and bias).
+BLOCKS = {"iq4_xs": (136, 256), "iq4_nl": (18, 32), "q4_1": (20, 32), "mxfp4": (17, 32),
+          "nvfp4": (36, 64), "mxfp8": (33, 32), "mlx-6bit": (52, 64),
+          "q5_0": (22, 32)}
+
+
+@pytest.mark.parametrize("fmt_id", sorted(BLOCKS))
+def test_new_formats_carry_the_bits_of_their_definition(fmt_id: str) -> None:
+    from advisor.formats import load_tables
+
+    fmt = load_tables().weight_format(fmt_id)
+    size, n = BLOCKS[fmt_id]
+    block_bits = size * 8 / n
+    # Microscaling and MLX formats have no tensor mix: the block is the format. GGUF file types
+    # keep some tensors at higher types, so their whole-model average is at or above the block.
+    if fmt.family == "gguf":
+        assert block_bits <= fmt.bits_per_weight < block_bits + 0.5, fmt_id
+        assert f"{block_bits:g} bits" in fmt.source, fmt.source
+    else:
+        assert fmt.bits_per_weight == pytest.approx(block_bits), fmt_id
+    assert fmt.source and fmt.quality_source
+
+
+def test_every_artifact_quant_is_a_format_recipes_and_estimates_take() -> None:
+    from advisor.formats import load_tables
+    from advisor.recipes import GGUF_FILE_QUANTS
+
+    tables = load_tables()
+    for m in catalog.models:
+        for a in m.downloads:
+            for q in a.quants:
+                fmt = tables.weight_format(q)  # raises for a name outside the vocabulary
+                if a.format == "gguf" and a.hub == "huggingface":
+                    assert fmt.id in GGUF_FILE_QUANTS, (m.id, a.where, q)
+                if a.format == "mlx":
+                    assert fmt.family == "mlx", (m.id, a.where, q)
+
+
+def test_publisher_only_formats_get_no_convert_yourself_recipe() -> None:
+    from advisor.recipes import self_made
+
+    m = by_id["qwen3-8b"]
+    for fmt_id in ("iq4_xs", "iq4_nl", "ud-q4_k_xl", "mlx-bf16", "nvfp4", "mxfp8"):
+        assert self_made(m, fmt_id, 8192) == [], fmt_id
+    q41 = self_made(m, "q4_1", 8192)[0]
+    assert ("llama-quantize", "Qwen3-8B-BF16.gguf", "Qwen3-8B-Q4_1.gguf", "Q4_1") in q41.argv
+
+
+def test_a_community_ud_quant_is_pulled_by_its_file_tag() -> None:
+    m = dataclasses.replace(SMALL, artifacts=(Artifact(
+        format="gguf", repo="unsloth/Qwen3.5-4B-GGUF", provenance="community",
+        quants=("ud-q4_k_xl", "iq4_xs"), source="https://huggingface.co/unsloth/Qwen3.5-4B-GGUF"),))
+    found = all_recipes(m, 32768, runtime="llama.cpp")
+    heads = [r.argv[-1][:3] for r in found]
+    assert ("llama-server", "-hf", "unsloth/Qwen3.5-4B-GGUF:UD-Q4_K_XL") in heads
+    assert ("llama-server", "-hf", "unsloth/Qwen3.5-4B-GGUF:IQ4_XS") in heads
+    assert all("community build by unsloth" in r.note for r in found)
+    assert not any("llama-quantize" in c for r in found for c in r.commands)
+
+
+def test_ollama_mxfp8_and_nvfp4_tags_are_offered_as_tags() -> None:
+    runs = [r.argv[-1] for r in all_recipes(by_id["qwen3.5-9b"], 8192, runtime="ollama")]
+    assert runs[0] == ("ollama", "run", "qwen3.5:9b")
+    assert ("ollama", "run", "qwen3.5:9b-nvfp4") in runs
+    assert ("ollama", "run", "qwen3.5:9b-mxfp8") in runs
+
+
+@pytest.mark.parametrize(("quant", "bits"), [("iq4_xs", "4.4597"), ("ud-q4_k_xl", "5"),
+                                             ("q4_1", "5.11")])
+def test_estimate_takes_the_new_gguf_formats(quant: str, bits: str) -> None:
+    result = runner.invoke(app, ["estimate", "qwen3-8b", "--quant", quant, "--device",
+                                 "rtx-4090", "--json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert json.dumps(doc).count(quant) >= 1 and bits in result.stdout
