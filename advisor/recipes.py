@@ -45,7 +45,7 @@ PROGRAMS = {"vllm": "vllm", "llama-server": "llama.cpp", "llama-quantize": "llam
 SERVER_RUNTIMES = ("vllm", "sglang", "transformers", "ollama", "lm-studio")
 OLLAMA_DEFAULT_CONTEXT_TOKENS = 4096  # ollama docs/context-length.mdx@948f6933: < 24 GiB VRAM
 MTP_TOKENS = 2  # the Qwen3.6 card's --speculative-config example
-SGLANG_MTP = ("--speculative-algo", "NEXTN", "--speculative-num-steps", "3",
+SGLANG_MTP = ("--speculative-algorithm", "NEXTN", "--speculative-num-steps", "3",
               "--speculative-eagle-topk", "1", "--speculative-num-draft-tokens", "4")
 # QwenLM/Qwen3-Omni:README.md@0309c201, "vLLM Serve Usage" ("vLLM serve for Qwen3-Omni currently
 # only supports the thinker model"; use_audio_in_video is not available in vLLM serve).

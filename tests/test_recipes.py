@@ -145,7 +145,7 @@ CASES = [
     ("qwen3-vl-8b-instruct", None, "vllm", 32768, {}, [], ["--limit-mm-per-prompt"],
      "a text job sets no multimodal limit"),
     ("qwen3.6-27b", None, "sglang", 32768, {}, ["--reasoning-parser"],
-     ["--speculative-algo"], "Qwen3.6-27B card, SGLang: MTP is a separate, opt-in command"),
+     ["--speculative-algorithm"], "Qwen3.6-27B card, SGLang: MTP is a separate, opt-in command"),
     ("qwen3-embedding-0.6b", None, "llama.cpp", 32768, {}, ["--embedding", "--pooling", "last"],
      ["--reranking", "--jinja"], "llama.cpp tools/server/README.md@00dc8057 (--embedding, "
      "--pooling last)"),
@@ -208,15 +208,16 @@ def test_mtp_is_an_option_beside_the_plain_serve_line() -> None:
 
 def test_sglang_mtp_is_the_cards_nextn_option() -> None:
     found = all_recipes(by_id["qwen3.6-27b"], 32768, runtime="sglang")
-    mtp = [r for r in found if any("--speculative-algo" in a for a in r.argv)]
+    mtp = [r for r in found if any("--speculative-algorithm" in a for a in r.argv)]
     assert mtp and len(mtp) < len(found) and "option: MTP" in mtp[0].note
     serve = list(mtp[0].argv[-1])
-    i = serve.index("--speculative-algo")
-    # Qwen3.6-27B card: --speculative-algo NEXTN --speculative-num-steps 3
+    i = serve.index("--speculative-algorithm")
+    # Qwen3.6-27B card: --speculative-algo NEXTN --speculative-num-steps 3 (the full name is
+    # --speculative-algorithm, docs.sglang.io advanced_features/speculative_decoding)
     # --speculative-eagle-topk 1 --speculative-num-draft-tokens 4
-    assert serve[i:] == ["--speculative-algo", "NEXTN", "--speculative-num-steps", "3",
+    assert serve[i:] == ["--speculative-algorithm", "NEXTN", "--speculative-num-steps", "3",
                          "--speculative-eagle-topk", "1", "--speculative-num-draft-tokens", "4"]
-    assert "--speculative-algo" not in flat(
+    assert "--speculative-algorithm" not in flat(
         all_recipes(by_id["qwen3-8b"], 32768, runtime="sglang"), "sglang")
 
 
