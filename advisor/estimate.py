@@ -521,6 +521,43 @@ def official_checkpoint(model: ModelEntry, fmt: WeightFormat) -> str | None:
     return None
 
 
+# Ready downloads in order of preference: Qwen's own, the Ollama library's, then community builds.
+PROVENANCE_ORDER = ("official", "ollama-library", "community")
+
+
+class ReadyDownload(NamedTuple):
+    """Where weights in one format can be had without converting them yourself."""
+
+    provenance: str
+    """official, ollama-library or community (catalog `artifacts`)."""
+    hub: str
+    ref: str
+    """the repo id (Hugging Face / ModelScope) or the Ollama tag."""
+    publisher: str
+
+
+def ready_download(model: ModelEntry, fmt: WeightFormat, runtime_id: str | None = None
+                   ) -> ReadyDownload | None:
+    """The preferred ready download of `fmt` weights: official first, then an Ollama library tag
+    (only for the ollama runtime), then a community build. A GGUF repo that lists no files counts
+    for UNLISTED_GGUF_QUANT only (the file every GGUF publisher ships)."""
+    if (repo := official_checkpoint(model, fmt)):
+        return ReadyDownload("official", "huggingface", repo, repo.split("/")[0])
+    found = []
+    for a in model.artifacts:
+        if a.provenance == "official" or (a.hub == "ollama" and runtime_id != "ollama"):
+            continue
+        listed = fmt.id in a.quants or a.format == fmt.id
+        unlisted = a.format == "gguf" and not a.quants and fmt.id == UNLISTED_GGUF_QUANT
+        if listed or unlisted:
+            found.append(ReadyDownload(a.provenance, a.hub, a.repo or a.tag or "", a.publisher))
+    if model.ollama_tag and runtime_id == "ollama" and fmt.id == UNLISTED_GGUF_QUANT:
+        found.append(ReadyDownload("ollama-library", "ollama", model.ollama_tag, "ollama"))
+    if not found:
+        return None
+    return min(found, key=lambda d: (PROVENANCE_ORDER.index(d.provenance), d.hub != "huggingface"))
+
+
 def obtainable(model: ModelEntry, fmt: WeightFormat, rt: RuntimeSpec) -> bool:
     """Whether `fmt` weights of `model` can be had for `rt`: official, or made with its tools."""
     if fmt.made_from_16bit or fmt.id in rt.quantizes_on_load:

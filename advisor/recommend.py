@@ -17,8 +17,9 @@ from advisor.estimate import (
     estimate,
     flops_per_token,
     kv_cache_bytes,
+    ReadyDownload,
     obtainable,
-    official_checkpoint,
+    ready_download,
     placement,
     runtime_bytes,
     tensor_parallel,
@@ -102,6 +103,19 @@ class PickQuality(Record):
 
 
 @record
+class PickDownload(Record):
+    """Where a pick's weights can be had ready-made (None on the pick: convert them yourself)."""
+
+    provenance: str
+    """official (Qwen), ollama-library, or community (never shown as official)."""
+    hub: str
+    """huggingface, modelscope or ollama."""
+    ref: str
+    """the repo id or Ollama tag."""
+    publisher: str
+
+
+@record
 class Pick(Record):
     """One recommended model with its setup, score and reasons."""
 
@@ -133,6 +147,9 @@ class Pick(Record):
     """KV-cache element type of the setup (fp16, or q8_0/fp8 for long contexts); None for APIs."""
     offloaded_bytes: int = 0
     """MoE expert weights kept in host RAM (llama.cpp --n-cpu-moe)."""
+    download: PickDownload | None = None
+    """The ready download of the pick's weights, by preference official > Ollama library >
+    community; None: made from the official 16-bit weights with the runtime's tools."""
     role: str = ""
     """Why a diverse top N holds it besides its score: 'fastest good', 'smallest good',
     'best MoE', 'best dense' (empty: on score alone)."""
@@ -167,6 +184,8 @@ class Setup(NamedTuple):
     decode_tokens_per_s: float
     official: bool
     """Qwen published weights in this format (rather than made by the user's tools)."""
+    download: ReadyDownload | None = None
+    """The preferred ready download of these weights (official, Ollama library, community)."""
     kv_dtype: str = "fp16"
     """KV-cache element type: q8_0 (llama.cpp) or fp8 (vLLM, SGLang) for long contexts."""
     offloaded_bytes: int = 0
@@ -215,24 +234,26 @@ def quick_setups(m: ModelEntry, hw: Hardware, grid: list[Option], ctx: int, kv_e
     flops = flops_per_token(m, ctx)
     place = placement(hw)
     counts = weight_counts(m)
-    by_format: dict[str, tuple[int, int, bool]] = {}
+    by_format: dict[tuple[str, str], tuple[int, int, ReadyDownload | None]] = {}
     by_runtime: dict[str, tuple[int, int]] = {}
     setups = []
     for fmt, rt, eff, scale in grid:
-        if fmt.id not in by_format:
-            by_format[fmt.id] = (weights_bytes(counts, fmt), bytes_read_per_token(counts, fmt),
-                                 official_checkpoint(m, fmt) is not None)
+        key = (fmt.id, "ollama" if rt.id == "ollama" else "")
+        if key not in by_format:
+            by_format[key] = (weights_bytes(counts, fmt), bytes_read_per_token(counts, fmt),
+                              ready_download(m, fmt, rt.id))
         if rt.id not in by_runtime:
             rb = runtime_bytes(rt, m.config, ctx, ctx, 1, kv_elem, *place)
             by_runtime[rt.id] = (rb.kv, rb.peak_overhead)
-        weights, read, official = by_format[fmt.id]
+        weights, read, download = by_format[key]
         kv, overhead = by_runtime[rt.id]
         total = weights + kv + overhead
         tps, _ = decode_tokens_per_s(
             read, kv_read, hw.bandwidth_gb_s * scale, eff.bandwidth, eff.per_token_overhead_ms, flops,
             hw.fp16_tflops * scale if hw.fp16_tflops else None, eff.compute,
         )
-        setups.append(Setup(fmt, rt, total, tps, official))
+        setups.append(Setup(fmt, rt, total, tps, download is not None and
+                            download.provenance == "official", download))
     return setups
 
 
@@ -275,10 +296,11 @@ def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: S
             needed=need))]
     home = home_runtime(hw, tables)
 
-    def preference(x: Setup) -> tuple[float, bool, float]:
-        """Best score (quality kept, speed, headroom); near ties go to an official download."""
+    def preference(x: Setup) -> tuple[float, bool, bool, float]:
+        """Best score (quality kept, speed, headroom); near ties go to an official download,
+        then to any ready one."""
         return (round(sum(setup_parts(x, hw, s, home, m, c.task).values()), 3), x.official,
-                x.decode_tokens_per_s)
+                x.download is not None, x.decode_tokens_per_s)
 
     return max(fast, key=preference), []
 
@@ -326,13 +348,19 @@ def home_runtime(hw: Hardware, tables: Tables) -> str | None:
     return default.runtime if default else None
 
 
+def download_credit(d: ReadyDownload | None, s: Scoring) -> float:
+    """Ready weights save a conversion step: official most, then the Ollama library, then a
+    community build (scoring.toml [download])."""
+    return s.weights["official_download"] * s.download[d.provenance] if d else 0.0
+
+
 def setup_parts(x: Setup, hw: Hardware, s: Scoring, home: str | None, m: ModelEntry,
                 task: str = "chat") -> dict[str, float]:
     """The score parts that depend on the setup: speed utility for the job, runtime, download,
     headroom, and the format's quality loss for this model's size."""
     return {"speed": speed_score(x.decode_tokens_per_s, s, task),
             "runtime": s.weights["runtime"] if x.runtime.id == home else 0.0,
-            "download": s.weights["official_download"] if x.official else 0.0,
+            "download": download_credit(x.download, s),
             "headroom": -headroom_penalty(x.total_bytes / hw.usable_memory_bytes, s),
             "quant_loss": -s.weights["quant_loss"] * quant_loss_sd(
                 x.fmt.quality_loss + (s.kv["quality_loss"] if x.kv_dtype != "fp16" else 0.0),
@@ -518,6 +546,7 @@ def make_pick(rank: int, score: float, m: ModelEntry, setup: Setup | None,
     return Pick(
         **common, deployment="local", quant=setup.fmt.id, runtime=setup.runtime.id,
         kv_cache_dtype=setup.kv_dtype, offloaded_bytes=setup.offloaded_bytes,
+        download=PickDownload(**setup.download._asdict()) if setup.download else None,
         memory=PickMemory(total_bytes=e.memory.total_bytes, usable_bytes=hw.usable_memory_bytes,
                           weights_bytes=e.memory.weights_bytes,
                           kv_cache_bytes=e.memory.kv_cache_bytes),
@@ -569,8 +598,7 @@ def pick_why(m: ModelEntry, setup: Setup, parts: dict[str, float], decode: float
     if parts.get("unused_modalities"):
         bits.append(msg("takes {inputs} input the task does not use",
                         inputs="/".join(x for x in m.modalities_in if x != "text")))
-    bits.append(msg("official {quant} weights", quant=setup.fmt.id) if setup.official
-                else msg("self-made {quant} weights", quant=setup.fmt.id))
+    bits.append(download_bit(setup))
     if setup.kv_dtype != "fp16":
         bits.append(msg("{dtype} KV cache for {context} context", dtype=setup.kv_dtype,
                         context=ktokens(context_for(m, c))))
@@ -584,6 +612,19 @@ def pick_why(m: ModelEntry, setup: Setup, parts: dict[str, float], decode: float
     if (lic := license_note(m)):
         bits.append(lic)
     return join("; ", bits)
+
+
+def download_bit(setup: Setup) -> str:
+    """Where the pick's weights come from, community builds named as such."""
+    d, quant = setup.download, setup.fmt.id
+    if d is None:
+        return msg("self-made {quant} weights", quant=quant)
+    if d.provenance == "official":
+        return msg("official {quant} weights", quant=quant)
+    if d.provenance == "ollama-library":
+        return msg("Ollama library {quant} tag {tag}", quant=quant, tag=d.ref)
+    return msg("community {quant} build by {publisher} (not official)", quant=quant,
+               publisher=d.publisher)
 
 
 def closest_miss(excluded: list[Exclusion], hw: Hardware, smallest_quant: str) -> str | None:

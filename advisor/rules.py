@@ -58,6 +58,8 @@ class Scoring(Record):
     task_areas: dict[str, str]
     legacy: dict[str, list[str]]
     kv: dict[str, float]
+    download: dict[str, float]
+    """share of `official_download` a ready download earns, by provenance."""
 
 
 @record

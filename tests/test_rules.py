@@ -177,28 +177,21 @@ def test_retired_api_model_is_never_offered() -> None:
 
 # --- expert scenarios -----------------------------------------------------------------------------
 # device, options, what an expert would pick (ids acceptable as #1), and why, with the evidence.
-# The Qwen3.5 small models (issue 11) have no benchmarks in the catalog yet, so they rank on the
-# size/generation prior alone and now top these scenarios; issue 13 re-tunes the expectations.
-NEW_MODELS_XFAIL = pytest.mark.xfail(
-    reason="Qwen3.5 small models rank on priors only (issue 13 to review)", strict=False)
-
+# Qwen3.5 small models (March 2026) lead the small devices: 4B/9B on the AA index (13.1 / 13.7,
+# above Qwen3-4B-2507 and Qwen3-8B), 0.8B/2B on the size/generation prior (no published result yet).
 SCENARIOS = [
-    pytest.param("snapdragon-8-elite", {}, {"qwen3-4b", "qwen3-4b-instruct-2507"},
-     "12 GB phone: a 4B of the newest text generation at 4-bit reads at ~11 tok/s; 8B is "
-     "below reading pace. Evidence: Qwen3-4B mmlu-redux 83.7, livebench 63.6 (card)",
-     marks=NEW_MODELS_XFAIL),
-    pytest.param("budget-phone", {}, {"qwen3-4b", "qwen3-4b-instruct-2507", "qwen3-1.7b"},
-     "small phone: a Qwen3 small model; Qwen2.5 1.5B/3B score lower on the same cards",
-     marks=NEW_MODELS_XFAIL),
-    pytest.param("raspberry-pi-5", {}, {"qwen3-4b", "qwen3-1.7b", "qwen3-4b-instruct-2507"},
-     "Pi 5, CPU only: Qwen3-4B/1.7B (card mmlu-redux 83.7 / 73.9) beat Qwen2.5-1.5B",
-     marks=NEW_MODELS_XFAIL),
-    pytest.param("laptop", {}, {"qwen3-8b", "qwen3-4b", "qwen3-4b-instruct-2507"},
-     "16 GB laptop: an 8B or 4B Qwen3 (AA index 7.4 for Qwen3-8B)",
-     marks=NEW_MODELS_XFAIL),
-    pytest.param("m4", {}, {"qwen3-4b", "qwen3-8b", "qwen3-4b-instruct-2507"},
-     "M4 16 GB chat: a text model (Qwen3 8B/4B), not a vision model",
-     marks=NEW_MODELS_XFAIL),
+    ("snapdragon-8-elite", {}, {"qwen3.5-4b", "qwen3.5-2b", "qwen3-4b-instruct-2507"},
+     "12 GB phone: Qwen3.5-4B at Q4_K_M (AA index 13.1, a ready community GGUF) at ~14 tok/s or "
+     "Qwen3.5-2B at Q8_0 at ~19 tok/s; the 9B is below reading pace"),
+    ("budget-phone", {}, {"qwen3.5-2b", "qwen3.5-0.8b", "qwen3-1.7b"},
+     "8 GB budget phone, <4 GB for one app at 17 GB/s: a Qwen3.5 0.8B/2B (Qwen3-1.7B: card "
+     "mmlu-redux 73.9); 4B models read at ~2 tok/s there"),
+    ("raspberry-pi-5", {}, {"qwen3.5-4b", "qwen3.5-2b", "qwen3-4b-instruct-2507", "qwen3-1.7b"},
+     "Pi 5, CPU only: a Qwen3.5 2B/4B (AA 13.1 for the 4B) or Qwen3-4B-2507/1.7B"),
+    ("laptop", {}, {"qwen3.5-9b", "qwen3.5-4b", "qwen3-8b"},
+     "16 GB laptop: Qwen3.5-9B/4B (AA 13.7 / 13.1) or Qwen3-8B (AA 7.4)"),
+    ("m4", {}, {"qwen3.5-9b", "qwen3.5-4b", "qwen3-8b"},
+     "M4 16 GB chat: Qwen3.5-9B/4B on MLX (AA 13.7 / 13.1), not a vision-only family"),
     ("m4-max", {}, {"qwen3.8-27b", "qwen3.6-35b-a3b"},
      "M4 Max: Qwen3.8-27B (AA 33.9) or the 35B-A3B MoE at >100 tok/s"),
     ("rtx-3060", {}, {"qwen3.5-9b", "qwen3.5-4b", "qwen3-8b", "qwen3-14b"},
@@ -274,3 +267,38 @@ def test_top_n_is_diverse_best_fastest_smallest_moe_and_dense() -> None:
     assert kinds == {True, False}  # dense and MoE both offered
     scores = [p.score for p in picks]
     assert scores == sorted(scores, reverse=True)  # ranks stay in score order
+
+
+# --- where the weights come from --------------------------------------------------------------------
+def test_ready_downloads_rank_official_then_ollama_library_then_community() -> None:
+    """Qwen3.5-4B Q4_K_M: no official GGUF; an Ollama library tag on ollama, else the community
+    unsloth GGUF (named, never official); Qwen3-8B keeps Qwen's own GGUF repo."""
+    from advisor.estimate import ready_download
+
+    m, q8b = catalog.by_id()["qwen3.5-4b"], catalog.by_id()["qwen3-8b"]
+    fmt = tables.weight_format("q4_k_m")
+    on_llama = ready_download(m, fmt, "llama.cpp")
+    on_ollama = ready_download(m, fmt, "ollama")
+    assert on_llama and on_llama.provenance == "community" and on_llama.publisher == "unsloth"
+    assert on_ollama and on_ollama.provenance == "ollama-library" and on_ollama.ref.startswith(
+        "qwen3.5:4b")
+    assert (d := ready_download(q8b, fmt, "llama.cpp")) and d.provenance == "official"
+    # a format nobody publishes stays "convert it yourself"
+    assert ready_download(m, tables.weight_format("q3_k_m"), "llama.cpp") is None
+
+
+def test_a_community_download_earns_less_than_official_and_says_whose_it_is() -> None:
+    s = load_scoring()
+    r = run("snapdragon-8-elite", private=True, top=20)
+    by = {p.model_id: p for p in local(r)}
+    community = by["qwen3.5-4b"]
+    assert community.download and community.download.provenance == "community"
+    assert "community q4_k_m build by unsloth (not official)" in community.why
+    assert "official" not in community.why.replace("(not official)", "")
+    assert community.score_parts["download"] == pytest.approx(
+        s.weights["official_download"] * s.download["community"], abs=1e-4)
+    official = [p for p in local(r) if p.download and p.download.provenance == "official"]
+    assert official and all(p.score_parts["download"] == pytest.approx(
+        s.weights["official_download"], abs=1e-4) for p in official)
+    self_made = [p for p in local(r) if p.download is None]
+    assert all(p.score_parts["download"] == 0 and "self-made" in p.why for p in self_made)
