@@ -324,9 +324,9 @@ def detection_table(result: Detection) -> Table:
         (_("system"), f"{p.system} {p.machine}"),
         ("CPU", _("{model} ({cores} cores)").format(model=p.cpu_model or "?",
                                                     cores=p.cpu_cores or "?")),
-        ("RAM", _("{total} total, {free} free").format(total=gigabytes(p.ram_total_bytes),
+        (_("RAM"), _("{total} total, {free} free").format(total=gigabytes(p.ram_total_bytes),
                                                        free=gigabytes(p.ram_available_bytes))),
-        ("GPUs", gpus),
+        (_("GPUs"), gpus),
         (_("Apple chip"), p.apple_chip or "-"),
         (_("profile"), result.device_id or _("(none: generic CPU machine)")),
         (_("taken as"), _("{name}: {usable} usable, {bandwidth:g} GB/s").format(
