@@ -81,6 +81,8 @@ class QualityArea(Record):
 
     prior: list[float]
     prior_sd: float
+    prior_top_log2_billions: float | None = None
+    """log2 size of the largest model with evidence: the prior's size term stops there."""
     residual_sd: float
     held_out_tau: float
     held_out_tables: int
@@ -249,12 +251,16 @@ def model_quality(m: ModelEntry, area: str, fitted: dict[str, ModelQuality],
     fit = table.areas.get(area)
     if fit is None or not m.params_total:
         return None
-    total = m.params_total - m.towers_params
+    ngram = m.param_count.ngram if m.config and m.architecture else 0
+    total = m.params_total - m.towers_params - ngram
     active = m.params_active or total
     size = math.log2(max(math.sqrt(total * active) / 1e9, 0.1))
     b0, b1, b2 = fit.prior
-    score = b0 + b1 * size + b2 * table.generations.get(m.generation, 0)
-    return ModelQuality(model=m.id, score=score, sd=fit.prior_sd, estimated=True)
+    top = fit.prior_top_log2_billions
+    excess = max(0.0, size - top) if top is not None else 0.0
+    score = b0 + b1 * (size - excess) + b2 * table.generations.get(m.generation, 0)
+    return ModelQuality(model=m.id, score=score, sd=math.hypot(fit.prior_sd, b1 * excess),
+                        estimated=True)
 
 
 def quality_part(q: ModelQuality | None, s: Scoring) -> float:

@@ -10,9 +10,11 @@ Method (plain Python, deterministic):
   * Each table is divided by its standard deviation across its models; the additive model
     z[b, m] = q[m] + a[b] + noise (a per-benchmark offset, a per-model score) is fitted by
     alternating weighted least squares, shrunk toward a prior with strength PRIOR_STRENGTH.
-  * The prior is a least-squares line in log2(effective billions) (MoE: sqrt(total x active))
-    and generation index, fitted on the models with evidence; models without evidence get the
-    prior alone and `estimated = true`.
+  * The prior is a least-squares line in log2(effective billions) (MoE: sqrt(total x active);
+    n-gram lookup tables not counted) and generation index, fitted on the models with evidence;
+    models without evidence get the prior alone and `estimated = true`. The line does not
+    extrapolate: above the largest model with evidence the size term stops and the SD grows by
+    slope x excess (`extrapolated`).
   * Uncertainty: residual SD / sqrt(weight of the model's evidence + prior strength); for
     estimated models the prior's residual SD.
   * Held-out check: each table with >= 4 models is left out in turn, the rest refitted, and the
@@ -95,10 +97,27 @@ def inputs_hash(names: tuple[str, ...] = ("qwen_models.toml", "evidence.toml")) 
     return digest.hexdigest()
 
 
+def ngram_table_params(m: dict) -> int:
+    """N-gram embedding tables (Qwen3.8-Flash-Next): looked up, not computed; no size for the prior."""
+    c = m.get("config", {})
+    return (c.get("ngram_vocab_size_base") or 0) * (c.get("ple_embed_dim") or 0) * len(
+        c.get("ple_layer_ids") or ())
+
+
 def effective_log_size(m: dict) -> float:
-    total = m.get("params_total") or 1e8
+    total = (m.get("params_total") or 1e8) - ngram_table_params(m)
     active = m.get("params_active") or total
     return math.log2(max(math.sqrt(total * active) / 1e9, 0.1))
+
+
+def extrapolated(m: dict, beta: list[float], top: float, prior_sd: float) -> tuple[float, float]:
+    """The prior of a model larger than every model with evidence in the area (`top`: their
+    largest log2 size): the size term stops at `top`, and the SD grows by the slope times the
+    excess (we do not know that the size line goes on)."""
+    size = effective_log_size(m)
+    excess = max(0.0, size - top)
+    score = prior_of(m, beta) - beta[1] * excess
+    return score, math.hypot(prior_sd, beta[1] * excess)
 
 
 def area_observations(tables: dict[str, Table], area: str, skip: str | None = None
@@ -175,6 +194,7 @@ def fit_area(models: list[dict], obs: list[tuple[str, str, float, float]]) -> di
         if step == ITERATIONS // 2 - 1:
             beta, prior_sd = fit_prior(models, q)
             prior = {m["id"]: prior_of(m, beta) for m in models}
+    top = max((effective_log_size(m) for m in models if m["id"] in by_model), default=0.0)
     sse = sum(w * (z - q[mid] - a[b]) ** 2 for b, mid, z, w in obs)
     weight = sum(w for *_, w in obs)
     sigma = math.sqrt(sse / max(1.0, weight - len(q) - len(a))) if obs else 1.0
@@ -185,8 +205,8 @@ def fit_area(models: list[dict], obs: list[tuple[str, str, float, float]]) -> di
             w = sum(x for *_, x in by_model[mid])
             out[mid] = (q[mid], sigma / math.sqrt(w + PRIOR_STRENGTH), False)
         else:
-            out[mid] = (prior[mid], prior_sd, True)
-    return {"scores": out, "beta": beta, "prior_sd": prior_sd, "sigma": sigma}
+            out[mid] = (*extrapolated(m, beta, top, prior_sd), True)
+    return {"scores": out, "beta": beta, "prior_sd": prior_sd, "sigma": sigma, "top": top}
 
 
 def kendall_tau(xs: list[float], ys: list[float]) -> float:
@@ -245,7 +265,9 @@ def render(models: list[dict], tables: dict[str, Table], labels: dict[str, str])
         tau, n = held_out(models, tables, area)
         beta = ", ".join(f"{b:.4f}" for b in fit["beta"])
         lines += [f'[areas.{area}]', f"prior = [{beta}]  # intercept, per log2(B), per generation",
-                  f"prior_sd = {fit['prior_sd']:.4f}", f"residual_sd = {fit['sigma']:.4f}",
+                  f"prior_sd = {fit['prior_sd']:.4f}",
+                  f"prior_top_log2_billions = {fit['top']:.4f}  # largest size with evidence",
+                  f"residual_sd = {fit['sigma']:.4f}",
                   f"held_out_tau = {tau if tau == tau else 0.0:.3f}", f"held_out_tables = {n}", ""]
         for mid, (score, sd, estimated) in fit["scores"].items():
             ev = "" if estimated else evidence_line(mid, area, tables, labels)

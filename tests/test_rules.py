@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import importlib.util
 import itertools
+import math
 from pathlib import Path
 
 import pytest
@@ -302,3 +303,37 @@ def test_a_community_download_earns_less_than_official_and_says_whose_it_is() ->
         s.weights["official_download"], abs=1e-4) for p in official)
     self_made = [p for p in local(r) if p.download is None]
     assert all(p.score_parts["download"] == 0 and "self-made" in p.why for p in self_made)
+
+
+def test_the_size_prior_does_not_extrapolate_past_the_evidence() -> None:
+    """Qwen3.8-2.4T-A95B has no published result: its prior stops at the largest model with
+    evidence (Qwen3.5-397B-A17B) and is wider, so an unmeasured 2.4T at self-made Q2_K does not
+    lead an 8xH200 node on size alone."""
+    from advisor.rules import load_quality
+
+    general = load_quality().areas["general"]
+    by = {q.model: q for q in general.models}
+    big = by["qwen3.8-2.4t-a95b"]
+    assert big.estimated and big.sd > general.prior_sd
+    b0, b1, b2 = general.prior
+    cap = b0 + b1 * (general.prior_top_log2_billions or 0) + b2 * 5  # generation 3.8
+    assert big.score == pytest.approx(cap, abs=1e-3)
+    r = run("h200", gpus=8, private=True)
+    assert local(r)[0].model_id != "qwen3.8-2.4t-a95b"
+
+
+def test_ngram_tables_add_no_size_to_the_prior() -> None:
+    """Flash-Next's 51B n-gram lookup tables count in memory, not in the quality prior."""
+    from advisor.rules import load_quality, model_quality
+
+    table = load_quality()
+    m = catalog.by_id()["qwen3.8-flash-next"]
+    assert m.param_count.ngram > 40e9
+    stored = {q.model: q for q in table.areas["general"].models}["qwen3.8-flash-next"]
+    fresh = model_quality(m, "general", {}, table)  # the run-time prior of a model added later
+    # the fit reads the card's total, the run time subtracts the MTP/vision towers as well
+    assert fresh is not None and fresh.score == pytest.approx(stored.score, abs=0.02)
+    b1 = table.areas["general"].prior[1]
+    with_tables = math.log2(math.sqrt(m.params_total * m.params_active)) - math.log2(
+        math.sqrt((m.params_total - m.param_count.ngram) * m.params_active))
+    assert b1 * with_tables > 0.05  # counting the tables would have raised it by this much
