@@ -197,12 +197,11 @@ def _fmt(value: float | None, pattern: str = "{:,.1f}") -> str:
 
 
 def _serve_table(r: Any) -> Any:
-    from rich.markup import escape
-    from rich.table import Table
+    from advisor.render import Table
 
     t = Table(
         title=_("{model} on {device} ({runtime})").format(
-            model=escape(r.model_id), device=escape(r.device), runtime=r.assumptions.runtime),
+            model=r.model_id, device=r.device, runtime=r.assumptions.runtime),
         show_header=False,
     )
     rows = [
@@ -220,18 +219,17 @@ def _serve_table(r: Any) -> Any:
         (_("command"), r.command),
     ]
     for k, v in rows:
-        t.add_row(k, escape(v))
+        t.add_row(k, v)
     for n in r.assumptions.notes:
-        t.add_row(_("note"), escape(tr(n)))
+        t.add_row(_("note"), tr(n))
     return t
 
 
 def _plan_table(r: Any) -> Any:
-    from rich.markup import escape
-    from rich.table import Table
+    from advisor.render import Table
 
     t = Table(title=_("{model}: {users} users x {context:,} tokens").format(
-        model=escape(r.model_id), users=r.users, context=r.context_tokens))
+        model=r.model_id, users=r.users, context=r.context_tokens))
     for col in (
         N_("device"),
         "GPUs",
@@ -247,15 +245,15 @@ def _plan_table(r: Any) -> Any:
         t.add_column(_(col))
     for o in r.options:
         t.add_row(
-            escape(o.device_id),
+            o.device_id,
             str(o.gpus),
             str(o.nodes),
-            escape(o.quant),
+            o.quant,
             f"{o.sessions_max:,}",
             _fmt(o.aggregate_decode_tokens_per_s, "{:,.0f}"),
             _fmt(o.cost_per_hour_usd, "{:,.2f}"),
             _fmt(o.cost_per_million_tokens_usd, "{:,.2f}"),
             _fmt(o.break_even_tokens_per_day, "{:,.0f}"),
-            escape(o.command),
+            o.command,
         )
     return t

@@ -151,20 +151,19 @@ def _gb(n: int | float | None) -> str:
 
 
 def _draft_tables(r: Any) -> list[Any]:
-    from rich.markup import escape
-    from rich.table import Table
+    from advisor.render import Table
 
     head = Table(title=(_("speculative decoding for {model} on {device} ({quant}, {context:,} "
                           "tokens)") if r.device else
                         _("speculative decoding for {model} ({quant}, {context:,} tokens)")).format(
-        model=r.model_id, device=escape(r.device or ""), quant=r.quant, context=r.context_tokens))
+        model=r.model_id, device=r.device or "", quant=r.quant, context=r.context_tokens))
     for col in (N_("draft"), N_("kind"), N_("vocab"), N_("weights"), "KV", N_("fits"), N_("why")):
         head.add_column(_(col))
     for o in r.options:
-        head.add_row(escape(o.model_id), o.kind, f"{o.vocab_size:,}", _gb(o.weights_bytes),
+        head.add_row(o.model_id, o.kind, f"{o.vocab_size:,}", _gb(o.weights_bytes),
                      _gb(o.kv_cache_bytes),
                      "-" if o.fits is None else (_("yes") if o.fits else _("no")),
-                     escape(tr(o.why)))
+                     tr(o.why))
     tables: list[Any] = [head]
     if not r.options:
         empty = Table(title=_("no compatible draft in the catalog and no MTP head"))
@@ -176,25 +175,25 @@ def _draft_tables(r: Any) -> list[Any]:
         ref.add_column(_("draft"))
         ref.add_column(_("reason"))
         for x in r.refused:
-            ref.add_row(escape(x.model_id), escape(tr(x.reason)))
+            ref.add_row(x.model_id, tr(x.reason))
         tables.append(ref)
     for s in r.speedup:
         sp = Table(title=_("{kind} speedup {low:.2f}x to {high:.2f}x ({basis})").format(
-            kind=s.kind, low=s.low, high=s.high, basis=escape(tr(s.basis))))
+            kind=s.kind, low=s.low, high=s.high, basis=tr(s.basis)))
         for col in (N_("target"), N_("runtime"), "tokens/s", N_("speedup"), N_("setup"),
                     N_("source")):
             sp.add_column(_(col))
         for row in s.rows:
-            sp.add_row(escape(row.target), escape(row.runtime),
+            sp.add_row(row.target, row.runtime,
                        f"{row.baseline_tokens_per_s:g} -> {row.speculative_tokens_per_s:g}",
-                       f"{row.speedup:.2f}x", escape(row.setup), escape(row.source))
+                       f"{row.speedup:.2f}x", row.setup, row.source)
         tables.append(sp)
     cav = Table(title=_("where gains vanish"))
     cav.add_column(_("applies here"))
     cav.add_column(_("case"))
     cav.add_column(_("source"))
     for c in r.caveats:
-        cav.add_row(_("yes") if c.applies_now else "", escape(tr(c.text)), escape(c.source))
+        cav.add_row(_("yes") if c.applies_now else "", tr(c.text), c.source)
     tables.append(cav)
     if r.commands:
         cmd = Table(title=_("commands"))
@@ -202,22 +201,21 @@ def _draft_tables(r: Any) -> list[Any]:
         cmd.add_column(_("kind"))
         cmd.add_column(_("command"))
         for c in r.commands:
-            cmd.add_row(escape(c.runtime), c.kind,
-                        escape(c.command) + (f"\n({escape(tr(c.note))})" if c.note else ""))
+            cmd.add_row(c.runtime, c.kind,
+                        c.command + (f"\n({tr(c.note)})" if c.note else ""))
         tables.append(cmd)
     return tables
 
 
 def _finetune_tables(r: Any) -> list[Any]:
-    from rich.markup import escape
-    from rich.table import Table
+    from advisor.render import Table
 
     m = r.memory
     mem = Table(title=(_("{model}: {method} with {framework} on {device} (rank {rank}, {batch} x "
                          "{seq_len} tokens, {gpus} GPU)") if r.device else
                        _("{model}: {method} with {framework} (rank {rank}, {batch} x {seq_len} "
                          "tokens, {gpus} GPU)")).format(
-        model=r.model_id, method=r.method, framework=r.framework, device=escape(r.device or ""),
+        model=r.model_id, method=r.method, framework=r.framework, device=r.device or "",
         rank=r.rank, batch=r.batch, seq_len=r.seq_len, gpus=r.gpus), show_header=False)
     mem.add_column(_("component"))
     mem.add_column(_("per GPU"))
@@ -231,7 +229,7 @@ def _finetune_tables(r: Any) -> list[Any]:
         ("  " + _("with checkpointing"), m.activations_with_checkpointing_bytes),
         (_("framework overhead"), m.overhead_bytes), (_("total"), m.total_bytes),
     ):
-        mem.add_row(escape(label), _gb(value))
+        mem.add_row(label, _gb(value))
     mem.add_row(_("trainable parameters"), f"{r.trainable_params:,}")
     if r.usable_bytes_per_gpu is not None:
         mem.add_row(_("usable per GPU"), _gb(r.usable_bytes_per_gpu))
@@ -242,28 +240,27 @@ def _finetune_tables(r: Any) -> list[Any]:
     start.add_column(_("what"))
     start.add_column(_("text"))
     if r.config_file:
-        start.add_row(escape(r.config_file), escape(r.config_text))
-    start.add_row(_("command"), escape(r.command))
+        start.add_row(r.config_file, r.config_text)
+    start.add_row(_("command"), r.command)
     notes = Table(title=_("assumptions"), show_header=False)
     notes.add_column(_("note"))
     for line in r.notes:
-        notes.add_row(escape(tr(line)))
+        notes.add_row(tr(line))
     return [mem, start, notes]
 
 
 def _fit_table(r: Any) -> Any:
-    from rich.markup import escape
-    from rich.table import Table
+    from advisor.render import Table
 
     t = Table(title=_("{method} with {framework} on {device} ({gpus} GPU, {batch} x {seq_len} "
                       "tokens): {count} fit").format(
-        method=r.method, framework=r.framework, device=escape(r.device), gpus=r.gpus,
+        method=r.method, framework=r.framework, device=r.device, gpus=r.gpus,
         batch=r.batch, seq_len=r.seq_len, count=len(r.fitting)))
     t.add_column(_("model"))
     t.add_column(_("params"))
     t.add_column(_("per GPU"))
     t.add_column(_("fits"))
     for row in (*r.fitting, *r.not_fitting):
-        t.add_row(escape(row.model_id), f"{row.params_total / 1e9:.1f}B", _gb(row.total_bytes),
+        t.add_row(row.model_id, f"{row.params_total / 1e9:.1f}B", _gb(row.total_bytes),
                   _("yes") if row.fits else _("no"))
     return t
