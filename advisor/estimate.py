@@ -149,14 +149,28 @@ def bytes_read_per_token(model: ModelEntry | WeightCounts, fmt: WeightFormat) ->
     return int((w.linear_active * fmt.bits_per_weight + w.embed * fmt.output_head_bits) / 8)
 
 
+def recurrent_state_bytes(c: ModelConfig,
+                          bytes_per_element: float = STATE_BYTES_PER_ELEMENT) -> int:
+    """Per-sequence state of the linear-attention (Gated DeltaNet) layers of a hybrid model:
+    conv state (kernel - 1) x (value dim + 2 x key dim) + recurrent state key_dim x value dim
+    per value head, as llama.cpp sizes it (n_embd_r, n_embd_s); 0 for models without them.
+    The one formula estimate, serve and recommend use (bytes_per_element: the runtime's state
+    precision, 4 for llama.cpp / SGLang f32)."""
+    linear_layers = c.num_hidden_layers - c.kv_cache_layers
+    if not linear_layers or not c.linear_num_value_heads:
+        return 0
+    d_inner = (c.linear_value_head_dim or 0) * c.linear_num_value_heads
+    d_state = c.linear_key_head_dim or 0
+    groups = c.linear_num_key_heads or 0
+    conv = ((c.linear_conv_kernel_dim or 4) - 1) * (d_inner + 2 * groups * d_state)
+    return int(linear_layers * (conv + d_state * d_inner) * bytes_per_element)
+
+
 def kv_cache_bytes(c: ModelConfig, tokens: int, batch: int, bytes_per_element: float,
                    state_bytes_per_element: float = STATE_BYTES_PER_ELEMENT) -> int:
     """KV cache for `tokens` per sequence and `batch` sequences, plus linear-attention state."""
     per_token = 2 * c.kv_cache_layers * c.num_key_value_heads * c.head_dim * bytes_per_element
-    linear_layers = c.num_hidden_layers - c.kv_cache_layers
-    state = linear_layers * (c.linear_num_value_heads or 0) * (c.linear_key_head_dim or 0) * (
-        c.linear_value_head_dim or 0
-    ) * state_bytes_per_element
+    state = recurrent_state_bytes(c, state_bytes_per_element)
     return int((per_token * tokens + state) * batch)
 
 

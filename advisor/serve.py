@@ -23,6 +23,7 @@ from advisor.estimate import (
     efficiency,
     flops_per_token,
     kv_cache_bytes,
+    recurrent_state_bytes as _state_bytes,
     tensor_parallel,
     weight_counts,
     weights_bytes,
@@ -93,18 +94,8 @@ class ServeResult(Record):
 
 
 def recurrent_state_bytes(c: ModelConfig) -> int:
-    """Per-sequence state of the linear-attention (Gated DeltaNet) layers of a hybrid model, f32:
-    conv state (kernel - 1) x (value dim + 2 x key dim) + recurrent state key_dim x value dim,
-    as llama.cpp sizes it (n_embd_r, n_embd_s)."""
-    linear_layers = c.num_hidden_layers - c.kv_cache_layers
-    if not linear_layers or not c.linear_num_value_heads:
-        return 0
-    d_inner = (c.linear_value_head_dim or 0) * c.linear_num_value_heads
-    d_state = c.linear_key_head_dim or 0
-    groups = c.linear_num_key_heads or 0
-    conv = ((c.linear_conv_kernel_dim or 4) - 1) * (d_inner + 2 * groups * d_state)
-    state = d_state * d_inner
-    return linear_layers * (conv + state) * RECURRENT_STATE_BYTES_PER_ELEMENT
+    """Per-sequence f32 state of the linear-attention layers (estimate.recurrent_state_bytes)."""
+    return _state_bytes(c, RECURRENT_STATE_BYTES_PER_ELEMENT)
 
 
 def kv_bytes_per_token(c: ModelConfig, kv_elem: float) -> int:
