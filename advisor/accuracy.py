@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor.estimate import (
+    Efficiency,
     decode_tokens_per_s,
     efficiency,
     estimate,
@@ -68,8 +69,20 @@ def published_prediction(row: dict[str, Any], tables: Tables, devices: DeviceCat
     eff = efficiency(rt, hw, fmt)
     weight_bytes = row["params_b"] * 1e9 * fmt.bits_per_weight / 8
     tps, _ = decode_tokens_per_s(weight_bytes, 0.0, hw.bandwidth_gb_s * tensor_parallel(hw, eff),
-                                 eff.bandwidth, eff.per_token_overhead_ms)
+                                 eff.bandwidth, fixed_cost_ms(row, eff))
     return tps
+
+
+# num_hidden_layers of the published rows' models (their config.json files)
+LAYERS = {"Llama-2-7B": 32, "Llama-3-8B": 32, "Llama-3-70B": 80, "Llama-3.2-1B": 16,
+          "Llama-3.2-3B": 28, "Mistral-7B": 32, "Phi-2": 32, "TinyLlama-1.1B": 22,
+          "Qwen2-0.5B": 24, "Qwen2.5-0.5B": 24, "Qwen2.5-1.5B": 28, "Qwen2.5-3B": 36,
+          "Qwen2.5-7B": 28, "Qwen2.5-14B": 48, "Qwen2.5-32B": 64, "Qwen2.5-72B": 80}
+
+
+def fixed_cost_ms(row: dict[str, Any], eff: Efficiency) -> float:
+    """Fixed + per-layer cost of one decode step of the row's model."""
+    return eff.per_token_overhead_ms + eff.per_layer_overhead_ms * LAYERS.get(row["model"], 32)
 
 
 def ratio_errors(pairs: Iterable[tuple[float, float | None]]) -> list[float]:
@@ -105,12 +118,14 @@ def source_group(row: dict[str, Any]) -> str:
 
 
 def implied_efficiency(row: dict[str, Any], tables: Tables, devices: DeviceCatalog,
-                       per_token_ms: float) -> tuple[str, float] | None:
-    """(device class, bandwidth efficiency the row implies at this per-token cost), bounded to
-    (0, 0.95]; None when the device is unknown or the cost alone exceeds the measured step."""
+                       per_token_ms: float, per_layer_ms: float = 0.0
+                       ) -> tuple[str, float] | None:
+    """(device class, bandwidth efficiency the row implies at this fixed + per-layer cost),
+    bounded to (0, 0.95]; None when the device is unknown."""
     device = devices.devices.get(row["device_id"])
     if device is None:
         return None
+    per_token_ms += per_layer_ms * LAYERS.get(row["model"], 32)
     weight = row["params_b"] * 1e9 * tables.formats[row["quant"]].bits_per_weight / 8
     step_s = 1 / row["decode_tokens_per_s"] - per_token_ms / 1000
     if step_s <= 0:
@@ -119,12 +134,12 @@ def implied_efficiency(row: dict[str, Any], tables: Tables, devices: DeviceCatal
 
 
 def fit_class_efficiency(rows: Iterable[dict[str, Any]], tables: Tables, devices: DeviceCatalog,
-                         per_token_ms: float) -> dict[str, float]:
+                         per_token_ms: float, per_layer_ms: float = 0.0) -> dict[str, float]:
     """Bandwidth efficiency per device class: the median over source groups of each group's
     median, so every group weighs once however many rows it has."""
     by: dict[str, dict[str, list[float]]] = {}
     for r in rows:
-        got = implied_efficiency(r, tables, devices, per_token_ms)
+        got = implied_efficiency(r, tables, devices, per_token_ms, per_layer_ms)
         if got:
             by.setdefault(got[0], {}).setdefault(source_group(r), []).append(got[1])
     return {cls: round(statistics.median(statistics.median(v) for v in groups.values()), 3)
@@ -152,8 +167,9 @@ def log_errors(rows: list[dict[str, Any]], tables: Tables, devices: DeviceCatalo
             rt = base
             if out_of_sample:
                 train = [r for r in subset if source_group(r) != group]
-                rt = _with_classes(base, fit_class_efficiency(train, tables, devices,
-                                                              base.per_token_overhead_ms))
+                rt = _with_classes(base, fit_class_efficiency(
+                    train, tables, devices, base.per_token_overhead_ms,
+                    base.per_layer_overhead_ms.get("default", 0.0)))
             for r in held:
                 predicted = published_prediction(r, tables, devices, rt)
                 if predicted:
@@ -192,3 +208,93 @@ def speed_ranges(errors: list[tuple[dict[str, Any], float]], devices: DeviceCata
                                round(math.exp(quantile(es, 0.9)), 2))
         out[runtime] = ranges
     return out
+
+
+# --- Qwen3 tables (tests/data/qwen3_speed.json): catalog models, the full estimator ---
+
+QWEN3_RUNTIMES = {"SGLang": "sglang", "Transformers": "transformers", "MLX": "mlx"}
+
+
+def qwen3_prediction(row: dict[str, Any], catalog: Catalog, tables: Tables,
+                     devices: DeviceCatalog, runtime: RuntimeSpec | None = None
+                     ) -> dict[str, float | None]:
+    """Predicted {"tokens_per_s" in the row's own metric, "decode", "prefill", "memory_gib"}.
+
+    Qwen's H20 table counts (prompt + generated) tokens over the whole time: time to first
+    token + generated x the decode step at the mean context. mlx-lm's table gives decode of 128
+    tokens after a 2,048-token prompt, and prefill of that prompt."""
+    model = catalog.by_id()[row["model"]]
+    fmt = tables.formats[row["quant"]]
+    rt = runtime or tables.runtimes[QWEN3_RUNTIMES[row["framework"]]]
+    query = HardwareQuery(gpus=row["gpus"], memory_gib=row.get("memory_gib"))
+    hw = hardware_from(query, devices.devices[row["device_id"]])
+    prompt, out = row["input_length"], row["output_length"]
+    full = estimate(model, hw, tables, fmt, rt, prompt + out, prompt_tokens=prompt)
+    mean = estimate(model, hw, tables, fmt, rt, prompt + out // 2, prompt_tokens=prompt)
+    decode = mean.speed.decode_tokens_per_s
+    ttft = full.speed.time_to_first_token_s
+    got: dict[str, float | None] = {"decode": decode,
+                                    "prefill": full.speed.prefill_tokens_per_s,
+                                    "memory_gib": full.memory.total_bytes / 1024**3,
+                                    "tokens_per_s": None}
+    if decode is None:
+        return got
+    if row["metric"].startswith("(prompt + generated)"):
+        got["tokens_per_s"] = (prompt + out) / ((ttft or 0.0) + out / decode)
+    else:
+        got["tokens_per_s"] = decode
+    return got
+
+
+# --- prefill (prompt processing) of the published rows: compute efficiency per device class ---
+
+def published_prefill(row: dict[str, Any], tables: Tables, devices: DeviceCatalog,
+                      runtime: RuntimeSpec | None = None) -> float | None:
+    """Prompt tokens/s for a published row (pp512 and the like): 2 x parameters FLOPs per token
+    at the device's dense FP16 compute x the runtime's compute efficiency for its class."""
+    device = devices.devices.get(row["device_id"])
+    if device is None or not device.fp16_tflops or not row.get("prompt_tokens_per_s"):
+        return None
+    rt = runtime or tables.runtimes[row["runtime"]]
+    hw = hardware_from(HardwareQuery(), device)
+    eff = efficiency(rt, hw, tables.formats[row["quant"]])
+    return device.fp16_tflops * 1e12 * eff.compute / (2 * row["params_b"] * 1e9)
+
+
+def fit_class_compute(rows: Iterable[dict[str, Any]], devices: DeviceCatalog) -> dict[str, float]:
+    """Compute efficiency per device class implied by the rows' prompt speed, the median over
+    source groups of each group's median, bounded to (0, 0.95]."""
+    by: dict[str, dict[str, list[float]]] = {}
+    for r in rows:
+        device = devices.devices.get(r["device_id"])
+        if device is None or not device.fp16_tflops or not r.get("prompt_tokens_per_s"):
+            continue
+        implied = r["prompt_tokens_per_s"] * 2 * r["params_b"] * 1e9 / (device.fp16_tflops * 1e12)
+        by.setdefault(device.device_class, {}).setdefault(source_group(r), []).append(
+            min(MAX_EFFICIENCY, implied))
+    return {cls: round(statistics.median(statistics.median(v) for v in groups.values()), 3)
+            for cls, groups in by.items()}
+
+
+def prefill_log_errors(rows: list[dict[str, Any]], tables: Tables, devices: DeviceCatalog,
+                       out_of_sample: bool) -> list[tuple[dict[str, Any], float]]:
+    """(row, log(measured / predicted prompt speed)); out of sample: each source group predicted
+    by compute efficiencies refitted without it (a class only it covers keeps the prior)."""
+    from dataclasses import replace
+
+    found = []
+    for runtime in sorted({r["runtime"] for r in rows}):
+        subset = [r for r in rows if r["runtime"] == runtime and r.get("prompt_tokens_per_s")]
+        base = tables.runtimes[runtime]
+        for group in sorted({source_group(r) for r in subset}):
+            rt = base
+            if out_of_sample:
+                train = [r for r in subset if source_group(r) != group]
+                rt = replace(base, compute_efficiency={
+                    "default": base.compute_efficiency["default"],
+                    **fit_class_compute(train, devices)})
+            for r in (r for r in subset if source_group(r) == group):
+                predicted = published_prefill(r, tables, devices, rt)
+                if predicted:
+                    found.append((r, math.log(r["prompt_tokens_per_s"] / predicted)))
+    return found

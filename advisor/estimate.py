@@ -75,6 +75,10 @@ class Efficiency(Record):
     compute: float
     multi_gpu: float
     per_token_overhead_ms: float
+    per_layer_overhead_ms: float = 0.0
+    """Decode cost per layer, on top of the fixed per_token_overhead_ms."""
+    moe_bandwidth: float = 1.0
+    """Multiplier on `bandwidth` for routed-expert bytes."""
 
 
 @record
@@ -321,13 +325,16 @@ def decode_range(rt: RuntimeSpec, hw: Hardware, model: ModelEntry | None = None
     return lo, hi
 
 
+def attention_flops(c: ModelConfig, context: int) -> float:
+    """FLOPs of one token's attention over `context` cached tokens (QK^T and AV, full-attention
+    layers only; linear-attention layers cost no more at depth)."""
+    return 4.0 * c.kv_cache_layers * c.num_attention_heads * c.head_dim * context
+
+
 def flops_per_token(model: ModelEntry, context: int) -> float:
     """2 x active parameters + attention over `context` cached tokens."""
     assert model.config and model.architecture
-    c = model.config
-    active = model.param_count.active
-    attention = 4 * c.kv_cache_layers * c.num_attention_heads * c.head_dim * context
-    return 2.0 * active + attention
+    return 2.0 * model.param_count.active + attention_flops(model.config, context)
 
 
 def efficiency(rt: RuntimeSpec, hw: Hardware, fmt: WeightFormat) -> Efficiency:
@@ -340,6 +347,9 @@ def efficiency(rt: RuntimeSpec, hw: Hardware, fmt: WeightFormat) -> Efficiency:
         compute=comp,
         multi_gpu=rt.multi_gpu_efficiency if hw.gpus > 1 else 1.0,
         per_token_overhead_ms=rt.per_token_overhead_ms,
+        per_layer_overhead_ms=rt.per_layer_overhead_ms.get(
+            hw.device_class, rt.per_layer_overhead_ms.get("default", 0.0)),
+        moe_bandwidth=rt.moe_bandwidth_factor,
     )
 
 
@@ -360,6 +370,90 @@ def decode_tokens_per_s(
     return 1.0 / (max(memory_s, compute_s) + per_token_overhead_ms / 1000), bound
 
 
+def moe_split_bytes(w: WeightCounts, c: ModelConfig, fmt: WeightFormat, batch: int
+                    ) -> tuple[int, int]:
+    """(bytes read once per step: attention, shared experts, head; bytes of the routed experts
+    the step reads): each expert the batch routes to is read once, E x (1 - (1 - k/E)^batch)
+    distinct experts expected. Dense models: (all read bytes, 0)."""
+    base = bytes_read_per_token(w, fmt)
+    if not c.is_moe:
+        return base, 0
+    experts, k = c.num_experts or 1, c.num_experts_per_tok or 1
+    per_expert = (w.linear - w.linear_active) / max(experts - k, 1) * fmt.bits_per_weight / 8
+    touched = k if batch <= 1 else experts * (1 - (1 - k / experts) ** batch)
+    return int(base - k * per_expert), int(max(touched, k) * per_expert)
+
+
+def routed_expert_bytes(w: WeightCounts, c: ModelConfig, fmt: WeightFormat) -> int:
+    """Resident bytes of all routed experts (what llama.cpp --n-cpu-moe moves to host RAM)."""
+    if not c.is_moe:
+        return 0
+    experts, k = c.num_experts or 1, c.num_experts_per_tok or 1
+    return int((w.linear - w.linear_active) / max(experts - k, 1) * experts
+               * fmt.bits_per_weight / 8)
+
+
+def step_overhead_ms(c: ModelConfig, eff: Efficiency, rt: RuntimeSpec, batch: int = 1) -> float:
+    """Fixed cost of a decode step + per-layer cost x layers + per-expert cost of runtimes that
+    launch each expert (Transformers visits every expert of every MoE layer)."""
+    ms = eff.per_token_overhead_ms + eff.per_layer_overhead_ms * c.num_hidden_layers
+    if c.is_moe and rt.moe_expert_ms:
+        experts, k = c.num_experts or 1, c.num_experts_per_tok or 1
+        visited = experts if rt.moe_loops_all_experts else min(experts, k * batch)
+        ms += rt.moe_expert_ms * c.num_hidden_layers * visited
+    return ms
+
+
+class DecodeStep(NamedTuple):
+    """One decode step: seconds, what bounds it, and its additive terms (seconds)."""
+
+    seconds: float
+    bound: str
+    memory_s: float
+    compute_s: float
+    overhead_s: float
+    host_s: float = 0.0
+
+
+def decode_step(model: ModelEntry, w: WeightCounts, fmt: WeightFormat, rt: RuntimeSpec,
+                eff: Efficiency, bandwidth_gb_s: float, tflops: float | None, context: int,
+                batch: int, kv_elem: float, host_bytes: float = 0.0,
+                host_gb_s: float | None = None) -> DecodeStep:
+    """Seconds of one decode step of `batch` sequences holding `context` tokens each:
+
+    fixed + per-layer (+ per-expert) cost
+    + max(bytes read / effective bandwidth, FLOPs / effective compute)
+    bytes read = shared weights + the routed experts the batch touches (at the runtime's MoE
+    bandwidth factor) + KV cache + the recurrent state of linear-attention layers (read and
+    written); FLOPs = 2 x active params x max(batch, the format's padded GEMM rows) + attention
+    over the context. `host_bytes` of the read live in host RAM (offload) and are read at
+    `host_gb_s`, in turn with the GPU part."""
+    assert model.config
+    c = model.config
+    dense, expert = moe_split_bytes(w, c, fmt, batch)
+    state_elem = rt.memory.state_bytes_per_element if rt.memory else STATE_BYTES_PER_ELEMENT
+    kv_read = kv_cache_bytes(c, context, batch, kv_elem, state_elem)
+    state_rw = recurrent_state_bytes(c, state_elem) * batch  # written back (kv_read reads it)
+    bw = bandwidth_gb_s * 1e9 * eff.bandwidth
+    host = min(host_bytes, dense + expert)
+    on_gpu_expert = max(0.0, expert - host) if c.is_moe else expert * (1 - host / (dense + expert))
+    on_gpu_dense = dense if c.is_moe else dense * (1 - host / (dense + expert))
+    memory_s = ((on_gpu_dense + kv_read + state_rw) / bw
+                + on_gpu_expert / (bw * max(eff.moe_bandwidth, 1e-6)))
+    compute_s = 0.0
+    if tflops:
+        rows = max(batch, rt.pad_batch_rows.get(fmt.id, 1))
+        flops = 2.0 * model.param_count.active * rows + attention_flops(c, context) * batch
+        compute_s = flops / (tflops * 1e12 * eff.compute)
+    host_s = host / (host_gb_s * 1e9) if host and host_gb_s else 0.0
+    overhead_s = step_overhead_ms(c, eff, rt, batch) / 1000
+    bound = N_("compute") if compute_s > memory_s else N_("memory bandwidth")
+    if host_s:
+        bound = N_("host memory bandwidth (offload)")
+    return DecodeStep(max(memory_s, compute_s) + host_s + overhead_s, bound, memory_s,
+                      compute_s, overhead_s, host_s)
+
+
 def estimate(
     model: ModelEntry, hw: Hardware, tables: Tables, fmt: WeightFormat, rt: RuntimeSpec,
     context_tokens: int, prompt_tokens: int | None = None, batch: int = 1, kv_dtype: str = "fp16",
@@ -377,39 +471,40 @@ def estimate(
     total = weights + kv + overhead
     steady = weights + kv + rb.steady_overhead
     reserved = int(hw.memory_bytes * rt.reserve_fraction) if rt.reserve_fraction else None
-    fits = total <= hw.usable_memory_bytes
+    usable = usable_bytes(rt, hw)
+    fits = total <= usable
     max_ctx = max_context_tokens(model, hw, fmt, rt, batch, kv_elem)
 
     speed_up = tensor_parallel(hw, eff)
-    read = bytes_read_per_token(model, fmt)
-    kv_read = kv_cache_bytes(c, context_tokens, 1, kv_elem) * batch
+    counts = weight_counts(model)
     offloaded = 0
     extra = list(notes)
     tflops = hw.fp16_tflops
     offloads = hw.is_gpu and rt.id in ("llama.cpp", "ollama", "lm-studio")
+    host_gb_s = rt.host_bandwidth_efficiency * (hw.host_bandwidth_gb_s or hw.bandwidth_gb_s)
     if not fits and offloads and not hw.host_ram_bytes:
         extra.append(msg("does not fit in GPU memory; {runtime} can offload layers to system RAM:"
                          " pass --ram-gb to estimate that", runtime=rt.id))
     if not fits and offloads and hw.host_ram_bytes:
-        offloaded = total - hw.usable_memory_bytes
+        offloaded = total - usable
         if offloaded < hw.host_ram_bytes * 0.8:
             extra.append(msg(
                 "does not fit in GPU memory: {offloaded:.1f} GB of weights offloaded to host RAM"
                 " (llama.cpp --n-gpu-layers / MoE experts on CPU); host RAM read at {share:.0%} of"
-                " {bandwidth:g} GB/s", offloaded=offloaded / 1e9, share=HOST_BANDWIDTH_SHARE,
-                bandwidth=hw.host_bandwidth_gb_s or 0))
-    flops = flops_per_token(model, context_tokens) * batch
-    step_tps, bound = decode_tokens_per_s(
-        read, kv_read, hw.bandwidth_gb_s * speed_up, eff.bandwidth, eff.per_token_overhead_ms,
-        flops, tflops * speed_up if tflops else None, eff.compute,
-    )
+                " {bandwidth:g} GB/s", offloaded=offloaded / 1e9,
+                share=rt.host_bandwidth_efficiency, bandwidth=hw.host_bandwidth_gb_s or 0))
+    host_read = 0.0
     if offloaded:
-        share = offloaded / weights
-        host_gb_s = HOST_BANDWIDTH_SHARE * (hw.host_bandwidth_gb_s or hw.bandwidth_gb_s)
-        gpu_s = (1 - share) * (read + kv_read) / (hw.bandwidth_gb_s * 1e9 * eff.bandwidth)
-        cpu_s = share * read / (host_gb_s * 1e9)
-        step_tps = 1.0 / (gpu_s + cpu_s + eff.per_token_overhead_ms / 1000)
-        bound = N_("host memory bandwidth (offload)")
+        dense, expert = moe_split_bytes(counts, c, fmt, batch)
+        experts_total = routed_expert_bytes(counts, c, fmt)
+        if experts_total and offloaded <= experts_total:  # MoE: experts go to host RAM first
+            host_read = expert * offloaded / experts_total
+        else:  # layers: the offloaded share of every byte read
+            host_read = (dense + expert) * min(1.0, offloaded / weights)
+    step = decode_step(model, counts, fmt, rt, eff, hw.bandwidth_gb_s * speed_up,
+                       tflops * speed_up if tflops else None, context_tokens, batch, kv_elem,
+                       host_read, host_gb_s)
+    step_tps, bound = 1.0 / step.seconds, step.bound
     feasible = fits or offloaded
     decode = step_tps if feasible else None
     prefill = ttft = None
@@ -420,6 +515,7 @@ def estimate(
     if not tflops:
         extra.append(msg("prefill speed unknown: the device profile has no published FP16 "
                          "compute"))
+    extra += runtime_notes(rt, hw, model, weights, total, usable, fits)
     span = decode_range(rt, hw, model)
     checkpoint = official_checkpoint(model, fmt)
     flags = []
@@ -440,7 +536,7 @@ def estimate(
         device_id=hw.device_id,
         memory=Memory(
             weights_bytes=weights, kv_cache_bytes=kv, overhead_bytes=overhead, total_bytes=total,
-            usable_bytes=hw.usable_memory_bytes, runtime_reserved_bytes=reserved,
+            usable_bytes=usable, runtime_reserved_bytes=reserved,
             offloaded_bytes=offloaded, steady_bytes=steady, peak_bytes=total,
             kv_pool_bytes=kv_pool_bytes(model, hw, fmt, rt),
             sequences_fit=sequences_fit(model, hw, fmt, rt, context_tokens, kv_elem),
@@ -496,7 +592,7 @@ def max_context_tokens(
         rb = runtime_bytes(rt, c, tokens, tokens, batch, kv_elem, *place)
         return weights + rb.kv + rb.peak_overhead
 
-    usable = hw.usable_memory_bytes
+    usable = usable_bytes(rt, hw)
     if need(0) > usable:
         return 0
     top = model.context.max_tokens
@@ -507,6 +603,50 @@ def max_context_tokens(
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if need(mid) <= usable else (lo, mid)
     return lo
+
+
+def usable_bytes(rt: RuntimeSpec, hw: Hardware) -> int:
+    """Memory the runtime may use on `hw`: on Apple Silicon under MLX the wired limit it sets
+    (Metal's recommendedMaxWorkingSetSize, a share of RAM by size), else the profile's usable
+    memory."""
+    if rt.wired_limit_fraction and hw.device_class == "apple-silicon":
+        gib = hw.memory_bytes / GIB
+        share = next((f for below, f in rt.wired_limit_fraction if gib < below),
+                     rt.wired_limit_fraction[-1][1])
+        return int(hw.memory_bytes * share)
+    return hw.usable_memory_bytes
+
+
+def default_context_tokens(rt: RuntimeSpec, hw: Hardware, model: ModelEntry) -> int | None:
+    """The context `rt` gives the model when nobody sets one (Ollama: by GPU memory), capped at
+    the model's maximum; None for runtimes without such a default."""
+    tiers = rt.default_context_by_memory_gib
+    if not tiers:
+        return None
+    gib = (hw.memory_bytes if hw.is_gpu else hw.usable_memory_bytes) / GIB
+    tokens = next((t for below, t in tiers if gib < below), tiers[-1][1])
+    return min(int(tokens), model.context.max_tokens)
+
+
+def runtime_notes(rt: RuntimeSpec, hw: Hardware, model: ModelEntry, weights: int, total: int,
+                  usable: int, fits: bool) -> list[str]:
+    """What the runtime's own defaults mean here: Ollama's default context, MLX's wired limit."""
+    out = []
+    ctx = default_context_tokens(rt, hw, model)
+    if ctx:
+        out.append(msg("{runtime} runs a model at {tokens:,} tokens of context unless num_ctx or "
+                       "OLLAMA_CONTEXT_LENGTH says otherwise ({source})", runtime=rt.id,
+                       tokens=ctx, source=rt.default_context_source))
+    if rt.wired_limit_fraction and hw.device_class == "apple-silicon":
+        if rt.slow_above_wired_share and weights > rt.slow_above_wired_share * usable:
+            out.append(msg("the weights exceed {share:.0%} of the wired limit ({limit:.1f} GB): "
+                           "mlx-lm warns this can be slow", share=rt.slow_above_wired_share,
+                           limit=usable / 1e9))
+        if not fits and total < hw.memory_bytes - 8 * GIB:
+            out.append(msg("over the wired limit ({limit:.1f} GB) but within RAM: sudo sysctl "
+                           "iogpu.wired_limit_mb={mb} (macOS 15+) raises it",
+                           limit=usable / 1e9, mb=int((hw.memory_bytes - 8 * GIB) / 2**20)))
+    return out
 
 
 def placement(hw: Hardware) -> tuple[int, bool, float]:

@@ -111,6 +111,32 @@ class RuntimeSpec(Record):
     range_source: str = ""
     memory: RuntimeMemory | None = None
     """How the runtime allocates (steady and peak memory, KV pool); None: the flat overheads."""
+    per_layer_overhead_ms: dict[str, float] = field(default_factory=dict)
+    """Decode cost per transformer layer (kernel launches grow with layers), per device class
+    ("default": any other); added to per_token_overhead_ms, the fixed cost of a step."""
+    moe_bandwidth_factor: Share = 1.0
+    """Multiplier on bandwidth efficiency for the routed experts' bytes (small, scattered
+    matrices read less well than dense ones)."""
+    moe_expert_ms: NonNegative = 0.0
+    """Cost per expert evaluated per MoE layer and step (Transformers loops over experts)."""
+    moe_loops_all_experts: bool = False
+    """The MoE block visits every expert each step, routed to or not (Transformers 4.51)."""
+    pad_batch_rows: dict[str, int] = field(default_factory=dict)
+    """Per format: rows the weight-only-quantized GEMM computes however small the batch (the
+    compute floor of W4A16 kernels)."""
+    host_bandwidth_efficiency: Share = 0.5
+    """Share of host-RAM bandwidth reached on layers or experts offloaded to system RAM."""
+    speed_version: str = ""
+    """Runtime version the speed parameters were fitted on."""
+    default_context_by_memory_gib: tuple[tuple[float, int], ...] = ()
+    """Context the runtime gives a model when nobody sets one: (GPU memory below GiB, tokens)
+    tiers (Ollama's num_ctx / OLLAMA_CONTEXT_LENGTH default)."""
+    default_context_source: str = ""
+    wired_limit_fraction: tuple[tuple[float, float], ...] = ()
+    """Apple Silicon: (RAM below GiB, share of RAM) Metal's recommendedMaxWorkingSetSize gives,
+    the wired limit MLX sets for generation (raise with sysctl iogpu.wired_limit_mb)."""
+    slow_above_wired_share: Share = 0.0
+    """MLX warns "This can be slow" when the model exceeds this share of the wired limit."""
 
 
 @record

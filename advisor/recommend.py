@@ -12,11 +12,9 @@ from advisor.estimate import (
     Estimate,
     bytes_read_per_token,
     compatible,
-    decode_tokens_per_s,
+    decode_step,
     efficiency,
     estimate,
-    flops_per_token,
-    kv_cache_bytes,
     ReadyDownload,
     obtainable,
     ready_download,
@@ -230,8 +228,6 @@ def quick_setups(m: ModelEntry, hw: Hardware, grid: list[Option], ctx: int, kv_e
                  ) -> list[Setup]:
     """Total memory and decode speed of each option, with the same formulas as `estimate`."""
     assert m.config
-    kv_read = kv_cache_bytes(m.config, ctx, 1, kv_elem)
-    flops = flops_per_token(m, ctx)
     place = placement(hw)
     counts = weight_counts(m)
     by_format: dict[tuple[str, str], tuple[int, int, ReadyDownload | None]] = {}
@@ -245,13 +241,12 @@ def quick_setups(m: ModelEntry, hw: Hardware, grid: list[Option], ctx: int, kv_e
         if rt.id not in by_runtime:
             rb = runtime_bytes(rt, m.config, ctx, ctx, 1, kv_elem, *place)
             by_runtime[rt.id] = (rb.kv, rb.peak_overhead)
-        weights, read, download = by_format[key]
+        weights, _, download = by_format[key]
         kv, overhead = by_runtime[rt.id]
         total = weights + kv + overhead
-        tps, _ = decode_tokens_per_s(
-            read, kv_read, hw.bandwidth_gb_s * scale, eff.bandwidth, eff.per_token_overhead_ms, flops,
-            hw.fp16_tflops * scale if hw.fp16_tflops else None, eff.compute,
-        )
+        tps = 1.0 / decode_step(m, counts, fmt, rt, eff, hw.bandwidth_gb_s * scale,
+                                hw.fp16_tflops * scale if hw.fp16_tflops else None, ctx, 1,
+                                kv_elem).seconds
         setups.append(Setup(fmt, rt, total, tps, download is not None and
                             download.provenance == "official", download))
     return setups

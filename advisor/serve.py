@@ -20,9 +20,11 @@ from typing import Any
 from advisor.estimate import (
     WeightCounts,
     bytes_read_per_token,
+    decode_step,
     efficiency,
     flops_per_token,
     kv_cache_bytes,
+    moe_split_bytes,
     recurrent_state_bytes as _state_bytes,
     tensor_parallel,
     weight_counts,
@@ -176,15 +178,8 @@ def sglang_kv_tokens(pool_bytes: int, per_token_bytes: int) -> int:
 
 def moe_weight_bytes_read(w: WeightCounts, c: ModelConfig, fmt: WeightFormat, batch: int) -> int:
     """Weight bytes one batched decode step reads: shared weights once, and each expert the batch
-    routes to once (expected distinct experts E x (1 - (1 - k/E)^batch))."""
-    base = bytes_read_per_token(w, fmt)
-    if not c.is_moe or batch <= 1:
-        return base
-    experts, k = c.num_experts or 1, c.num_experts_per_tok or 1
-    per_expert = (w.linear - w.linear_active) / max(experts - k, 1)
-    touched = experts * (1 - (1 - k / experts) ** batch)
-    extra = (touched - k) * per_expert * fmt.bits_per_weight / 8
-    return int(base + max(0.0, extra))
+    routes to once (estimate.moe_split_bytes)."""
+    return sum(moe_split_bytes(w, c, fmt, batch))
 
 
 def decode_step_s(
@@ -197,21 +192,12 @@ def decode_step_s(
     kv_elem: float,
 ) -> tuple[float, str]:
     """Seconds of one decode step for `batch` streams each holding `kv_tokens_per_seq` tokens."""
-    assert model.config
-    c = model.config
     eff = efficiency(rt, hw, fmt)
     speed_up = tensor_parallel(hw, eff)
-    w = weight_counts(model)
-    read = moe_weight_bytes_read(w, c, fmt, batch)
-    kv_read = (kv_cache_bytes(c, kv_tokens_per_seq, 1, kv_elem)) * batch
-    memory_s = (read + kv_read) / (hw.bandwidth_gb_s * 1e9 * eff.bandwidth * speed_up)
     tflops = device_tflops(hw, fmt)
-    compute_s = 0.0
-    if tflops:
-        flops = flops_per_token(model, kv_tokens_per_seq) * batch
-        compute_s = flops / (tflops * 1e12 * eff.compute * speed_up)
-    bound = "compute" if compute_s > memory_s else "memory bandwidth"
-    return max(memory_s, compute_s) + eff.per_token_overhead_ms / 1000, bound
+    step = decode_step(model, weight_counts(model), fmt, rt, eff, hw.bandwidth_gb_s * speed_up,
+                       tflops * speed_up if tflops else None, kv_tokens_per_seq, batch, kv_elem)
+    return step.seconds, step.bound
 
 
 def device_tflops(hw: Hardware, fmt: WeightFormat) -> float | None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 import statistics
+import sys
 from pathlib import Path
 
 from advisor.accuracy import (
     load_rows,
     log_errors,
     official_prediction,
+    prefill_log_errors,
     published_prediction,
     quantile,
     ratio_errors,
@@ -69,9 +71,59 @@ def out_of_sample_table(tables, devices) -> None:
     print()
 
 
+def factors_cell(factors: list[float]) -> str:
+    ordered = sorted(factors)
+    return (f"{statistics.median(ordered):.2f}x / {quantile(ordered, 0.9):.2f}x / "
+            f"{share_within(ordered, 1.5):.0%}")
+
+
+def additive_table(catalog, tables, devices, refit: bool = True) -> None:
+    """SGLang, Transformers and MLX: the additive speed model on every source group (Qwen's
+    Qwen2.5 A100 and Qwen3 H20 tables, mlx-lm's and LM Studio's M4 Max tables); out of sample:
+    refitted without the group (bench/calibrate.py's coordinate fit), in sample: the catalog's."""
+    from calibrate import SPEED_GRIDS, coordinate_fit, speed_samples
+
+    print("| speed, runtime / source group | rows | out of sample: median / P90 / within 1.5x | "
+          "in sample: median / P90 / within 1.5x |")
+    print("| --- | --- | --- | --- |")
+    for runtime in sorted(SPEED_GRIDS):
+        samples = speed_samples(runtime, catalog, tables, devices)
+        groups = sorted({g for g, _, _ in samples})
+        spec = tables.runtimes[runtime]
+        for group in groups:
+            held = [x for x in samples if x[0] == group]
+            inside = ratio_errors((m, p(spec)) for _, m, p in held)
+            oos = "- (one source group)"
+            if len(groups) > 1 and refit:
+                train = [x for x in samples if x[0] != group]
+                fitted, _ = coordinate_fit(spec, train, SPEED_GRIDS[runtime], sweeps=1)
+                oos = factors_cell(ratio_errors((m, p(fitted)) for _, m, p in held))
+            print(f"| {runtime} / {group} | {len(held)} | {oos} | {factors_cell(inside)} |")
+    print()
+
+
+def prefill_table(tables, devices) -> None:
+    rows = load_rows(DATA / "published_decode.json")
+    inside = {id(r): e for r, e in prefill_log_errors(rows, tables, devices, False)}
+    cells: dict[tuple[str, str], list[tuple[dict, float]]] = {}
+    for r, e in prefill_log_errors(rows, tables, devices, True):
+        cells.setdefault((r["runtime"], devices.devices[r["device_id"]].device_class),
+                         []).append((r, e))
+    print("| prefill (pp512), runtime / device class | rows | source groups | out of sample: "
+          "median / P90 / within 1.5x | in sample: median / P90 / within 1.5x |")
+    print("| --- | --- | --- | --- | --- |")
+    for (runtime, cls), pairs in sorted(cells.items()):
+        groups = len({source_group(r) for r, _ in pairs})
+        print(f"| {runtime} / {cls} | {len(pairs)} | {groups} | {ratio([e for _, e in pairs])} | "
+              f"{ratio([inside[id(r)] for r, _ in pairs])} |")
+    print()
+
+
 def main() -> None:
     catalog, tables, devices = load_catalog(), load_tables(), load_devices()
     out_of_sample_table(tables, devices)
+    prefill_table(tables, devices)
+    additive_table(catalog, tables, devices, refit="--in-sample-only" not in sys.argv)
     official = load_rows(DATA / "qwen25_speed_benchmark.json")
     print("| what | rows | median error | 90th percentile | share |")
     print("| --- | --- | --- | --- | --- |")

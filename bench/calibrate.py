@@ -24,11 +24,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from advisor.accuracy import (
+    fit_class_compute,
     fit_class_efficiency,
     load_rows,
     log_errors,
     official_prediction,
+    QWEN3_RUNTIMES,
     published_prediction,
+    qwen3_prediction,
     ratio_errors,
     share_within,
     source_group,
@@ -101,6 +104,9 @@ def fit_official(rows, framework: str, catalog, tables, devices, base: RuntimeSp
 
 
 def fit_published(rows, tables, devices) -> None:
+    """Per runtime: the fixed and per-layer decode costs (grid), with the group-weighted
+    bandwidth efficiency per class they imply, scored by the group-weighted mean |log error|;
+    and the compute efficiency per class the rows' prompt speeds imply."""
     by_runtime = defaultdict(list)
     for r in rows:
         if r["device_id"] in devices.devices:
@@ -108,34 +114,150 @@ def fit_published(rows, tables, devices) -> None:
     for runtime, subset in sorted(by_runtime.items()):
         base = tables.runtimes[runtime]
         best = None
-        for t0 in [x / 4 for x in range(0, 13)]:
-            classes = defaultdict(list)
-            for r in subset:
-                device = devices.devices[r["device_id"]]
-                weight = r["params_b"] * 1e9 * tables.formats[r["quant"]].bits_per_weight / 8
-                step = 1 / r["decode_tokens_per_s"] - t0 / 1000
-                if step > 0:
-                    classes[device.device_class].append(weight / (device.bandwidth_gb_s * 1e9 * step))
-            eff = {c: round(min(0.95, statistics.median(v)), 2) for c, v in classes.items()}
+        for t0, layer in itertools.product([x / 4 for x in range(0, 13)],
+                                           [x / 100 for x in range(0, 11)]):
+            eff = fit_class_efficiency(subset, tables, devices, t0, layer)
             rt = replace(base, **{"per_token_overhead_ms": t0,
-                                         "bandwidth_efficiency": {**eff, "default": base.bandwidth_efficiency["default"]}})
-            errors = ratio_errors((r["decode_tokens_per_s"], published_prediction(r, tables, devices, rt))
-                                  for r in subset)
-            key = (share_within(errors, 1.5), -statistics.median(errors))
-            if best is None or key > best[0]:
-                best = (key, t0, eff, len(errors))
+                                  "per_layer_overhead_ms": {"default": layer},
+                                  "bandwidth_efficiency": {
+                                      **eff, "default": base.bandwidth_efficiency["default"]}})
+            samples = [(source_group(r), r["decode_tokens_per_s"],
+                        lambda spec, r=r: published_prediction(r, tables, devices, spec))
+                       for r in subset]
+            score = group_score(rt, samples)
+            if best is None or score < best[0]:
+                best = (score, t0, layer, eff)
         assert best
-        print(f"{runtime}: per_token_overhead_ms={best[1]} bandwidth_efficiency={best[2]} "
-              f"within 1.5x: {best[0][0]:.0%} of {best[3]} rows")
+        print(f"{runtime}: per_token_overhead_ms={best[1]} per_layer_overhead_ms={best[2]} "
+              f"bandwidth_efficiency={best[3]} group-weighted mean |log error| {best[0]:.3f}")
+        print(f"{runtime}: compute_efficiency={fit_class_compute(subset, devices)} (prompt speed)")
+
+
+# --- the additive speed model, fitted per runtime on every source group it has -----------------
+
+def speed_samples(runtime: str, catalog, tables, devices) -> list[tuple[str, float, object]]:
+    """(source group, measured, prediction(rt)) for every speed row of `runtime`: Qwen's Qwen2.5
+    A100 table, Qwen's Qwen3 H20 table, mlx-lm's table and the published batch-1 rows."""
+    out: list[tuple[str, float, object]] = []
+    for r in load_rows(DATA / "qwen25_speed_benchmark.json"):
+        if {"vLLM": "vllm", "Transformers": "transformers"}[r["framework"]] == runtime:
+            out.append(("Qwen2.5 speed benchmark, A100, " + r["framework"], r["tokens_per_s"],
+                        lambda rt, r=r: official_prediction(r, catalog, tables, devices, rt)[1]))
+    for r in load_rows(DATA / "qwen3_speed.json"):
+        if QWEN3_RUNTIMES[r["framework"]] == runtime:
+            out.append((r["source_group"], r["tokens_per_s"],
+                        lambda rt, r=r: qwen3_prediction(r, catalog, tables, devices, rt)[
+                            "tokens_per_s"]))
+    for r in load_rows(DATA / "published_decode.json"):
+        if r["runtime"] == runtime and r["device_id"] in devices.devices:
+            out.append((source_group(r), r["decode_tokens_per_s"],
+                        lambda rt, r=r: published_prediction(r, tables, devices, rt)))
+    return out
+
+
+def group_score(rt: RuntimeSpec, samples) -> float:
+    """Mean over source groups of the group's mean |log(measured / predicted)|: each group weighs
+    once, however many rows it has."""
+    by: dict[str, list[float]] = defaultdict(list)
+    for group, measured, predict in samples:
+        p = predict(rt)
+        by[group].append(abs(math.log(measured / p)) if p else 3.0)
+    return statistics.mean(statistics.mean(v) for v in by.values())
+
+
+def with_param(rt: RuntimeSpec, name: str, key: str | None, value) -> RuntimeSpec:
+    if key is None:
+        return replace(rt, **{name: value})
+    return replace(rt, **{name: {**getattr(rt, name), key: value}})
+
+
+def coordinate_fit(rt: RuntimeSpec, samples, grids, sweeps: int = 2) -> tuple[RuntimeSpec, float]:
+    """Coordinate descent over bounded grids (efficiencies in (0, 0.95], costs >= 0)."""
+    best = group_score(rt, samples)
+    for _ in range(sweeps):
+        for name, key, grid in grids:
+            for value in grid:
+                cand = with_param(rt, name, key, value)
+                score = group_score(cand, samples)
+                if score < best - 1e-9:
+                    best, rt = score, cand
+    return rt, best
+
+
+ETA = [x / 100 for x in range(10, 96, 3)]
+FACTOR = [x / 100 for x in range(10, 201, 5)]
+MS = [x / 4 for x in range(0, 81)]
+LAYER_MS = [x / 200 for x in range(0, 61)]
+SPEED_GRIDS = {
+    "sglang": [("bandwidth_efficiency", "default", ETA), ("per_token_overhead_ms", None, MS),
+               ("per_layer_overhead_ms", "default", LAYER_MS),
+               ("moe_bandwidth_factor", None, [x / 100 for x in range(10, 101, 5)]),
+               ("format_efficiency", "fp8", FACTOR), ("format_efficiency", "gptq-int8", FACTOR),
+               ("format_efficiency", "gptq-int4", FACTOR), ("format_efficiency", "awq", FACTOR),
+               ("pad_batch_rows", "gptq-int4", [1, 4, 8, 16, 32, 64]),
+               ("pad_batch_rows", "awq", [1, 4, 8, 16, 32, 64]),
+               ("compute_efficiency", "default", [x / 20 for x in range(4, 19)]),
+               ("multi_gpu_efficiency", None, [x / 20 for x in range(0, 21)])],
+    "transformers": [("bandwidth_efficiency", "default", ETA),
+                     ("per_token_overhead_ms", None, MS),
+                     ("per_layer_overhead_ms", "default", LAYER_MS),
+                     ("moe_expert_ms", None, [x / 200 for x in range(0, 81)]),
+                     ("format_efficiency", "fp8", FACTOR),
+                     ("format_efficiency", "gptq-int8", FACTOR),
+                     ("format_efficiency", "gptq-int4", FACTOR), ("format_efficiency", "awq", FACTOR),
+                     ("multi_gpu_efficiency", None, [x / 20 for x in range(0, 21)]),
+                     ("compute_efficiency", "default", [x / 20 for x in range(4, 19)])],
+    "mlx": [("bandwidth_efficiency", "default", ETA), ("per_token_overhead_ms", None, MS),
+            ("per_layer_overhead_ms", "default", LAYER_MS),
+            ("moe_bandwidth_factor", None, [x / 100 for x in range(10, 101, 5)])],
+}
+
+
+def fit_speed(runtime: str, catalog, tables, devices) -> None:
+    """Fit the additive speed model of `runtime`, then refit without each source group and
+    predict it (leave one source group out): both errors per group."""
+    base = tables.runtimes[runtime]
+    samples = speed_samples(runtime, catalog, tables, devices)
+    fitted, score = coordinate_fit(base, samples, SPEED_GRIDS[runtime])
+    print(f"{runtime}: group-weighted mean |log error| {group_score(base, samples):.3f} -> "
+          f"{score:.3f}")
+    for name, key, _ in SPEED_GRIDS[runtime]:
+        value = getattr(fitted, name)
+        print(f"  {name}{'.' + key if key else ''} = {value.get(key) if key else value}")
+    groups = sorted({g for g, _, _ in samples})
+    ratios: list[float] = []  # measured / predicted, out of sample
+    for group in groups:
+        held = [x for x in samples if x[0] == group]
+        inside = ratio_errors((m, p(fitted)) for _, m, p in held)
+        line = f"  {group}: {len(held)} rows, in sample median {statistics.median(inside):.2f}x"
+        if len(groups) > 1:
+            train = [x for x in samples if x[0] != group]
+            refit, _ = coordinate_fit(base, train, SPEED_GRIDS[runtime], sweeps=1)
+            outside = ratio_errors((m, p(refit)) for _, m, p in held)
+            ratios += [m / p(refit) for _, m, p in held if p(refit)]
+            line += (f", out of sample median {statistics.median(outside):.2f}x, "
+                     f"{share_within(outside, 1.5):.0%} within 1.5x")
+        print(line)
+    if ratios:
+        ordered = sorted(ratios)
+        lo, hi = (ordered[int(q * (len(ordered) - 1))] for q in (0.1, 0.9))
+        print(f"  decode_range = {{ default = [{lo:.2f}, {hi:.2f}] }} (out-of-sample P10-P90)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--catalog", type=Path)
+    parser.add_argument("--speed", nargs="*", metavar="RUNTIME",
+                        help="fit the additive speed model of these runtimes (sglang, "
+                             "transformers, mlx) and print their out-of-sample errors")
     parser.add_argument("--published-only", action="store_true",
                         help="skip the slow grid search on Qwen's official table")
     args = parser.parse_args()
     catalog, tables, devices = load_catalog(args.catalog), load_tables(), load_devices()
+    if args.speed is not None:
+        for runtime in args.speed or sorted(SPEED_GRIDS):
+            fit_speed(runtime, catalog, tables, devices)
+        return
     official = load_rows(DATA / "qwen25_speed_benchmark.json")
     slope, fixed = fit_transformers_memory(official, catalog, tables)
     print(f"transformers: activation_bytes_per_token={slope:.2f} fixed_overhead_gib={fixed:.2f}")

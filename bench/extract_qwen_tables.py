@@ -23,7 +23,8 @@ QWEN_SOURCE = ("QwenLM/Qwen3@c7f51a1a1ce3d4bb750bc545cd2673fff4c5a8f9:"
                "docs/source/getting_started/speed_benchmark.md")
 MLX_SOURCE = "ml-explore/mlx-lm@d78bf58e:mlx_lm/BENCHMARKS.md"
 QUANTS = {"BF16": "bf16", "FP8": "fp8", "GPTQ-Int8": "gptq-int8", "GPTQ-Int4": "gptq-int4",
-          "AWQ": "awq", "q4": "mlx-4bit", "q8": "mlx-8bit", "bf16": "bf16"}
+          "AWQ": "awq", "AWQ-INT4": "awq", "GPTQ-INT4": "gptq-int4", "GPTQ-INT8": "gptq-int8",
+          "q4": "mlx-4bit", "q8": "mlx-8bit", "bf16": "bf16"}
 MLX_MODELS = {"Qwen/Qwen3-4B-Instruct-2507": "qwen3-4b-instruct-2507",
               "Qwen/Qwen3-30B-A3B-Instruct-2507": "qwen3-30b-a3b-instruct-2507"}
 

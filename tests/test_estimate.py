@@ -337,3 +337,172 @@ def test_max_context_is_the_last_context_that_fits(model, runtime, device):
         assert estimate(model, hw, tables, fmt, rt, n).memory.total_bytes <= hw.usable_memory_bytes
         assert estimate(model, hw, tables, fmt, rt, n + 1).memory.total_bytes > \
             hw.usable_memory_bytes
+
+
+# --- the additive speed model (issue 14) --------------------------------------------------------
+
+from advisor.estimate import (  # noqa: E402
+    decode_step,
+    default_context_tokens,
+    moe_split_bytes,
+    recurrent_state_bytes,
+    routed_expert_bytes,
+    step_overhead_ms,
+    usable_bytes,
+    weight_counts,
+)
+from advisor.estimate import efficiency as _efficiency  # noqa: E402
+
+qwen3_rows = load_rows(DATA / "qwen3_speed.json")
+
+
+def _hybrid():
+    return next(m for m in open_models if m.config.kv_cache_layers < m.config.num_hidden_layers
+                and m.config.linear_num_value_heads)
+
+
+def test_one_hybrid_state_formula_for_estimate_and_serve():
+    from advisor.serve import recurrent_state_bytes as serve_state
+
+    c = _hybrid().config
+    assert serve_state(c) == recurrent_state_bytes(c, 4) > 0
+    assert kv_cache_bytes(c, 0, 1, 2.0) == recurrent_state_bytes(c, 2.0)
+    assert kv_cache_bytes(c, 0, 3, 2.0, 4.0) == 3 * serve_state(c)
+    assert recurrent_state_bytes(catalog.by_id()["qwen3-8b"].config) == 0
+
+
+def _step(model_id, runtime="llama.cpp", device="rtx-4090", quant="q4_k_m", **kw):
+    model = catalog.by_id()[model_id]
+    hw = hardware_from(HardwareQuery(), devices.devices[device])
+    rt, fmt = tables.runtimes[runtime], tables.formats[quant]
+    eff = _efficiency(rt, hw, fmt)
+    args = dict(context=4096, batch=1, kv_elem=2.0) | kw
+    return decode_step(model, weight_counts(model), fmt, rt, eff, hw.bandwidth_gb_s,
+                       hw.fp16_tflops, args["context"], args["batch"], args["kv_elem"],
+                       args.get("host_bytes", 0.0), args.get("host_gb_s"))
+
+
+def test_decode_step_is_the_sum_of_its_terms_and_estimate_uses_it():
+    s = _step("qwen3-8b")
+    assert s.seconds == pytest.approx(max(s.memory_s, s.compute_s) + s.overhead_s)
+    model = catalog.by_id()["qwen3-8b"]
+    hw = hardware_from(HardwareQuery(), devices.devices["rtx-4090"])
+    e = estimate(model, hw, tables, tables.formats["q4_k_m"], tables.runtimes["llama.cpp"], 4096)
+    assert e.speed.decode_tokens_per_s == pytest.approx(1 / s.seconds)
+
+
+def test_per_layer_cost_grows_with_layers():
+    rt = tables.runtimes["sglang"]
+    hw = hardware_from(HardwareQuery(), devices.devices["h20"])
+    eff = _efficiency(rt, hw, tables.formats["bf16"])
+    assert eff.per_layer_overhead_ms > 0
+    small, big = catalog.by_id()["qwen3-0.6b"].config, catalog.by_id()["qwen3-32b"].config
+    assert big.num_hidden_layers > small.num_hidden_layers
+    assert step_overhead_ms(big, eff, rt) - step_overhead_ms(small, eff, rt) == pytest.approx(
+        eff.per_layer_overhead_ms * (big.num_hidden_layers - small.num_hidden_layers))
+
+
+def test_moe_reads_routed_experts_at_its_own_efficiency_and_spreads_with_batch():
+    model = catalog.by_id()["qwen3-30b-a3b"]
+    w, c, fmt = weight_counts(model), model.config, tables.formats["bf16"]
+    dense1, expert1 = moe_split_bytes(w, c, fmt, 1)
+    dense8, expert8 = moe_split_bytes(w, c, fmt, 8)
+    assert dense1 == dense8 and expert1 < expert8 < routed_expert_bytes(w, c, fmt)
+    assert moe_split_bytes(weight_counts(catalog.by_id()["qwen3-8b"]),
+                           catalog.by_id()["qwen3-8b"].config, fmt, 8)[1] == 0
+    rt = tables.runtimes["sglang"]
+    assert rt.moe_bandwidth_factor < 1
+    plain = _replace(rt, moe_bandwidth_factor=1.0)
+    hw = hardware_from(HardwareQuery(), devices.devices["h20"])
+    eff = _efficiency(rt, hw, fmt)
+    slow = decode_step(model, w, fmt, rt, eff, hw.bandwidth_gb_s, hw.fp16_tflops, 2048, 1, 2.0)
+    fast = decode_step(model, w, fmt, plain, _efficiency(plain, hw, fmt), hw.bandwidth_gb_s,
+                       hw.fp16_tflops, 2048, 1, 2.0)
+    assert slow.memory_s > fast.memory_s
+
+
+def test_transformers_visits_every_expert():
+    rt = tables.runtimes["transformers"]
+    assert rt.moe_loops_all_experts and rt.moe_expert_ms > 0
+    c = catalog.by_id()["qwen3-30b-a3b"].config
+    hw = hardware_from(HardwareQuery(), devices.devices["h20"])
+    eff = _efficiency(rt, hw, tables.formats["bf16"])
+    assert step_overhead_ms(c, eff, rt) - eff.per_token_overhead_ms - \
+        eff.per_layer_overhead_ms * c.num_hidden_layers == pytest.approx(
+            rt.moe_expert_ms * c.num_hidden_layers * c.num_experts)
+
+
+def test_hybrid_state_is_read_and_written_each_step():
+    model = _hybrid()
+    s = _step(model.id)
+    no_state = _replace(model, config=_replace(model.config, linear_num_value_heads=None))
+    hw = hardware_from(HardwareQuery(), devices.devices["rtx-4090"])
+    rt, fmt = tables.runtimes["llama.cpp"], tables.formats["q4_k_m"]
+    t = decode_step(no_state, weight_counts(model), fmt, rt, _efficiency(rt, hw, fmt),
+                    hw.bandwidth_gb_s, hw.fp16_tflops, 4096, 1, 2.0)
+    bw = hw.bandwidth_gb_s * 1e9 * _efficiency(rt, hw, fmt).bandwidth
+    assert s.memory_s - t.memory_s == pytest.approx(
+        2 * recurrent_state_bytes(model.config, 4.0) / bw, rel=1e-6)  # read + written
+
+
+def test_offloaded_experts_are_read_at_host_bandwidth():
+    base = _step("qwen3-30b-a3b")
+    spill = _step("qwen3-30b-a3b", host_bytes=1e9, host_gb_s=40.0)
+    assert spill.host_s == pytest.approx(1e9 / 40e9)
+    assert spill.seconds > base.seconds and spill.bound == "host memory bandwidth (offload)"
+
+
+def test_padded_gemm_rows_raise_the_compute_floor():
+    rt = tables.runtimes["sglang"]
+    padded = _replace(rt, pad_batch_rows={"awq": 64})
+    plain = _replace(rt, pad_batch_rows={})
+    model = catalog.by_id()["qwen3-32b"]
+    hw = hardware_from(HardwareQuery(), devices.devices["h20"])
+    fmt = tables.formats["awq"]
+    a = decode_step(model, weight_counts(model), fmt, padded, _efficiency(padded, hw, fmt),
+                    hw.bandwidth_gb_s, hw.fp16_tflops, 1024, 1, 2.0)
+    b = decode_step(model, weight_counts(model), fmt, plain, _efficiency(plain, hw, fmt),
+                    hw.bandwidth_gb_s, hw.fp16_tflops, 1024, 1, 2.0)
+    assert 32 * b.compute_s < a.compute_s <= 64 * b.compute_s  # attention FLOPs are not padded
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(open_models), st.sampled_from(["llama.cpp", "sglang", "transformers",
+                                                       "mlx"]),
+       st.floats(50, 5000), st.floats(50, 5000), st.integers(1, 64), st.integers(0, 200_000))
+def test_more_bandwidth_never_lowers_the_additive_decode_speed(model, runtime, bw1, bw2, batch,
+                                                               context):
+    lo, hi = sorted((bw1, bw2))
+    rt = tables.runtimes[runtime]
+    fmt = tables.formats["bf16"]
+    hw = hardware_from(HardwareQuery(), devices.devices["h20"])
+    eff = _efficiency(rt, hw, fmt)
+    w = weight_counts(model)
+    slow = decode_step(model, w, fmt, rt, eff, lo, 148.0, context, batch, 2.0)
+    fast = decode_step(model, w, fmt, rt, eff, hi, 148.0, context, batch, 2.0)
+    assert fast.seconds <= slow.seconds
+
+
+def test_ollama_default_context_by_gpu_memory_and_mlx_wired_limit():
+    ollama, mlx = tables.runtimes["ollama"], tables.runtimes["mlx"]
+    model = catalog.by_id()["qwen3-8b"]
+    small = hardware_from(HardwareQuery(), devices.devices["rtx-3060"])
+    big = hardware_from(HardwareQuery(), devices.devices["h100"])
+    assert default_context_tokens(ollama, small, model) == 4096
+    assert default_context_tokens(ollama, big, model) == model.context.max_tokens  # capped
+    assert default_context_tokens(tables.runtimes["llama.cpp"], small, model) is None
+    e = estimate(model, small, tables, tables.formats["q4_k_m"], ollama, 8192)
+    assert any("4,096 tokens of context" in n for n in e.assumptions.notes)
+    # the profile's 64 GiB M1 Max may be bought with 32 GiB: the wired limit is then 2/3 of RAM
+    m1 = hardware_from(HardwareQuery(memory_gib=32), devices.devices["m1-max"])
+    assert usable_bytes(mlx, m1) == int(32 * 2**30 * 0.67) < m1.usable_memory_bytes
+    m4 = hardware_from(HardwareQuery(), devices.devices["m4-max"])
+    assert usable_bytes(mlx, m4) == m4.usable_memory_bytes
+    e = estimate(model, m1, tables, tables.formats["mlx-4bit"], mlx, 8192)
+    assert e.memory.usable_bytes == usable_bytes(mlx, m1)
+
+
+def test_qwen3_tables_keep_their_sources():
+    assert len(qwen3_rows) > 200
+    assert all("@" in r["source"] and r["source_group"] for r in qwen3_rows)
+    assert {r["framework"] for r in qwen3_rows} == {"SGLang", "Transformers", "MLX"}
