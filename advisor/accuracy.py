@@ -236,6 +236,7 @@ def qwen3_prediction(row: dict[str, Any], catalog: Catalog, tables: Tables,
     got: dict[str, float | None] = {"decode": decode,
                                     "prefill": full.speed.prefill_tokens_per_s,
                                     "memory_gib": full.memory.total_bytes / 1024**3,
+                                    "steady_gib": (full.memory.steady_bytes or 0) / 1024**3,
                                     "tokens_per_s": None}
     if decode is None:
         return got

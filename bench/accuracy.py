@@ -81,7 +81,7 @@ def additive_table(catalog, tables, devices, refit: bool = True) -> None:
     """SGLang, Transformers and MLX: the additive speed model on every source group (Qwen's
     Qwen2.5 A100 and Qwen3 H20 tables, mlx-lm's and LM Studio's M4 Max tables); out of sample:
     refitted without the group (bench/calibrate.py's coordinate fit), in sample: the catalog's."""
-    from calibrate import SPEED_GRIDS, coordinate_fit, speed_samples
+    from calibrate import SPEED_GRIDS, coordinate_fit, prior, speed_samples
 
     print("| speed, runtime / source group | rows | out of sample: median / P90 / within 1.5x | "
           "in sample: median / P90 / within 1.5x |")
@@ -96,7 +96,7 @@ def additive_table(catalog, tables, devices, refit: bool = True) -> None:
             oos = "- (one source group)"
             if len(groups) > 1 and refit:
                 train = [x for x in samples if x[0] != group]
-                fitted, _ = coordinate_fit(spec, train, SPEED_GRIDS[runtime], sweeps=1)
+                fitted, _ = coordinate_fit(prior(spec), train, SPEED_GRIDS[runtime])
                 oos = factors_cell(ratio_errors((m, p(fitted)) for _, m, p in held))
             print(f"| {runtime} / {group} | {len(held)} | {oos} | {factors_cell(inside)} |")
     print()

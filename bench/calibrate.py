@@ -213,12 +213,22 @@ SPEED_GRIDS = {
 }
 
 
+def prior(rt: RuntimeSpec) -> RuntimeSpec:
+    """The runtime with its fitted speed parameters back at neutral priors, so that a refit
+    without a source group does not start from values that group helped fit."""
+    return replace(rt, **{"bandwidth_efficiency": {"default": 0.5}, "per_token_overhead_ms": 0.0,
+                          "per_layer_overhead_ms": {}, "moe_bandwidth_factor": 1.0,
+                          "moe_expert_ms": 0.0, "format_efficiency": {},
+                          "compute_efficiency": {"default": 0.5}, "pad_batch_rows": {},
+                          "multi_gpu_efficiency": 0.75})
+
+
 def fit_speed(runtime: str, catalog, tables, devices) -> None:
     """Fit the additive speed model of `runtime`, then refit without each source group and
     predict it (leave one source group out): both errors per group."""
     base = tables.runtimes[runtime]
     samples = speed_samples(runtime, catalog, tables, devices)
-    fitted, score = coordinate_fit(base, samples, SPEED_GRIDS[runtime])
+    fitted, score = coordinate_fit(prior(base), samples, SPEED_GRIDS[runtime])
     print(f"{runtime}: group-weighted mean |log error| {group_score(base, samples):.3f} -> "
           f"{score:.3f}")
     for name, key, _ in SPEED_GRIDS[runtime]:
@@ -232,7 +242,7 @@ def fit_speed(runtime: str, catalog, tables, devices) -> None:
         line = f"  {group}: {len(held)} rows, in sample median {statistics.median(inside):.2f}x"
         if len(groups) > 1:
             train = [x for x in samples if x[0] != group]
-            refit, _ = coordinate_fit(base, train, SPEED_GRIDS[runtime], sweeps=1)
+            refit, _ = coordinate_fit(prior(base), train, SPEED_GRIDS[runtime])
             outside = ratio_errors((m, p(refit)) for _, m, p in held)
             ratios += [m / p(refit) for _, m, p in held if p(refit)]
             line += (f", out of sample median {statistics.median(outside):.2f}x, "

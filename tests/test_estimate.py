@@ -506,3 +506,35 @@ def test_qwen3_tables_keep_their_sources():
     assert len(qwen3_rows) > 200
     assert all("@" in r["source"] and r["source_group"] for r in qwen3_rows)
     assert {r["framework"] for r in qwen3_rows} == {"SGLang", "Transformers", "MLX"}
+
+
+@pytest.mark.parametrize(("framework", "median", "share"), [
+    ("SGLang", 1.10, 0.9), ("MLX", 1.10, 1.0), ("Transformers", 1.40, 0.6)])
+def test_qwen3_tables_within_the_readme_bounds(framework, median, share):
+    """README "Accuracy", in sample: Qwen's Qwen3 H20 table and mlx-lm's M4 Max table."""
+    from advisor.accuracy import qwen3_prediction
+
+    rows = [r for r in qwen3_rows if r["framework"] == framework]
+    errors = ratio_errors((r["tokens_per_s"], qwen3_prediction(r, catalog, tables, devices)[
+        "tokens_per_s"]) for r in rows)
+    assert len(errors) == len(rows)
+    assert statistics.median(errors) <= median and share_within(errors, 1.5) >= share
+
+
+def test_qwen3_h20_table_measured_steady_memory_not_the_peak():
+    """Qwen's Qwen3 table (Transformers 4.51.3, H20) gives GPU memory in MB: it matches
+    `steady_bytes` (weights + KV cache), not the prefill peak the Qwen2.5 table measured (not
+    fitted to it). FP8 rows allocate their own buffers on small models: within 20%."""
+    from advisor.accuracy import qwen3_prediction
+
+    rows = [r for r in qwen3_rows if r.get("memory_mb")]
+    got = {id(r): qwen3_prediction(r, catalog, tables, devices) for r in rows}
+    steady = relative_errors((r["memory_mb"] / 1024, got[id(r)]["steady_gib"]) for r in rows
+                             if r["quant"] != "fp8")
+    peak = relative_errors((r["memory_mb"] / 1024, got[id(r)]["memory_gib"]) for r in rows
+                           if r["quant"] != "fp8")
+    assert len(steady) >= 50 and max(steady) <= 0.10 and statistics.median(steady) <= 0.02
+    assert statistics.median(peak) > 2 * statistics.median(steady)
+    fp8 = relative_errors((r["memory_mb"] / 1024, got[id(r)]["steady_gib"]) for r in rows
+                          if r["quant"] == "fp8")
+    assert max(fp8) <= 0.20
