@@ -153,6 +153,13 @@ def models_table(result: ModelsResult) -> Table:
         return max([len(header), *(len(r[i]) for r in rows)])
 
     id_width = min(widest(0, "id"), 18 if console().width < 80 else 30)
+    # the wide layout needs every column whole (Rich would cut the date first); else narrow
+    wide_needs = (id_width + sum(widest(i, h) for i, h in ((1, "params"), (2, "active"),
+                                                          (3, "context")))
+                  + max(len(w) for r in rows for w in [*r[5].split(), "license"]) + 10
+                  + widest(4, "modalities")
+                  + 2 * 7)
+    narrow = narrow or console().width < wide_needs
     table.add_column(_("id"), overflow="fold", min_width=id_width,
                      max_width=id_width if console().width < 80 else None)
     table.add_column(_("params"), no_wrap=True, justify="right", min_width=widest(1, "params"))

@@ -65,7 +65,7 @@ def test_output_format_follows_the_extension(tmp_path: Path) -> None:
     assert not (tmp_path / "x.json").exists()
 
 
-@pytest.mark.parametrize("width", [60, 80, 200])
+@pytest.mark.parametrize("width", [60, 80, 100, 120, 130, 200])
 def test_models_table_keeps_numbers_and_licences(width: int,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from advisor.results import ModelsResult, ModelView
@@ -79,6 +79,8 @@ def test_models_table_keeps_numbers_and_licences(width: int,
             assert fact in words, f"{m.id}: {fact!r} cut or missing at {width} columns"
         if width >= 80 or len(m.id) <= 18:  # longer ids fold at 60, never cut
             assert m.id in words or f"{m.id}" in " ".join(words)
+        if m.release_date:  # in its own column or under the id, never cut ("2025-04-")
+            assert any(w.strip(",") == str(m.release_date) for w in words), (m.id, width)
 
 
 @pytest.mark.parametrize("width", [60, 80, 200])
