@@ -229,6 +229,34 @@ def yarn(m: ModelEntry, context_tokens: int) -> float | None:
     return c.yarn_factor or math.ceil(2 * context_tokens / c.native_tokens) / 2
 
 
+# The Qwen3.5+ cards' "Processing Ultra-Long Texts": YaRN goes under text_config, with the
+# checkpoint's own mRoPE settings repeated (card copy, code index id 54590349179: vLLM
+# --hf-overrides / SGLang --json-model-override-args '{"text_config": {"rope_parameters":
+# {"mrope_interleaved": true, "mrope_section": [11, 11, 10], "rope_type": "yarn", "rope_theta":
+# 10000000, "partial_rotary_factor": 0.25, "factor": 4.0, "original_max_position_embeddings":
+# 262144}}}'); the same values are in the Qwen3.5-0.8B config.json (mrope_section, rope_theta,
+# partial_rotary_factor).
+QWEN35_MROPE = {"mrope_interleaved": True, "mrope_section": [11, 11, 10]}
+QWEN35_ROPE_THETA = {"rope_theta": 10000000, "partial_rotary_factor": 0.25}
+
+
+def text_config_yarn(m: ModelEntry) -> bool:
+    """Whether YaRN goes under text_config (Qwen3.5+ checkpoints with a vision encoder)."""
+    return _generation(m) >= 3.5 and "image" in m.modalities_in
+
+
+def rope_override(m: ModelEntry, factor: float) -> dict[str, Any]:
+    """The rope override the card gives for YaRN at `factor` (vLLM hf_overrides, SGLang
+    json_model_override_args)."""
+    native = m.context.native_tokens
+    if text_config_yarn(m):
+        return {"text_config": {"rope_parameters": {
+            **QWEN35_MROPE, "rope_type": "yarn", **QWEN35_ROPE_THETA, "factor": factor,
+            "original_max_position_embeddings": native}}}
+    return {"rope_parameters": {"rope_type": "yarn", "factor": factor,
+                                "original_max_position_embeddings": native}}
+
+
 def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
             modelscope_first: bool = False, *, task: str | None = None,
             runtime: str | None = None, memory_bytes: float | None = None,
@@ -300,22 +328,22 @@ def _vllm(m: ModelEntry, repo: str, ctx: int, gpus: int, ms: bool, task: str | N
     factor = yarn(m, ctx)
     text_only = ("image" in m.modalities_in and task not in ("vision", "video")) or \
         m.language_model_only
-    if factor and "image" in m.modalities_in:
+    nested = bool(factor) and text_config_yarn(m)
+    if factor and "image" in m.modalities_in and not nested:
         serve_ctx = m.context.native_tokens
         note.append(msg("served at the native {context:,} tokens: YaRN for this multimodal "
                         "model goes under text_config with the card's rope settings",
                         context=serve_ctx))
         factor = None
     elif ctx > m.context.max_tokens:
-        serve_ctx = m.context.max_tokens
-    args += ["--max-model-len", str(serve_ctx)]
+        serve_ctx = min(ctx, m.context.max_tokens)
+    if nested:  # the Qwen3.5+ cards: the env var lets --max-model-len pass the config's length
+        args.insert(args.index("vllm"), "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1")
+    args += ["--max-model-len", str(min(serve_ctx, m.context.max_tokens))]
     if gpus > 1:
         args += ["--tensor-parallel-size", str(gpus)]
     if factor:
-        args += ["--hf-overrides", json.dumps({"rope_parameters": {
-            "rope_type": "yarn", "factor": factor,
-            "original_max_position_embeddings": m.context.native_tokens}},
-            separators=(",", ":"))]
+        args += ["--hf-overrides", json.dumps(rope_override(m, factor), separators=(",", ":"))]
         note.append(msg("YaRN factor {factor:g} beyond the native {native:,} tokens (static: it "
                         "also applies to short prompts)", factor=factor,
                         native=m.context.native_tokens))
@@ -374,16 +402,18 @@ def _sglang(m: ModelEntry, repo: str, ctx: int, gpus: int, ms: bool,
     if is_embedding(m):
         return [_recipe("sglang", [(*args, "--is-embedding")])]
     factor = yarn(m, ctx)
-    if factor and "image" in m.modalities_in:
+    if factor and "image" in m.modalities_in and not text_config_yarn(m):
         return []
+    if factor and text_config_yarn(m):  # the Qwen3.5+ cards' SGLang line
+        args.insert(args.index("python"), "SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN=1")
     args += ["--context-length", str(min(ctx, m.context.max_tokens))]
     if gpus > 1:
         args += ["--tp", str(gpus)]
     if factor:
-        args += ["--json-model-override-args", json.dumps({"rope_scaling": {
+        override = (rope_override(m, factor) if text_config_yarn(m) else {"rope_scaling": {
             "rope_type": "yarn", "factor": factor,
-            "original_max_position_embeddings": m.context.native_tokens}},
-            separators=(",", ":"))]
+            "original_max_position_embeddings": m.context.native_tokens}})
+        args += ["--json-model-override-args", json.dumps(override, separators=(",", ":"))]
     if m.thinking != "none":
         args += ["--reasoning-parser", "qwen3"]
     if wants_tools(m, task):
@@ -413,8 +443,8 @@ def _transformers(m: ModelEntry, repo: str, task: str | None, ctx: int = 0) -> l
             'max_new_tokens=128)[0]["generated_text"][-1]["content"])')
     factor = yarn(m, ctx)
     note = ("" if not factor else msg(
-        "beyond the native context, add to config.json (the Qwen3 card's YaRN setting): {json}",
-        json=json.dumps({"rope_scaling": {
+        "beyond the native context, set in config.json (the card's YaRN setting): {json}",
+        json=json.dumps(rope_override(m, factor) if text_config_yarn(m) else {"rope_scaling": {
             "rope_type": "yarn", "factor": factor,
             "original_max_position_embeddings": m.context.native_tokens}})))
     return [_recipe("transformers", [("python", "-c", code)], note)]
@@ -494,9 +524,13 @@ def _mlx(m: ModelEntry, fmt_id: str) -> list[Recipe]:
     note = (msg("community build by {publisher}, not published by Qwen",
                 publisher=community.publisher)
             if community and community.provenance == "community" else "")
+    # LM Studio runs MLX builds on Apple silicon as well as GGUF (QwenLM/Qwen3:docs/source/
+    # run_locally/lmstudio.md@7a2f61ff: 'LM Studio supports both GGUF (llama.cpp) and MLX').
+    lms = _recipe("lm-studio", [("lms", "get", repo)], join("; ", (note, msg(
+        "MLX build, for LM Studio on Apple silicon; set the context length when you load it"))))
     return [_recipe("mlx", [("pip", "install", "mlx-lm"),
                             ("mlx_lm.generate", "--model", repo, "--max-tokens", "256",
-                             "--prompt", "Hello")], note)]
+                             "--prompt", "Hello")], note), lms]
 
 
 def _mlx_16bit(m: ModelEntry) -> list[Recipe]:

@@ -173,6 +173,16 @@ CASES = [
      "Qwen2.5-1M config.json carries dual_chunk_attention_config (no config swap)"),
     ("qwen3-8b", None, "ollama", 32768, {}, ["OLLAMA_CONTEXT_LENGTH=32768", "run"], [],
      "ollama docs/context-length.mdx@948f6933"),
+    ("qwen3.6-27b", None, "vllm", 1_000_000, {},
+     ["VLLM_ALLOW_LONG_MAX_MODEL_LEN=1", "--hf-overrides", "--max-model-len", "1000000"],
+     ["--rope-scaling"], "Qwen3.6-27B card, Processing Ultra-Long Texts (YaRN under "
+     "text_config; card copy, code index id 54590349179)"),
+    ("qwen3.6-27b", None, "sglang", 1_000_000, {},
+     ["SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN=1", "--json-model-override-args"], [],
+     "Qwen3.6-27B card, Processing Ultra-Long Texts (SGLang line)"),
+    ("qwen3.6-27b", None, "vllm", 262144, {}, ["--max-model-len"],
+     ["VLLM_ALLOW_LONG_MAX_MODEL_LEN=1", "--hf-overrides"],
+     "Qwen3.6-27B card: modify rope_parameters only when processing long contexts"),
 ]
 
 
@@ -458,3 +468,32 @@ def test_estimate_takes_the_new_gguf_formats(quant: str, bits: str) -> None:
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert json.dumps(doc).count(quant) >= 1 and bits in result.stdout
+
+
+@pytest.mark.parametrize("runtime", ["vllm", "sglang"])
+def test_qwen35_plus_yarn_is_the_cards_text_config_override(runtime: str) -> None:
+    """Qwen3.5+ cards (Processing Ultra-Long Texts): rope_parameters under text_config with the
+    checkpoint's mRoPE settings, factor 4.0 over 262,144 native tokens, to 1,010,000."""
+    found = all_recipes(by_id["qwen3.6-27b"], 1_010_000, 8, runtime=runtime)
+    serve = list(found[0].argv[-1])
+    flag = "--hf-overrides" if runtime == "vllm" else "--json-model-override-args"
+    override = json.loads(serve[serve.index(flag) + 1])
+    assert override == {"text_config": {"rope_parameters": {
+        "mrope_interleaved": True, "mrope_section": [11, 11, 10], "rope_type": "yarn",
+        "rope_theta": 10000000, "partial_rotary_factor": 0.25, "factor": 4.0,
+        "original_max_position_embeddings": 262144}}}
+    length = "--max-model-len" if runtime == "vllm" else "--context-length"
+    assert serve[serve.index(length) + 1] == "1010000"
+    # a text model keeps the flat rope override (Qwen3 card)
+    flat_override = all_recipes(by_id["qwen3-8b"], 131072, runtime=runtime)[0].argv[-1]
+    assert "text_config" not in " ".join(flat_override)
+
+
+def test_lm_studio_gets_the_official_mlx_build_and_the_gguf() -> None:
+    """LM Studio runs GGUF and MLX (QwenLM/Qwen3 docs run_locally/lmstudio.md@7a2f61ff)."""
+    found = all_recipes(by_id["qwen3-8b"], 32768, runtime="lm-studio")
+    gets = [r.argv[0] for r in found]
+    assert ("lms", "get", "Qwen/Qwen3-8B-MLX-4bit") in gets
+    assert any(g[2].startswith("Qwen/Qwen3-8B-GGUF") for g in gets)
+    mlx = next(r for r in found if r.argv[0][2].endswith("MLX-4bit"))
+    assert "Apple silicon" in mlx.note and "community" not in mlx.note
