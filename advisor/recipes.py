@@ -443,7 +443,7 @@ def _transformers(m: ModelEntry, repo: str, task: str | None, ctx: int = 0) -> l
             'max_new_tokens=128)[0]["generated_text"][-1]["content"])')
     factor = yarn(m, ctx)
     note = ("" if not factor else msg(
-        "beyond the native context, set in config.json (the card's YaRN setting): {json}",
+        "beyond the native context, add to config.json (the Qwen3 card's YaRN setting): {json}",
         json=json.dumps(rope_override(m, factor) if text_config_yarn(m) else {"rope_scaling": {
             "rope_type": "yarn", "factor": factor,
             "original_max_position_embeddings": m.context.native_tokens}})))
@@ -527,7 +527,7 @@ def _mlx(m: ModelEntry, fmt_id: str) -> list[Recipe]:
     # LM Studio runs MLX builds on Apple silicon as well as GGUF (QwenLM/Qwen3:docs/source/
     # run_locally/lmstudio.md@7a2f61ff: 'LM Studio supports both GGUF (llama.cpp) and MLX').
     lms = _recipe("lm-studio", [("lms", "get", repo)], join("; ", (note, msg(
-        "MLX build, for LM Studio on Apple silicon; set the context length when you load it"))))
+        "choose the {tag} file; set the context length when you load it", tag="MLX"))))
     return [_recipe("mlx", [("pip", "install", "mlx-lm"),
                             ("mlx_lm.generate", "--model", repo, "--max-tokens", "256",
                              "--prompt", "Hello")], note), lms]

@@ -496,4 +496,4 @@ def test_lm_studio_gets_the_official_mlx_build_and_the_gguf() -> None:
     assert ("lms", "get", "Qwen/Qwen3-8B-MLX-4bit") in gets
     assert any(g[2].startswith("Qwen/Qwen3-8B-GGUF") for g in gets)
     mlx = next(r for r in found if r.argv[0][2].endswith("MLX-4bit"))
-    assert "Apple silicon" in mlx.note and "community" not in mlx.note
+    assert "MLX" in mlx.note and "community" not in mlx.note
