@@ -6,8 +6,10 @@ Every estimate lists what it assumed. Formulas:
 - KV cache: 2 x layers keeping KV x num_key_value_heads x head_dim x tokens x batch x bytes/element
   (+ the fixed recurrent state of linear-attention layers in hybrid models);
 - overhead: the runtime's fixed cost + activations per prompt token;
-- decode: bytes read per token / (bandwidth x efficiency) + the runtime's per-token cost, or the
-  compute time if larger; prefill: FLOPs / (compute x efficiency).
+- decode (decode_step): fixed + per-layer (+ per-expert) cost + max(bytes read / effective
+  bandwidth, FLOPs / effective compute); bytes = shared weights + the routed experts the batch
+  touches (at the runtime's MoE factor) + KV cache + hybrid state read and written; offloaded
+  bytes at host bandwidth; prefill: FLOPs incl. attention at depth / (compute x efficiency).
 """
 
 from __future__ import annotations
@@ -316,11 +318,14 @@ def decode_range(rt: RuntimeSpec, hw: Hardware, model: ModelEntry | None = None
                  ) -> tuple[float, float]:
     """(P10, P90) multipliers on the decode estimate: the runtime's out-of-sample error for the
     device class, its overall range for classes without enough rows, widened in log space for
-    MoE and hybrid linear-attention models (the calibration rows are dense models)."""
+    hybrid linear-attention models (no calibration row measured one) and for MoE models on
+    runtimes whose fit saw no MoE rows (those without a fitted MoE factor or expert cost)."""
     table = rt.decode_range
     lo, hi = table.get(hw.device_class) or table.get("default") or FALLBACK_RANGE
     c = model.config if model else None
-    if c is not None and (c.is_moe or c.kv_cache_layers < c.num_hidden_layers):
+    moe_fitted = rt.moe_bandwidth_factor < 1.0 or rt.moe_expert_ms > 0  # fitted on MoE rows
+    if c is not None and ((c.is_moe and not moe_fitted)
+                          or c.kv_cache_layers < c.num_hidden_layers):
         lo, hi = lo**UNMEASURED_WIDENING, hi**UNMEASURED_WIDENING
     return lo, hi
 
