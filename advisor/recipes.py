@@ -437,6 +437,8 @@ def _transformers(m: ModelEntry, repo: str, task: str | None, ctx: int = 0) -> l
                 'print(model.encode(["Hello"]).shape)')
         return [_recipe("transformers", [("python", "-c", code)], msg(
             "sentence-transformers (pip install sentence-transformers)"))]
+    if is_qwen3_omni(m):
+        return [_recipe("transformers", [("python", "-c", omni_code(repo))], OMNI_TF_NOTE)]
     code = ("from transformers import pipeline; "
             f'p = pipeline("text-generation", model={json.dumps(repo)}, torch_dtype="auto", '
             'device_map="auto"); print(p([{"role": "user", "content": "Hello"}], '
@@ -448,6 +450,36 @@ def _transformers(m: ModelEntry, repo: str, task: str | None, ctx: int = 0) -> l
             "rope_type": "yarn", "factor": factor,
             "original_max_position_embeddings": m.context.native_tokens}})))
     return [_recipe("transformers", [("python", "-c", code)], note)]
+
+
+# QwenLM/Qwen3-Omni README (verbatim copy, code index id 53220393192), Transformers Usage:
+# Qwen3OmniMoeForConditionalGeneration + Qwen3OmniMoeProcessor + qwen_omni_utils.process_mm_info;
+# `return_audio=False` returns text only; transformers >= 5.2.0 recommended.
+OMNI_TF_NOTE = msg("the Omni card's Transformers path (pip install \"transformers>=5.2.0\" "
+                   "accelerate qwen-omni-utils, and ffmpeg): text out here (return_audio=False); "
+                   "for speech, keep the audio that generate returns and write it at 24 kHz")
+
+
+def is_qwen3_omni(m: ModelEntry) -> bool:
+    return m.id.startswith("qwen3-omni")
+
+
+def omni_code(repo: str) -> str:
+    """The Qwen3-Omni README's Transformers snippet, one text turn, text output."""
+    conv = '[{"role": "user", "content": [{"type": "text", "text": "Hello"}]}]'
+    return ("from transformers import Qwen3OmniMoeForConditionalGeneration, "
+            "Qwen3OmniMoeProcessor; from qwen_omni_utils import process_mm_info; "
+            f"m = Qwen3OmniMoeForConditionalGeneration.from_pretrained({json.dumps(repo)}, "
+            'dtype="auto", device_map="auto"); '
+            f"p = Qwen3OmniMoeProcessor.from_pretrained({json.dumps(repo)}); c = {conv}; "
+            "t = p.apply_chat_template(c, add_generation_prompt=True, tokenize=False); "
+            "a, i, v = process_mm_info(c, use_audio_in_video=False); "
+            'x = p(text=t, audio=a, images=i, videos=v, return_tensors="pt", padding=True, '
+            "use_audio_in_video=False).to(m.device).to(m.dtype); "
+            "ids, _ = m.generate(**x, return_audio=False, thinker_return_dict_in_generate=True, "
+            "use_audio_in_video=False); "
+            'print(p.batch_decode(ids.sequences[:, x["input_ids"].shape[1]:], '
+            "skip_special_tokens=True)[0])")
 
 
 def _llama_cpp(m: ModelEntry, fmt_id: str, ctx: int, kv_dtype: str | None,

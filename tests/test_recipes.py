@@ -497,3 +497,18 @@ def test_lm_studio_gets_the_official_mlx_build_and_the_gguf() -> None:
     assert any(g[2].startswith("Qwen/Qwen3-8B-GGUF") for g in gets)
     mlx = next(r for r in found if r.argv[0][2].endswith("MLX-4bit"))
     assert "MLX" in mlx.note and "community" not in mlx.note
+
+
+@pytest.mark.parametrize("model", ["qwen3-omni-30b-a3b-instruct", "qwen3-omni-30b-a3b-thinking"])
+def test_omni_transformers_recipe_is_the_cards_omni_classes(model: str) -> None:
+    """QwenLM/Qwen3-Omni README (copy, code index id 53220393192), Transformers Usage:
+    Qwen3OmniMoeForConditionalGeneration + Qwen3OmniMoeProcessor + qwen_omni_utils."""
+    import ast
+
+    r = all_recipes(by_id[model], 32768, runtime="transformers")[0]
+    code = r.argv[0][2]
+    ast.parse(code)
+    for name in ("Qwen3OmniMoeForConditionalGeneration", "Qwen3OmniMoeProcessor",
+                 "process_mm_info", "return_audio=False", by_id[model].hf_repo):
+        assert name in code, name
+    assert "pipeline(" not in code and "qwen-omni-utils" in r.note
