@@ -259,7 +259,7 @@ def published_prefill(row: dict[str, Any], tables: Tables, devices: DeviceCatalo
     rt = runtime or tables.runtimes[row["runtime"]]
     hw = hardware_from(HardwareQuery(), device)
     eff = efficiency(rt, hw, tables.formats[row["quant"]])
-    return device.fp16_tflops * 1e12 * eff.compute / (2 * row["params_b"] * 1e9)
+    return float(device.fp16_tflops * 1e12 * eff.compute / (2 * row["params_b"] * 1e9))
 
 
 def fit_class_compute(rows: Iterable[dict[str, Any]], devices: DeviceCatalog) -> dict[str, float]:

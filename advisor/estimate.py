@@ -636,7 +636,7 @@ def default_context_tokens(rt: RuntimeSpec, hw: Hardware, model: ModelEntry) -> 
 def runtime_notes(rt: RuntimeSpec, hw: Hardware, model: ModelEntry, weights: int, total: int,
                   usable: int, fits: bool) -> list[str]:
     """What the runtime's own defaults mean here: Ollama's default context, MLX's wired limit."""
-    out = []
+    out: list[str] = []
     ctx = default_context_tokens(rt, hw, model)
     if ctx:
         out.append(msg("{runtime} runs a model at {tokens:,} tokens of context unless num_ctx or "

@@ -19,16 +19,17 @@ from typing import Any
 
 from advisor.estimate import (
     WeightCounts,
-    bytes_read_per_token,
     decode_step,
     efficiency,
     flops_per_token,
     kv_cache_bytes,
     moe_split_bytes,
-    recurrent_state_bytes as _state_bytes,
     tensor_parallel,
     weight_counts,
     weights_bytes,
+)
+from advisor.estimate import (
+    recurrent_state_bytes as _state_bytes,
 )
 from advisor.formats import RuntimeSpec, Tables, WeightFormat
 from advisor.hardware import GIB, Hardware

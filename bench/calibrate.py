@@ -24,12 +24,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from advisor.accuracy import (
+    QWEN3_RUNTIMES,
     fit_class_compute,
     fit_class_efficiency,
     load_rows,
     log_errors,
     official_prediction,
-    QWEN3_RUNTIMES,
     published_prediction,
     qwen3_prediction,
     ratio_errors,
@@ -204,7 +204,8 @@ SPEED_GRIDS = {
                      ("moe_expert_ms", None, [x / 200 for x in range(0, 81)]),
                      ("format_efficiency", "fp8", FACTOR),
                      ("format_efficiency", "gptq-int8", FACTOR),
-                     ("format_efficiency", "gptq-int4", FACTOR), ("format_efficiency", "awq", FACTOR),
+                     ("format_efficiency", "gptq-int4", FACTOR),
+                     ("format_efficiency", "awq", FACTOR),
                      ("multi_gpu_efficiency", None, [x / 20 for x in range(0, 21)]),
                      ("compute_efficiency", "default", [x / 20 for x in range(4, 19)])],
     "mlx": [("bandwidth_efficiency", "default", ETA), ("per_token_overhead_ms", None, MS),

@@ -376,7 +376,7 @@ def _step(model_id, runtime="llama.cpp", device="rtx-4090", quant="q4_k_m", **kw
     hw = hardware_from(HardwareQuery(), devices.devices[device])
     rt, fmt = tables.runtimes[runtime], tables.formats[quant]
     eff = _efficiency(rt, hw, fmt)
-    args = dict(context=4096, batch=1, kv_elem=2.0) | kw
+    args = {"context": 4096, "batch": 1, "kv_elem": 2.0} | kw
     return decode_step(model, weight_counts(model), fmt, rt, eff, hw.bandwidth_gb_s,
                        hw.fp16_tflops, args["context"], args["batch"], args["kv_elem"],
                        args.get("host_bytes", 0.0), args.get("host_gb_s"))
