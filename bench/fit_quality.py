@@ -79,11 +79,23 @@ def load_inputs() -> tuple[list[dict], dict[str, Table], dict[str, str]]:
         for key, value in m.get("benchmarks", {}).items():
             tables.setdefault(key, {})[m["id"]] = float(value)
             labels[key] = "card"
+    board_areas(evidence)
     for row in evidence.get("results", []):
         if row["model"] in ids:
             tables.setdefault(row["board"], {})[row["model"]] = float(row["value"])
             labels[row["board"]] = evidence["boards"][row["board"]]["label"]
     return models, tables, labels
+
+
+def board_areas(evidence: dict) -> None:
+    """A board counts in the areas its evidence.toml entry lists (a card's benchmark tables, one
+    board each); one listed in "general" also carries over to the other text areas."""
+    for key, board in evidence.get("boards", {}).items():
+        for area in board.get("areas", []):
+            if key not in AREAS[area]:
+                AREAS[area].append(key)
+            if area == "general" and key not in _GENERAL:
+                _GENERAL.append(key)
 
 
 def inputs_hash(names: tuple[str, ...] = ("qwen_models.toml", "evidence.toml")) -> str:
