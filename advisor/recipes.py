@@ -536,10 +536,14 @@ def _ollama(m: ModelEntry, fmt_id: str, ctx: int) -> list[Recipe]:
     if ctx > OLLAMA_DEFAULT_CONTEXT_TOKENS:
         lines.append((f"OLLAMA_CONTEXT_LENGTH={min(ctx, m.context.max_tokens)}", "ollama",
                       "serve"))
-    lines.append(("ollama", "run", a.tag))
     note = (msg("Ollama library tag, built by Ollama from the official weights")
             if a.provenance == "ollama-library"
             else msg("community tag by {publisher}", publisher=a.publisher))
+    if is_embedding(m):  # an embedding model is pulled and called, not chatted with
+        lines.append(("ollama", "pull", a.tag))
+        note = join("; ", (note, msg("embeddings API (/v1/embeddings)")))
+    else:
+        lines.append(("ollama", "run", a.tag))
     return [_recipe("ollama", lines, note)]
 
 

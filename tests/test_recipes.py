@@ -512,3 +512,10 @@ def test_omni_transformers_recipe_is_the_cards_omni_classes(model: str) -> None:
                  "process_mm_info", "return_audio=False", by_id[model].hf_repo):
         assert name in code, name
     assert "pipeline(" not in code and "qwen-omni-utils" in r.note
+
+
+def test_an_ollama_embedding_tag_is_pulled_not_chatted_with() -> None:
+    found = all_recipes(by_id["qwen3-embedding-0.6b"], 8192, runtime="ollama")
+    assert found and found[0].argv[-1] == ("ollama", "pull", "qwen3-embedding:0.6b")
+    assert "embeddings API" in found[0].note
+    assert not any(a[:2] == ("ollama", "run") for r in found for a in r.argv)
