@@ -292,7 +292,9 @@ def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
         made = self_made(m, fmt_id, context_tokens, gpus, modelscope_first,
                          memory_bytes=memory_bytes, kv_dtype=kv_dtype)
         out += [r for r in made if device_class != "phone" or r.runtime not in SERVER_RUNTIMES]
-    elif any(r.runtime == "ollama" for r in out) and not any(r.runtime == "llama.cpp" for r in out):
+    elif any(r.runtime == "ollama" for r in out) and not any(
+            r.runtime == "llama.cpp" for r in out) and not any(
+            a.format == "gguf" and a.hub != "ollama" for a in m.downloads):
         # An Ollama tag is no GGUF file for llama.cpp: with no GGUF repo listed, llama.cpp
         # still gets its convert-yourself recipe beside the tag.
         out += [r for r in self_made(m, fmt_id, context_tokens, gpus, modelscope_first,
@@ -623,8 +625,12 @@ def self_made(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
         if fmt_id not in ("bf16", "fp16"):
             lines.append(("llama-quantize", f"{local}-BF16.gguf", f"{local}-{tag}.gguf", tag))
         made = tag if fmt_id not in ("bf16", "fp16") else "BF16"
-        serve: list[str] = ["llama-server", "-m", f"{local}-{made}.gguf",
-                            "-c", str(min(context_tokens, m.context.max_tokens))]
+        serve: list[str] = ["llama-server", "-m", f"{local}-{made}.gguf"]
+        if is_embedding(m):
+            serve += ["--embedding", "--pooling", "last"]
+        elif is_reranker(m):
+            serve += ["--reranking"]
+        serve += ["-c", str(min(context_tokens, m.context.max_tokens))]
         factor = yarn(m, context_tokens)
         if factor:
             serve += ["--rope-scaling", "yarn", "--rope-scale", f"{factor:g}",

@@ -519,3 +519,10 @@ def test_an_ollama_embedding_tag_is_pulled_not_chatted_with() -> None:
     assert found and found[0].argv[-1] == ("ollama", "pull", "qwen3-embedding:0.6b")
     assert "embeddings API" in found[0].note
     assert not any(a[:2] == ("ollama", "run") for r in found for a in r.argv)
+
+
+def test_a_self_made_embedding_gguf_is_served_as_an_embedder() -> None:
+    m = dataclasses.replace(by_id["qwen3-embedding-4b"], quantized=(), ollama_tag=None,
+                            artifacts=())
+    serve = recipes(m, "q4_k_m", 8192, runtime="llama.cpp")[0].argv[-1]
+    assert serve[0] == "llama-server" and serve[3:6] == ("--embedding", "--pooling", "last")
