@@ -14,6 +14,7 @@ from advisor.estimate import (
     compatible,
     decode_step,
     efficiency,
+    flops_per_token,
     estimate,
     ReadyDownload,
     obtainable,
@@ -188,6 +189,9 @@ class Setup(NamedTuple):
     """KV-cache element type: q8_0 (llama.cpp) or fp8 (vLLM, SGLang) for long contexts."""
     offloaded_bytes: int = 0
     """MoE experts kept in host RAM (llama.cpp --n-cpu-moe) when the weights exceed the GPU."""
+    ttft_s: float | None = None
+    """Seconds to the first token for a chat turn's prompt ([pace] ttft_prompt_tokens), from the
+    same prefill formula as `estimate`; None where the device has no published FP16 compute."""
 
 
 class Option(NamedTuple):
@@ -224,10 +228,13 @@ def options(hw: Hardware, tables: Tables, c: Constraints) -> list[Option]:
     return found
 
 
-def quick_setups(m: ModelEntry, hw: Hardware, grid: list[Option], ctx: int, kv_elem: float
-                 ) -> list[Setup]:
-    """Total memory and decode speed of each option, with the same formulas as `estimate`."""
+def quick_setups(m: ModelEntry, hw: Hardware, grid: list[Option], ctx: int, kv_elem: float,
+                 prompt_tokens: int = 2048) -> list[Setup]:
+    """Total memory, decode speed and time to first token of each option, with the same
+    formulas as `estimate` (prefill: FLOPs at half the prompt's depth / compute x efficiency)."""
     assert m.config
+    prompt = min(prompt_tokens, ctx)
+    prompt_flops = flops_per_token(m, prompt // 2)
     place = placement(hw)
     counts = weight_counts(m)
     by_format: dict[tuple[str, str], tuple[int, int, ReadyDownload | None]] = {}
@@ -247,8 +254,10 @@ def quick_setups(m: ModelEntry, hw: Hardware, grid: list[Option], ctx: int, kv_e
         tps = 1.0 / decode_step(m, counts, fmt, rt, eff, hw.bandwidth_gb_s * scale,
                                 hw.fp16_tflops * scale if hw.fp16_tflops else None, ctx, 1,
                                 kv_elem).seconds
+        ttft = (prompt * prompt_flops / (hw.fp16_tflops * scale * 1e12 * eff.compute)
+                if hw.fp16_tflops and eff.compute else None)
         setups.append(Setup(fmt, rt, total, tps, download is not None and
-                            download.provenance == "official", download))
+                            download.provenance == "official", download, ttft_s=ttft))
     return setups
 
 
@@ -268,7 +277,7 @@ def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: S
                 wanted=wanted))]
         return None, [Reason(rule="runtime", message=msg("no runnable setup{wanted} on {device}",
                                                           wanted=wanted, device=hw.name))]
-    setups = quick_setups(m, hw, mine, ctx, kv_elem)
+    setups = quick_setups(m, hw, mine, ctx, kv_elem, int(s.pace["ttft_prompt_tokens"]))
     if ctx >= LONG_KV_CONTEXT:
         setups += kv_quantized(m, hw, tables, mine, ctx, s)
     fitting = [x for x in setups if x.total_bytes <= hw.usable_memory_bytes]
@@ -311,7 +320,8 @@ def kv_quantized(m: ModelEntry, hw: Hardware, tables: Tables, grid: list[Option]
             cost = s.kv["speed_cost"]
             out += [x._replace(kv_dtype=dtype,
                                decode_tokens_per_s=x.decode_tokens_per_s * (1 - cost))
-                    for x in quick_setups(m, hw, mine, ctx, tables.kv_dtypes[dtype])]
+                    for x in quick_setups(m, hw, mine, ctx, tables.kv_dtypes[dtype],
+                                         int(s.pace["ttft_prompt_tokens"]))]
     return out
 
 
@@ -354,12 +364,22 @@ def setup_parts(x: Setup, hw: Hardware, s: Scoring, home: str | None, m: ModelEn
     """The score parts that depend on the setup: speed utility for the job, runtime, download,
     headroom, and the format's quality loss for this model's size."""
     return {"speed": speed_score(x.decode_tokens_per_s, s, task),
+            "ttft": -ttft_penalty(x.ttft_s, s) if task == "chat" else 0.0,
             "runtime": s.weights["runtime"] if x.runtime.id == home else 0.0,
             "download": download_credit(x.download, s),
             "headroom": -headroom_penalty(x.total_bytes / hw.usable_memory_bytes, s),
             "quant_loss": -s.weights["quant_loss"] * quant_loss_sd(
                 x.fmt.quality_loss + (s.kv["quality_loss"] if x.kv_dtype != "fp16" else 0.0),
                 m, s, x.fmt.id)}
+
+
+def ttft_penalty(ttft_s: float | None, s: Scoring) -> float:
+    """Interactive chat wants a short wait for the first token: 0 up to [pace] ttft_target_s,
+    rising linearly to weights.ttft at ttft_limit_s and beyond (README: How picks are ranked)."""
+    if ttft_s is None:
+        return 0.0
+    target, limit = s.pace["ttft_target_s"], s.pace["ttft_limit_s"]
+    return s.weights["ttft"] * min(1.0, max(0.0, ttft_s - target) / (limit - target))
 
 
 def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s: Scoring,
@@ -508,6 +528,9 @@ def part_message(key: str, value: float, m: ModelEntry, setup: Setup | None,
     if key == "quant_loss" and setup:
         return msg("{value}: {quant} loses {loss:.1%} (quantization.toml), scaled for model size",
                    value=text, quant=setup.fmt.id, loss=setup.fmt.quality_loss)
+    if key == "ttft" and setup and setup.ttft_s is not None:
+        return msg("{value}: ~{seconds:.1f} s to the first token of a chat turn", value=text,
+                   seconds=setup.ttft_s)
     if key == "speed" and setup:
         return msg("{value}: ~{speed:.0f} tok/s on the job's speed curve", value=text,
                    speed=setup.decode_tokens_per_s)

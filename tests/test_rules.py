@@ -16,7 +16,7 @@ import tomllib
 from advisor.formats import load_tables
 from advisor.hardware import HardwareQuery, hardware_from
 from advisor.loader import load_catalog
-from advisor.recommend import Recommendation, recommend
+from advisor.recommend import Recommendation, recommend, ttft_penalty
 from advisor.rules import (
     Constraints,
     load_quality,
@@ -112,6 +112,25 @@ def test_evidence_orders_generations_at_one_size() -> None:
 
 
 # --- score parts ---------------------------------------------------------------------------------
+
+def test_chat_pays_for_a_long_wait_for_the_first_token() -> None:
+    target, limit = scoring.pace["ttft_target_s"], scoring.pace["ttft_limit_s"]
+    assert ttft_penalty(None, scoring) == 0.0  # no prefill estimate (phones): nothing charged
+    assert ttft_penalty(target, scoring) == 0.0
+    waits = [ttft_penalty(t, scoring) for t in (2.0, 5.0, 8.0)]
+    assert waits == sorted(waits) and len(set(waits)) == 3
+    assert ttft_penalty(limit * 3, scoring) == scoring.weights["ttft"]
+    # M4 Max, chat: the dense 27B prefills a 2K-token turn far slower than the 3B-active MoE
+    picks = {p.model_id: p for p in run("m4-max", private=True, top=1000).recommendations}
+    dense, moe = picks["qwen3.8-27b"], picks["qwen3.6-35b-a3b"]
+    assert dense.score_parts["ttft"] < moe.score_parts["ttft"] <= 0.0
+    why = {x.rule: x.message for x in dense.reasons}
+    assert "s to the first token" in why["score-ttft"]
+    # a code job is judged on throughput, not on the first token
+    code = {p.model_id: p for p in run("m4-max", private=True, task="code",
+                                        top=1000).recommendations}
+    assert code["qwen3.6-35b-a3b"].score_parts["ttft"] == 0.0
+
 
 def test_speed_keeps_paying_above_reading_pace_with_diminishing_returns() -> None:
     u = [speed_utility(t, "chat", scoring) for t in (10, 30, 50, 70, 90)]
