@@ -132,6 +132,22 @@ def test_chat_pays_for_a_long_wait_for_the_first_token() -> None:
     assert code["qwen3.6-35b-a3b"].score_parts["ttft"] == 0.0
 
 
+def test_text_job_prefers_a_text_model_unless_a_multimodal_one_leads_on_text_evidence() -> None:
+    """M4 16 GB, chat: Qwen3-8B ranks above Qwen3-VL-8B (the same size with a vision tower the
+    job does not use), while Qwen3.5-9B, multimodal too, ranks above Qwen3-8B because its text
+    evidence (Qwen3.5 cards, AA index) leads by more than the unused tower costs."""
+    r = run("m4", private=True, top=1000)
+    order = [p.model_id for p in local(r)]
+    picks = {p.model_id: p for p in local(r)}
+    assert order.index("qwen3-8b") < order.index("qwen3-vl-8b-instruct"), order[:10]
+    new, text = picks["qwen3.5-9b"], picks["qwen3-8b"]
+    assert new.score_parts["unused_modalities"] < 0 == text.score_parts["unused_modalities"]
+    assert new.quality and text.quality and not new.quality.estimated
+    lead = new.score_parts["quality"] - text.score_parts["quality"]
+    assert lead > -new.score_parts["unused_modalities"], lead
+    assert order.index("qwen3.5-9b") < order.index("qwen3-8b"), order[:10]
+
+
 def test_speed_keeps_paying_above_reading_pace_with_diminishing_returns() -> None:
     u = [speed_utility(t, "chat", scoring) for t in (10, 30, 50, 70, 90)]
     assert u == sorted(u) and len(set(u)) == len(u)
