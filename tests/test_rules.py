@@ -165,6 +165,15 @@ def test_quantization_costs_small_models_more() -> None:
     assert 1.6 < small / big < 2.4
 
 
+def test_q4_k_m_loss_on_a_4b_lies_between_the_measured_4_and_5_bit_points() -> None:
+    """mlx-lm BENCHMARKS.md, Qwen3-4B-Instruct-2507 MMLU-Pro: 4-bit (4.5 bits/weight) -5.2 %,
+    5-bit (5.5) -2.6 %; Q4_K_M (4.89 bits) must cost a 4B model a relative loss in between."""
+    q4km = tables.weight_format("q4_k_m")
+    relative = quant_loss_sd(q4km.quality_loss, by_id["qwen3-4b-instruct-2507"], scoring,
+                             q4km.id) * scoring.quant["relative_loss_per_sd"]
+    assert 0.026 < relative < 0.052, relative
+
+
 def test_k_quant_is_picked_over_legacy_of_the_same_size() -> None:
     for device in ("rtx-4090", "rtx-4060", "rtx-3060"):
         assert all(p.quant != "q4_0" for p in local(run(device, private=True))), device
