@@ -246,7 +246,8 @@ def held_out(models: list[dict], tables: dict[str, Table], area: str) -> tuple[f
 
 
 def evidence_line(mid: str, area: str, tables: dict[str, Table], labels: dict[str, str]) -> str:
-    """Up to four of the model's results in the area, card first, then boards; a model placed
+    """Up to four of the model's results in the area (one line on the pick), card first, then
+    boards; a model placed
     only through the general tables says so ("general: ...")."""
     def found(names: list[str]) -> list[str]:
         return [k for k in names if mid in tables.get(k, {}) and len(tables[k]) >= MIN_MODELS]
@@ -260,7 +261,7 @@ def evidence_line(mid: str, area: str, tables: dict[str, Table], labels: dict[st
     parts = []
     if card:
         parts.append(", ".join(f"{k} {tables[k][mid]:g}" for k in card) + " (card)")
-    parts += [f"{labels[k]} {tables[k][mid]:g}" for k in boards]
+    parts += [f"{labels[k]} {tables[k][mid]:g}" for k in boards][:max(1, 4 - len(parts))]
     return "; ".join(parts)
 
 
