@@ -181,7 +181,7 @@ def register(app: typer.Typer) -> None:
             note(_("note: {message}").format(message=tr(line)))
         if not result.options:
             note(_("note: nothing in the device catalog meets these targets"))
-        emit(result, fmt, as_json, lambda: [_plan_table(result)], output)
+        emit(result, fmt, as_json, lambda: [_plan_table(result), *_plan_commands(result)], output)
 
     def _check_targets(min_speed: float | None, max_ttft: float | None) -> None:
         from advisor.hardware import check_positive
@@ -226,34 +226,50 @@ def _serve_table(r: Any) -> Any:
 
 
 def _plan_table(r: Any) -> Any:
-    from advisor.render import Table
+    from rich import box
 
-    t = Table(title=_("{model}: {users} users x {context:,} tokens").format(
-        model=r.model_id, users=r.users, context=r.context_tokens))
-    for col in (
-        N_("device"),
-        "GPUs",
-        N_("nodes"),
-        N_("quant"),
-        N_("sessions"),
-        "tok/s",
-        "$/h",
-        "$/M tok",
-        N_("break-even tok/day"),
-        N_("command"),
-    ):
-        t.add_column(_(col))
-    for o in r.options:
-        t.add_row(
-            o.device_id,
-            str(o.gpus),
-            str(o.nodes),
-            o.quant,
-            f"{o.sessions_max:,}",
-            _fmt(o.aggregate_decode_tokens_per_s, "{:,.0f}"),
-            _fmt(o.cost_per_hour_usd, "{:,.2f}"),
-            _fmt(o.cost_per_million_tokens_usd, "{:,.2f}"),
-            _fmt(o.break_even_tokens_per_day, "{:,.0f}"),
-            o.command,
-        )
+    from advisor.render import Table, console, dim_below
+
+    title = _("{model}: {users} users x {context:,} tokens").format(
+        model=r.model_id, users=r.users, context=r.context_tokens)
+    rows = [(o, [str(o.gpus), str(o.nodes), f"{o.sessions_max:,}",
+                 _fmt(o.aggregate_decode_tokens_per_s, "{:,.0f}"),
+                 _fmt(o.cost_per_hour_usd, "{:,.2f}"),
+                 _fmt(o.cost_per_million_tokens_usd, "{:,.2f}"),
+                 _fmt(o.break_even_tokens_per_day, "{:,.0f}")]) for o in r.options]
+    if console().width >= 100:
+        t = Table(title=title)
+        for col in (N_("device"), "GPUs", N_("nodes"), N_("quant"), N_("sessions"), "tok/s",
+                    "$/h", "$/M tok", N_("break-even tok/day"), N_("command")):
+            t.add_column(_(col))
+        for o, n in rows:
+            t.add_row(o.device_id, n[0], n[1], o.quant, *n[2:], o.command)
+        return t
+    # Below 100 columns: quant and nodes under the device, $/M tok under $/h, and the commands
+    # in a table of their own after this one (_plan_commands); numbers are never wrapped.
+    t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+              caption=_("commands: below, by device"))
+    t.add_column(_("device"), ratio=1)
+    for i, col in ((0, "GPUs"), (2, N_("sessions")), (3, "tok/s"), (4, "$/h\n$/M tok"),
+                   (6, N_("break-even\ntok/day"))):
+        cells = [n[i] for _o, n in rows] + ([n[5] for _o, n in rows] if i == 4 else [])
+        t.add_column(_(col), justify="right", no_wrap=True,
+                     min_width=max(len(c) for c in [*cells, *_(col).split("\n")]))
+    for o, n in rows:
+        where = _("{quant}, {nodes} node(s)").format(quant=o.quant, nodes=o.nodes)
+        t.add_row(dim_below(o.device_id, where), n[0], n[2], n[3], f"{n[4]}\n{n[5]}", n[6])
     return t
+
+
+def _plan_commands(r: Any) -> list[Any]:
+    """Below 100 columns, the plan's commands as a table of their own (they wrap, whole)."""
+    from advisor.render import Table, console
+
+    if console().width >= 100 or not r.options:
+        return []
+    t = Table(title=_("commands"))
+    t.add_column(_("device"))
+    t.add_column(_("command"))
+    for o in r.options:
+        t.add_row(o.device_id, o.command)
+    return [t]

@@ -151,19 +151,25 @@ def _gb(n: int | float | None) -> str:
 
 
 def _draft_tables(r: Any) -> list[Any]:
-    from advisor.render import Table
+    from advisor.render import Table, console, dim_below
 
     head = Table(title=(_("speculative decoding for {model} on {device} ({quant}, {context:,} "
                           "tokens)") if r.device else
                         _("speculative decoding for {model} ({quant}, {context:,} tokens)")).format(
         model=r.model_id, device=r.device or "", quant=r.quant, context=r.context_tokens))
-    for col in (N_("draft"), N_("kind"), N_("vocab"), N_("weights"), "KV", N_("fits"), N_("why")):
-        head.add_column(_(col))
+    # Below 100 columns the kind and the why go under the draft; numbers are never wrapped.
+    narrow = console().width < 100
+    for col in (N_("draft"), *(() if narrow else (N_("kind"),)), N_("vocab"), N_("weights"), "KV",
+                N_("fits"), *(() if narrow else (N_("why"),))):
+        head.add_column(_(col), no_wrap=col not in ("draft", "kind", "why"),
+                        ratio=1 if narrow and col == "draft" else None)
     for o in r.options:
-        head.add_row(o.model_id, o.kind, f"{o.vocab_size:,}", _gb(o.weights_bytes),
-                     _gb(o.kv_cache_bytes),
-                     "-" if o.fits is None else (_("yes") if o.fits else _("no")),
-                     tr(o.why))
+        numbers = (f"{o.vocab_size:,}", _gb(o.weights_bytes), _gb(o.kv_cache_bytes),
+                   "-" if o.fits is None else (_("yes") if o.fits else _("no")))
+        if narrow:
+            head.add_row(dim_below(o.model_id, f"{o.kind}; {tr(o.why)}"), *numbers)
+        else:
+            head.add_row(o.model_id, o.kind, *numbers, tr(o.why))
     tables: list[Any] = [head]
     if not r.options:
         empty = Table(title=_("no compatible draft in the catalog and no MTP head"))
@@ -180,13 +186,18 @@ def _draft_tables(r: Any) -> list[Any]:
     for s in r.speedup:
         sp = Table(title=_("{kind} speedup {low:.2f}x to {high:.2f}x ({basis})").format(
             kind=s.kind, low=s.low, high=s.high, basis=tr(s.basis)))
-        for col in (N_("target"), N_("runtime"), "tokens/s", N_("speedup"), N_("setup"),
-                    N_("source")):
-            sp.add_column(_(col))
+        for col in (N_("target"), *(() if narrow else (N_("runtime"),)), "tokens/s",
+                    N_("speedup"), *(() if narrow else (N_("setup"), N_("source")))):
+            sp.add_column(_(col), no_wrap=col in ("tokens/s", "speedup"),
+                          ratio=1 if narrow and col == "target" else None)
         for row in s.rows:
-            sp.add_row(row.target, row.runtime,
-                       f"{row.baseline_tokens_per_s:g} -> {row.speculative_tokens_per_s:g}",
-                       f"{row.speedup:.2f}x", row.setup, row.source)
+            speed = f"{row.baseline_tokens_per_s:g} -> {row.speculative_tokens_per_s:g}"
+            if narrow:
+                sp.add_row(dim_below(row.target, f"{row.runtime}; {row.setup}; {row.source}"),
+                           speed, f"{row.speedup:.2f}x")
+            else:
+                sp.add_row(row.target, row.runtime, speed, f"{row.speedup:.2f}x", row.setup,
+                           row.source)
         tables.append(sp)
     cav = Table(title=_("where gains vanish"))
     cav.add_column(_("applies here"))
@@ -256,10 +267,10 @@ def _fit_table(r: Any) -> Any:
                       "tokens): {count} fit").format(
         method=r.method, framework=r.framework, device=r.device, gpus=r.gpus,
         batch=r.batch, seq_len=r.seq_len, count=len(r.fitting)))
-    t.add_column(_("model"))
-    t.add_column(_("params"))
-    t.add_column(_("per GPU"))
-    t.add_column(_("fits"))
+    t.add_column(_("model"), ratio=1)
+    t.add_column(_("params"), no_wrap=True)
+    t.add_column(_("per GPU"), no_wrap=True)
+    t.add_column(_("fits"), no_wrap=True)
     for row in (*r.fitting, *r.not_fitting):
         t.add_row(row.model_id, f"{row.params_total / 1e9:.1f}B", _gb(row.total_bytes),
                   _("yes") if row.fits else _("no"))

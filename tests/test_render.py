@@ -214,3 +214,32 @@ def test_show_keeps_licence_repos_and_sources(width: int,
     assert m.license.id in {w.strip(";,()") for w in text.split()}
     for ref in [s.ref for s in m.sources] + [q.repo for q in m.quantized]:
         assert re.sub(r"\s", "", ref) in flat, f"{ref} cut at {width} columns"
+
+
+SERVING = {"serve": ["serve", "qwen3-8b", "--device", "h100"],
+           "plan": ["plan", "qwen3-8b", "--users", "20"],
+           "draft": ["draft", "qwen3-8b", "--device", "rtx-4090"],
+           "finetune": ["finetune", "qwen3-8b", "--device", "rtx-4090"],
+           "finetune-list": ["finetune", "--list", "--device", "rtx-4090"]}
+
+
+@pytest.mark.parametrize("width", [60, 80, 200])
+@pytest.mark.parametrize("command", sorted(SERVING))
+def test_serving_and_tuning_tables_cut_nothing(command: str, width: int) -> None:
+    """serve, plan, draft and finetune at each width: nothing cut to an ellipsis, no line wider
+    than the terminal, and plan's numbers (sessions, break-even) whole."""
+    from rich.cells import cell_len
+
+    args = SERVING[command]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.stderr
+    assert "…" not in result.stdout, f"{command}: cut at {width} columns"
+    assert max(cell_len(line) for line in result.stdout.splitlines()) <= width
+    if command == "plan":
+        doc = json.loads(CliRunner().invoke(app, [*args, "--json"]).stdout)
+        words = set(result.stdout.split())
+        for o in doc["options"]:
+            assert f"{o['sessions_max']:,}" in words
+            if o["break_even_tokens_per_day"] is not None:
+                assert f"{o['break_even_tokens_per_day']:,.0f}" in words
+            assert o["device_id"] in words
