@@ -257,7 +257,12 @@ def evidence_line(mid: str, area: str, tables: dict[str, Table], labels: dict[st
         general = found(_GENERAL)
         return "general: " + evidence_line(mid, "general", tables, labels) if general else ""
     card = [k for k in keys if labels[k] == "card"][:3]
-    boards = [k for k in keys if labels[k] != "card"]
+    def same(name: str) -> str:  # "MMLU-Redux (3.5 cards)" and "mmlu-redux" are one benchmark
+        return "".join(ch for ch in name.split(" (")[0].lower() if ch.isalnum())
+
+    shown = {(same(k), tables[k][mid]) for k in card}
+    boards = [k for k in keys if labels[k] != "card"
+              and (same(labels[k]), tables[k][mid]) not in shown]  # a newer card quoting it again
     parts = []
     if card:
         parts.append(", ".join(f"{k} {tables[k][mid]:g}" for k in card) + " (card)")

@@ -383,3 +383,12 @@ def test_ngram_tables_add_no_size_to_the_prior() -> None:
     with_tables = math.log2(math.sqrt(m.params_total * m.params_active)) - math.log2(
         math.sqrt((m.params_total - m.param_count.ngram) * m.params_active))
     assert b1 * with_tables > 0.05  # counting the tables would have raised it by this much
+
+
+def test_an_evidence_line_names_each_result_once() -> None:
+    """A newer card that quotes an older model's score (Qwen3.5 cards quote Qwen3-1.7B's
+    MMLU-Redux 73.9) does not repeat it on the older model's line."""
+    from advisor.rules import load_quality
+
+    line = {q.model: q for q in load_quality().areas["general"].models}["qwen3-1.7b"].evidence
+    assert "mmlu-redux 73.9" in line and "MMLU-Redux (3.5 cards) 73.9" not in line
