@@ -122,28 +122,18 @@ def read_file(path: Path) -> bytes:
 
 def read(path: Path | None, kind: type[T]) -> T | None:
     """The cached object, or None when absent, foreign, not a regular file, or damaged."""
-    if path is None or not trusted(path.parent):
-        return None
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
+    from advisor.helpcache import read_owned
+
+    if path is None or not trusted(path.parent) or (data := read_owned(str(path))) is None:
         return None
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or (
-                hasattr(os, "getuid") and info.st_uid != os.getuid()):
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            document = json.loads(f.read())
+        document = json.loads(data)
         if document.get("key") != path.name.removesuffix(SUFFIX):
             return None
         found: T = decode(kind, document["data"])
         return found
     except Exception:  # damaged, written by other code, or not a `kind`: load afresh
         return None
-    finally:
-        os.close(fd)
 
 
 def write(path: Path | None, value: object) -> None:

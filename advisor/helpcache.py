@@ -117,13 +117,12 @@ def entry(argv: list[str]) -> tuple[str, str] | None:
     return None if where is None else (where, f"{PREFIX}{key(argv)}{SUFFIX}")
 
 
-def read(where: str, name: str) -> str | None:
-    """The kept text, or None when absent, foreign, not a regular file of ours, or damaged."""
-    if not _trusted(where):
-        return None
+def read_owned(path: str) -> bytes | None:
+    """The bytes of `path` when it is a regular file of this user's, opened without following a
+    symlink or blocking on a FIFO (shared with advisor.cache); None otherwise."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(os.path.join(where, name), flags)
+        fd = os.open(path, flags)
     except OSError:
         return None
     try:
@@ -134,14 +133,24 @@ def read(where: str, name: str) -> str | None:
         chunks = []
         while chunk := os.read(fd, 1 << 16):
             chunks.append(chunk)
-        head, _, text = b"".join(chunks).partition(b"\n")
-        if head != name.encode("ascii"):
-            return None
-        return text.decode("utf-8")
-    except (OSError, UnicodeDecodeError):
+        return b"".join(chunks)
+    except OSError:
         return None
     finally:
         os.close(fd)
+
+
+def read(where: str, name: str) -> str | None:
+    """The kept text, or None when absent, foreign, not a regular file of ours, or damaged."""
+    if not _trusted(where) or (data := read_owned(os.path.join(where, name))) is None:
+        return None
+    head, _, text = data.partition(b"\n")
+    if head != name.encode("ascii"):
+        return None
+    try:
+        return text.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def write(where: str, name: str, text: str) -> None:
