@@ -718,10 +718,11 @@ def ready_download(model: ModelEntry, fmt: WeightFormat, runtime_id: str | None 
 
 
 def obtainable(model: ModelEntry, fmt: WeightFormat, rt: RuntimeSpec) -> bool:
-    """Whether `fmt` weights of `model` can be had for `rt`: official, or made with its tools."""
+    """Whether `fmt` weights of `model` can be had for `rt`: made with its tools, or a ready
+    download (official, an Ollama library tag on Ollama, or a community build, named as such)."""
     if fmt.made_from_16bit or fmt.id in rt.quantizes_on_load:
         return True
-    return official_checkpoint(model, fmt) is not None
+    return ready_download(model, fmt, rt.id) is not None
 
 
 def compatible(fmt: WeightFormat, rt: RuntimeSpec, hw: Hardware) -> str | None:

@@ -392,3 +392,20 @@ def test_an_evidence_line_names_each_result_once() -> None:
 
     line = {q.model: q for q in load_quality().areas["general"].models}["qwen3-1.7b"].evidence
     assert "mmlu-redux 73.9" in line and "MMLU-Redux (3.5 cards) 73.9" not in line
+
+
+def test_a_publisher_made_format_counts_when_a_community_build_ships_it() -> None:
+    """UD-Q4_K_XL is made by its publisher (imatrix), not by llama.cpp's tools from the 16-bit
+    weights: it is obtainable exactly when a build lists it, and that build is named."""
+    from advisor.estimate import obtainable, ready_download
+    from advisor.schema import Artifact
+
+    fmt, rt = tables.weight_format("ud-q4_k_xl"), tables.runtimes["llama.cpp"]
+    m = catalog.by_id()["qwen3.5-4b"]
+    assert not fmt.made_from_16bit and not obtainable(m, fmt, rt)
+    build = Artifact(format="gguf", repo="example/Qwen3.5-4B-UD-GGUF", provenance="community",
+                     quants=("ud-q4_k_xl",), source="test: a build that lists the file")
+    shipped = dataclasses.replace(m, artifacts=(*m.artifacts, build))
+    assert obtainable(shipped, fmt, rt)
+    d = ready_download(shipped, fmt, "llama.cpp")
+    assert d and d.provenance == "community" and d.publisher == "example"
