@@ -26,16 +26,11 @@ from advisor.cli import app, document_types
 from advisor.loader import packaged_path, read_toml
 from advisor.validation import adapter
 from advisor.validation import dump_json as pydantic_dump_json
+from test_export import COMMANDS
 
 runner = CliRunner()
-DOCUMENTS = {
-    "models": ["models"],
-    "show": ["show", "qwen3-8b"],
-    "devices": ["devices"],
-    "detect": ["detect"],
-    "estimate": ["estimate", "qwen3-8b", "--device", "rtx-4090"],
-    "recommend": ["recommend", "--device", "phone", "--private"],
-    "compare": ["compare", "qwen3-8b", "qwen3-4b", "--device", "rtx-4090"],
+DOCUMENTS = {  # test_export's commands, and those whose documents it does not check
+    **COMMANDS,
     "run": ["run", "qwen3-8b"],
     "serve": ["serve", "qwen3-8b", "--device", "h100"],
     "plan": ["plan", "qwen3-8b", "--users", "20"],
