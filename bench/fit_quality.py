@@ -257,8 +257,9 @@ def evidence_line(mid: str, area: str, tables: dict[str, Table], labels: dict[st
         general = found(_GENERAL)
         return "general: " + evidence_line(mid, "general", tables, labels) if general else ""
     card = [k for k in keys if labels[k] == "card"][:3]
-    def same(name: str) -> str:  # "MMLU-Redux (3.5 cards)" and "mmlu-redux" are one benchmark
-        return "".join(ch for ch in name.split(" (")[0].lower() if ch.isalnum())
+    def same(name: str) -> str:  # "MMLU-Redux no-think (3.5-2B card)" and "mmlu-redux" are one
+        name = name.split(" (")[0].lower().replace("no-think", "").replace("nothink", "")
+        return "".join(ch for ch in name if ch.isalnum())
 
     shown = {(same(k), tables[k][mid]) for k in card}
     boards = [k for k in keys if labels[k] != "card"

@@ -392,6 +392,9 @@ def test_an_evidence_line_names_each_result_once() -> None:
 
     line = {q.model: q for q in load_quality().areas["general"].models}["qwen3-1.7b"].evidence
     assert "mmlu-redux 73.9" in line and "MMLU-Redux (3.5 cards) 73.9" not in line
+    line = {q.model: q for q in load_quality().areas["general"].models}[
+        "qwen3-4b-instruct-2507"].evidence  # a non-thinking model's own score, quoted again
+    assert "mmlu-redux 84.2" in line and "MMLU-Redux no-think (3.5-2B card) 84.2" not in line
 
 
 def test_a_publisher_made_format_counts_when_a_community_build_ships_it() -> None:
