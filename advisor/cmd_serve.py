@@ -105,7 +105,7 @@ def register(app: typer.Typer) -> None:
             min_speed,
             max_ttft,
         )
-        emit(result, fmt, as_json, lambda: [_serve_table(result)], output)
+        emit(result, fmt, as_json, lambda: _serve_tables(result, entry.license.id), output)
 
     @app.command("plan")
     @handle_errors
@@ -196,15 +196,18 @@ def _fmt(value: float | None, pattern: str = "{:,.1f}") -> str:
     return "?" if value is None else pattern.format(value)
 
 
-def _serve_table(r: Any) -> Any:
-    from advisor.render import Table
+def _serve_tables(r: Any, license_id: str) -> list[Any]:
+    """The serving facts; below 100 columns the command, the prefill scheduling and the notes
+    go in a table of their own under them, whose short labels leave the text the width."""
+    from advisor.render import Table, console, longest_number
 
+    narrow = console().width < 100
     t = Table(
         title=_("{model} on {device} ({runtime})").format(
             model=r.model_id, device=r.device, runtime=r.assumptions.runtime),
         show_header=False,
     )
-    rows = [
+    facts = [
         (_("fits"), _("yes") if r.fits else _("no: {why}").format(
             why=tr("; ").join(tr(w) for w in r.why_not))),
         (_("sessions max"), _("{sessions:,} x {context:,} tokens").format(
@@ -212,17 +215,29 @@ def _serve_table(r: Any) -> Any:
         (_("GPUs needed"), "-" if r.gpus_needed is None else str(r.gpus_needed)),
         (_("KV pool"), f"{r.kv_pool_bytes / 2**30:,.1f} GiB"),
         (_("weights"), f"{r.weights_bytes / 2**30:,.1f} GiB ({r.assumptions.quant})"),
+        (_("license"), license_id),
         (_("aggregate decode"), _fmt(r.aggregate_decode_tokens_per_s) + " tokens/s"),
         (_("per user"), _fmt(r.per_user_decode_tokens_per_s) + " tokens/s"),
         (_("first token"), _fmt(r.time_to_first_token_s, "{:,.2f}") + " s"),
-        (_("prefill"), tr(r.assumptions.prefill_scheduling)),
-        (_("command"), r.command),
     ]
-    for k, v in rows:
+    prose = [(_("prefill"), tr(r.assumptions.prefill_scheduling)),
+             *((_("note"), tr(n)) for n in r.assumptions.notes)]
+    if not narrow:
+        t.add_column("what")
+        t.add_column("value")
+        for k, v in [*facts, prose[0], (_("command"), r.command), *prose[1:]]:
+            t.add_row(k, v)
+        return [t]
+    t.add_column("what", no_wrap=True)
+    t.add_column("value", min_width=longest_number(v for _k, v in facts))
+    for k, v in facts:
         t.add_row(k, v)
-    for n in r.assumptions.notes:
-        t.add_row(_("note"), tr(n))
-    return t
+    more = Table(title=_("how to run it"), show_header=False)
+    more.add_column("what", no_wrap=True)
+    more.add_column("text")
+    for k, v in [(_("command"), r.command), *prose]:
+        more.add_row(k, v)
+    return [t, more]
 
 
 def _plan_table(r: Any) -> Any:

@@ -243,3 +243,48 @@ def test_serving_and_tuning_tables_cut_nothing(command: str, width: int) -> None
             if o["break_even_tokens_per_day"] is not None:
                 assert f"{o['break_even_tokens_per_day']:,.0f}" in words
             assert o["device_id"] in words
+
+
+SERVE = {"h100 x50": ["serve", "qwen3-8b", "--device", "h100", "--users", "50"],
+         "8xh100 hybrid": ["serve", "qwen3.5-397b-a17b", "--device", "h100", "--gpus", "8",
+                           "--users", "20"],
+         "4090 gguf": ["serve", "qwen3-30b-a3b", "--device", "rtx-4090", "--users", "4"]}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("width", [60, 80, 200])
+@pytest.mark.parametrize("case", sorted(SERVE))
+def test_serve_keeps_every_fact(case: str, width: int, lang: str) -> None:
+    """serve at 60/80/200 columns (and in Chinese): model, quant, runtime, memory, speed,
+    context and licence all printed, numbers whole, nothing wider than the terminal; below 100
+    columns the command and notes sit in a table of their own, so the facts' numbers keep one
+    line each and the command stays whole (only broken at its spaces)."""
+    from rich.cells import cell_len
+
+    args = ["--lang", lang, *SERVE[case]]
+    env = {"COLUMNS": str(width)}
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    assert "…" not in text
+    assert max(cell_len(line) for line in text.splitlines()) <= width
+    doc = json.loads(CliRunner().invoke(app, [*SERVE[case], "--json"]).stdout)
+    a = doc["assumptions"]
+    license_id = load_catalog(None).by_id()[doc["model_id"]].license.id
+    words = {w.strip(",.;:") for w in re.split(r"[\s()（），：；│]+", text)}
+    facts = [doc["model_id"], a["quant"], a["runtime"], license_id, f"{a['context_tokens']:,}",
+             f"{doc['kv_pool_bytes'] / 2**30:,.1f}", f"{doc['weights_bytes'] / 2**30:,.1f}",
+             f"{doc['sessions_max']:,}"]
+    for key in ("aggregate_decode_tokens_per_s", "per_user_decode_tokens_per_s"):
+        if doc[key] is not None:
+            facts.append(f"{doc[key]:,.1f}")
+    for fact in facts:
+        assert fact in words, f"{case}: {fact!r} cut or missing at {width} columns ({lang})"
+    lines = text.splitlines()
+    # the command, its words in order, broken only at spaces
+    flat = re.sub(r"[│┃┌┐└┘├┤┬┴┼─━]", " ", text).split()
+    command = doc["command"].split()
+    start = flat.index(command[0])
+    assert flat[start:start + len(command)] == command, f"{case}: command broken at {width}"
+    two_tables = sum(1 for line in lines if line.lstrip().startswith(("┌", "┏"))) == 2
+    assert two_tables == (width < 100)
