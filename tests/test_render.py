@@ -271,13 +271,13 @@ def test_serve_keeps_every_fact(case: str, width: int, lang: str) -> None:
     doc = json.loads(CliRunner().invoke(app, [*SERVE[case], "--json"]).stdout)
     a = doc["assumptions"]
     license_id = load_catalog(None).by_id()[doc["model_id"]].license.id
-    words = {w.strip(",.;:") for w in re.split(r"[\s()（），：；│]+", text)}
+    # split at spaces, brackets and the full-width punctuation of the Chinese strings
+    words = {w.strip(",.;:") for w in re.split(r"[\s()\uff08\uff09\uff0c\uff1a\uff1b│]+", text)}
     facts = [doc["model_id"], a["quant"], a["runtime"], license_id, f"{a['context_tokens']:,}",
              f"{doc['kv_pool_bytes'] / 2**30:,.1f}", f"{doc['weights_bytes'] / 2**30:,.1f}",
              f"{doc['sessions_max']:,}"]
-    for key in ("aggregate_decode_tokens_per_s", "per_user_decode_tokens_per_s"):
-        if doc[key] is not None:
-            facts.append(f"{doc[key]:,.1f}")
+    speeds = (doc["aggregate_decode_tokens_per_s"], doc["per_user_decode_tokens_per_s"])
+    facts += [f"{s:,.1f}" for s in speeds if s is not None]
     for fact in facts:
         assert fact in words, f"{case}: {fact!r} cut or missing at {width} columns ({lang})"
     lines = text.splitlines()
