@@ -1,8 +1,11 @@
 """The `advisor` command line: parse options, call the core, hand results to render/output.
 
+Commands are declared with advisor.cli_spec's Option/Argument and registered in `commands`;
+a plain command line is read without Typer (advisor.cli_spec.parse), and Typer, built from the
+same declarations (advisor.cli_typer), reads the rest: help, usage errors, anything unusual.
 Heavy modules (rich, the core; pydantic for JSON and fresh catalog checks) are imported inside
-commands, so `--help` stays fast. No `from __future__ import annotations` here: Typer would
-compile and evaluate every option's annotation string at each start.
+commands. No `from __future__ import annotations` here: the reader takes each option's
+declaration from the annotation objects, and Typer would evaluate every annotation string.
 """
 
 import functools
@@ -13,8 +16,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import typer
-
+from advisor.cli_spec import Argument, Option, Registry, echo, parse
 from advisor.i18n import _, tr
 
 if TYPE_CHECKING:
@@ -24,114 +26,35 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class AdvisorGroup(typer.core.TyperGroup):
-    """The root command: takes `--lang` from anywhere on the command line before Click parses
-    it (a global option that may follow the command); in Chinese it translates the help texts
-    and says Click's usage errors (unknown option, bad value ...) in Chinese too."""
-
-    def main(self, args: Any = None, *rest: Any, **extra: Any) -> Any:
-        from advisor import i18n
-
-        argv = list(sys.argv[1:] if args is None else args)
-        try:
-            argv, lang = i18n.take_lang_option(argv)
-        except Exception as exc:  # InputError: one line, exit 2, as for any bad input
-            i18n.set_language(None)
-            typer.echo(_("error: {message}").format(message=tr(exc.args[0])), err=True)
-            sys.exit(2)
-        i18n.set_language(lang)
-        if i18n.language() == "en" or not extra.get("standalone_mode", True) or rest:
-            return super().main(argv, *rest, **extra)
-        i18n.translate_help(self)
-        try:  # standalone as Click is, but its usage errors said in the user's language
-            code = super().main(argv, standalone_mode=False, **extra)
-        except typer.Abort:
-            typer.echo(_("Aborted!"), err=True)
-            sys.exit(1)
-        except Exception as exc:  # Click's errors (duck-typed: Typer exports no class of them)
-            message, code = getattr(exc, "format_message", None), getattr(exc, "exit_code", None)
-            if not callable(message) or not isinstance(code, int):
-                raise
-            ctx = getattr(exc, "ctx", None)
-            if ctx is not None and message() == ctx.get_help():  # no_args_is_help: the help
-                exc.show()  # type: ignore[attr-defined]
-            else:
-                for line in i18n.click_error(message(), ctx.get_usage() if ctx else None,
-                                             ctx.command_path if ctx else None):
-                    typer.echo(line, err=True)
-            sys.exit(code)
-        sys.exit(code if isinstance(code, int) else 0)
-
-
-class AdvisorTyper(typer.Typer):
-    """The Typer app, keeping what each command was registered with, so that a run can build
-    the Click command of its own command only (`app_for`) instead of all twenty: Typer reads
-    every option of every command on each start, a tenth of a cached run."""
-
-    def __init__(self, **settings: Any) -> None:
-        super().__init__(**settings)
-        self.settings = settings
-        self.kept: dict[str, tuple[dict[str, Any], Callable[..., Any]]] = {}
-        self.root: tuple[dict[str, Any], Callable[..., Any]] | None = None
-        self.groups: set[str] = set()
-
-    def command(self, name: str | None = None, **kwargs: Any) -> Callable[[F], F]:
-        register = super().command(name, **kwargs)
-
-        def keep(fn: F) -> F:
-            if name:
-                self.kept[name] = (kwargs, fn)
-            return register(fn)
-
-        return keep
-
-    def callback(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
-        register = super().callback(*args, **kwargs)
-
-        def keep(fn: F) -> F:
-            self.root = (kwargs, fn) if not args else None
-            return register(fn)
-
-        return keep
-
-    def add_typer(self, typer_instance: typer.Typer, **kwargs: Any) -> None:
-        self.groups.add(kwargs.get("name") or "")
-        super().add_typer(typer_instance, **kwargs)
-
-
-def app_for(args: list[str]) -> typer.Typer:
-    """The app to run `args` with: for `[root options] COMMAND ...` an app of the root options
-    and that command alone (its usage, help and errors read as in the whole app: a test checks
-    every command), else the whole app (--help, an unknown or mistyped command, a group)."""
-    i = 0
-    while i < len(args):
-        if args[i] in ("--catalog", "--lang"):
-            i += 2
-        elif args[i].startswith(("--catalog=", "--lang=")):
-            i += 1
-        else:
-            break
-    name = args[i] if i < len(args) else None
-    if name not in app.kept or app.root is None:
-        return app
-    one = AdvisorTyper(**app.settings)
-    one.callback(**app.root[0])(app.root[1])
-    one.command(name, **app.kept[name][0])(app.kept[name][1])
-    return one
-
-
-app = AdvisorTyper(
+commands = Registry(
     name="advisor",
-    cls=AdvisorGroup,
     help="Which Qwen model to run, on what, how, and how fast. Works offline.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain Click help: no Rich import on --help or usage errors
 )
-catalog_app = typer.Typer(help="Validate catalog files.", no_args_is_help=True,
-                          rich_markup_mode=None)
-app.add_typer(catalog_app, name="catalog")
+"""Every command, as Typer is given them when it runs (advisor.cli_typer); most runs are read
+without it (advisor.cli_spec.parse)."""
+catalog_commands = Registry(help="Validate catalog files.", no_args_is_help=True,
+                            rich_markup_mode=None)
+commands.add_typer(catalog_commands, name="catalog")
+
+
+def __getattr__(name: str) -> Any:
+    """`advisor.cli.app`: the whole Typer app, built when first asked for (tests, tools)."""
+    if name == "app":
+        from advisor.cli_typer import whole
+
+        return whole(commands)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def app_for(args: list[str]) -> Any:
+    """The Typer app to run `args` with (advisor.cli_typer.app_for)."""
+    from advisor.cli_typer import app_for as build
+
+    return build(commands, args)
 
 
 class OutputFormat(str, Enum):
@@ -144,12 +67,12 @@ class OutputFormat(str, Enum):
 
 
 FormatOpt = Annotated[
-    OutputFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+    OutputFormat, Option("--format", "-f", help="Output format.", case_sensitive=False)
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
+JsonOpt = Annotated[bool, Option("--json", help="Shorthand for --format json.")]
 OutputOpt = Annotated[
     Path | None,
-    typer.Option("--output", "-o", help="Write the document to this file (atomically) instead "
+    Option("--output", "-o", help="Write the document to this file (atomically) instead "
                  "of stdout; regular files only (a symlink is written through)."),
 ]
 
@@ -177,8 +100,8 @@ def handle_errors(fn: F) -> F:
             text = tr(exc.args[0]) if len(exc.args) == 1 and isinstance(exc.args[0], str) \
                 else str(exc)  # a deferred message (i18n.msg) shown in the user's language
             for line in error_lines(text) if text else [type(exc).__name__]:
-                typer.echo(_("error: {message}").format(message=line), err=True)
-            raise typer.Exit(exc.exit_code) from None
+                echo(_("error: {message}").format(message=line), err=True)
+            raise SystemExit(exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -247,7 +170,7 @@ def note(message: str) -> None:
     a tool or a catalog gave, without control characters)."""
     from advisor.errors import strip_controls
 
-    typer.echo(strip_controls(str(message)), err=True)
+    echo(strip_controls(str(message)), err=True)
 
 
 def load() -> "Catalog":
@@ -256,11 +179,11 @@ def load() -> "Catalog":
     return load_catalog(_state["catalog"])
 
 
-@app.callback()
+@commands.callback()
 def root(
     catalog: Annotated[
         Path | None,
-        typer.Option(
+        Option(
             "--catalog",
             envvar="ADVISOR_CATALOG",
             help="Model catalog TOML to use instead of the packaged one "
@@ -271,7 +194,7 @@ def root(
     ] = None,
     lang: Annotated[
         str | None,
-        typer.Option("--lang", help="Language of tables, notes, errors and help: en or zh "
+        Option("--lang", help="Language of tables, notes, errors and help: en or zh "
                      "(default: from LANGUAGE, LC_ALL, LC_MESSAGES or LANG). May follow the "
                      "command: advisor recommend --device phone --lang zh."),
     ] = None,
@@ -281,12 +204,12 @@ def root(
     _state["catalog"] = catalog
 
 
-@app.command("models")
+@commands.command("models")
 @handle_errors
 def models_cmd(
-    family: Annotated[str | None, typer.Option(help="Only this family, e.g. qwen3.")] = None,
-    task: Annotated[str | None, typer.Option(help="Only models for this task, e.g. code.")] = None,
-    open_only: Annotated[bool, typer.Option("--open-only", help="Only open-weight models.")] = False,
+    family: Annotated[str | None, Option(help="Only this family, e.g. qwen3.")] = None,
+    task: Annotated[str | None, Option(help="Only models for this task, e.g. code.")] = None,
+    open_only: Annotated[bool, Option("--open-only", help="Only open-weight models.")] = False,
     fmt: FormatOpt = OutputFormat.table,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
@@ -313,10 +236,10 @@ def models_cmd(
     emit(result, fmt, as_json, lambda: [render().models_table(result)], output)
 
 
-@app.command("show")
+@commands.command("show")
 @handle_errors
 def show_cmd(
-    model: Annotated[str, typer.Argument(help="Catalog id or Hugging Face repo, e.g. qwen3-8b.")],
+    model: Annotated[str, Argument(help="Catalog id or Hugging Face repo, e.g. qwen3-8b.")],
     fmt: FormatOpt = OutputFormat.table,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
@@ -334,11 +257,11 @@ def show_cmd(
     emit(result, fmt, as_json, lambda: render().model_tables(result.model, result.recipes), output)
 
 
-@catalog_app.command("check")
+@catalog_commands.command("check")
 @handle_errors
 def catalog_check_cmd(
     path: Annotated[
-        Path | None, typer.Argument(help="Catalog file to check (default: the packaged one).")
+        Path | None, Argument(help="Catalog file to check (default: the packaged one).")
     ] = None,
 ) -> None:
     """Validate a model catalog and print every problem (exit 1 if there is any)."""
@@ -350,26 +273,26 @@ def catalog_check_cmd(
         from advisor.errors import error_lines
 
         for line in (shown for problem in problems for shown in error_lines(problem)):
-            typer.echo(_("error: {message}").format(message=line), err=True)
-        raise typer.Exit(1)
+            echo(_("error: {message}").format(message=line), err=True)
+        raise SystemExit(1)
     count = len(load_catalog(target).models)
-    typer.echo(_("ok: {count} models, every fact backed by a source").format(count=count))
+    echo(_("ok: {count} models, every fact backed by a source").format(count=count))
 
 
 DeviceOpt = Annotated[
     str | None,
-    typer.Option("--device", "-d", help="Device id or class (phone, laptop, mac, gpu, server, "
+    Option("--device", "-d", help="Device id or class (phone, laptop, mac, gpu, server, "
                  "edge), or 'auto' to detect this machine. See `advisor devices`."),
 ]
 MemoryOpt = Annotated[
-    str | None, typer.Option("--memory-gb", help="Memory per device: 16, 16GB, 16GiB, 16g.")
+    str | None, Option("--memory-gb", help="Memory per device: 16, 16GB, 16GiB, 16g.")
 ]
 BandwidthOpt = Annotated[
-    float | None, typer.Option("--bandwidth-gb-s", help="Memory bandwidth in GB/s.")
+    float | None, Option("--bandwidth-gb-s", help="Memory bandwidth in GB/s.")
 ]
-TflopsOpt = Annotated[float | None, typer.Option("--tflops", help="Dense FP16 TFLOPS.")]
-GpusOpt = Annotated[int, typer.Option("--gpus", help="Identical GPUs in one node (tensor parallel).")]
-RamOpt = Annotated[str | None, typer.Option("--ram-gb", help="Host RAM for offload.")]
+TflopsOpt = Annotated[float | None, Option("--tflops", help="Dense FP16 TFLOPS.")]
+GpusOpt = Annotated[int, Option("--gpus", help="Identical GPUs in one node (tensor parallel).")]
+RamOpt = Annotated[str | None, Option("--ram-gb", help="Host RAM for offload.")]
 
 
 def hardware(device: str | None, memory: str | None, bandwidth: float | None,
@@ -405,11 +328,11 @@ def hardware(device: str | None, memory: str | None, bandwidth: float | None,
     return hw
 
 
-@app.command("devices")
+@commands.command("devices")
 @handle_errors
 def devices_cmd(
     device_class: Annotated[
-        str | None, typer.Option("--class", help="Only this class, e.g. consumer-gpu.")
+        str | None, Option("--class", help="Only this class, e.g. consumer-gpu.")
     ] = None,
     fmt: FormatOpt = OutputFormat.table,
     as_json: JsonOpt = False,
@@ -431,7 +354,7 @@ def devices_cmd(
     emit(result, fmt, as_json, lambda: [render().devices_table(result)], output)
 
 
-@app.command("detect")
+@commands.command("detect")
 @handle_errors
 def detect_cmd(
     fmt: FormatOpt = OutputFormat.table, as_json: JsonOpt = False, output: OutputOpt = None
@@ -444,22 +367,22 @@ def detect_cmd(
     emit(result, fmt, as_json, lambda: [render().detection_table(result)], output)
 
 
-@app.command("estimate")
+@commands.command("estimate")
 @handle_errors
 def estimate_cmd(
-    model: Annotated[str, typer.Argument(help="Catalog id or Hugging Face repo.")],
+    model: Annotated[str, Argument(help="Catalog id or Hugging Face repo.")],
     device: DeviceOpt = None,
     memory: MemoryOpt = None,
     bandwidth: BandwidthOpt = None,
     tflops: TflopsOpt = None,
     gpus: GpusOpt = 1,
     ram: RamOpt = None,
-    quant: Annotated[str | None, typer.Option("--quant", "-q", help="Weight format, e.g. q4_k_m, awq, fp8.")] = None,
-    runtime: Annotated[str | None, typer.Option("--runtime", "-r", help="llama.cpp, ollama, vllm, sglang, mlx, transformers, mnn, mlc.")] = None,
-    context: Annotated[int | None, typer.Option("--context", "-c", help="Tokens held in the KV cache (prompt + generated). Default: 8192 or the model's maximum if smaller.")] = None,
-    prompt: Annotated[int | None, typer.Option("--prompt", help="Prompt tokens for time to first token (default: the context).")] = None,
-    batch: Annotated[int, typer.Option("--batch", help="Concurrent sequences.")] = 1,
-    kv_dtype: Annotated[str, typer.Option("--kv-dtype", help="KV cache element type: fp16, fp8, q8_0, q4_0.")] = "fp16",
+    quant: Annotated[str | None, Option("--quant", "-q", help="Weight format, e.g. q4_k_m, awq, fp8.")] = None,
+    runtime: Annotated[str | None, Option("--runtime", "-r", help="llama.cpp, ollama, vllm, sglang, mlx, transformers, mnn, mlc.")] = None,
+    context: Annotated[int | None, Option("--context", "-c", help="Tokens held in the KV cache (prompt + generated). Default: 8192 or the model's maximum if smaller.")] = None,
+    prompt: Annotated[int | None, Option("--prompt", help="Prompt tokens for time to first token (default: the context).")] = None,
+    batch: Annotated[int, Option("--batch", help="Concurrent sequences.")] = 1,
+    kv_dtype: Annotated[str, Option("--kv-dtype", help="KV cache element type: fp16, fp8, q8_0, q4_0.")] = "fp16",
     fmt: FormatOpt = OutputFormat.table,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
@@ -505,7 +428,7 @@ def _with_speculative(result: Any, entry: Any, weight_format: Any, ctx: int, tab
     return Estimate(**{**values, "speculative": spec})
 
 
-@app.command("recommend")
+@commands.command("recommend")
 @handle_errors
 def recommend_cmd(
     device: DeviceOpt = None,
@@ -514,17 +437,17 @@ def recommend_cmd(
     tflops: TflopsOpt = None,
     gpus: GpusOpt = 1,
     ram: RamOpt = None,
-    private: Annotated[bool, typer.Option("--private", help="Data must not leave your device or premises: no cloud APIs.")] = False,
-    chinese: Annotated[bool, typer.Option("--chinese", help="Chinese-language need: prefer stronger C-Eval/CMMLU, show ModelScope.")] = False,
-    task: Annotated[str, typer.Option("--task", "-t", help="chat, reasoning, code, math, vision, video, audio, embedding, rerank, tool-use, long-context, moderation.")] = "chat",
-    context: Annotated[int | None, typer.Option("--context", "-c", help="Minimum context (tokens) the job needs.")] = None,
-    commercial: Annotated[bool, typer.Option("--commercial", help="License must allow commercial use.")] = False,
-    min_speed: Annotated[float | None, typer.Option("--min-speed", help="Minimum decode speed, tokens/s.")] = None,
-    runtime: Annotated[str | None, typer.Option("--runtime", "-r", help="Only this runtime.")] = None,
-    quant: Annotated[str | None, typer.Option("--quant", "-q", help="Only this weight format.")] = None,
-    top: Annotated[int, typer.Option("--top", "-n", help="How many picks to show.")] = 5,
-    explain: Annotated[bool, typer.Option("--explain", help="Print every rule's verdict for every model.")] = False,
-    why_not: Annotated[str | None, typer.Option("--why-not", help="Explain why one model is not recommended.")] = None,
+    private: Annotated[bool, Option("--private", help="Data must not leave your device or premises: no cloud APIs.")] = False,
+    chinese: Annotated[bool, Option("--chinese", help="Chinese-language need: prefer stronger C-Eval/CMMLU, show ModelScope.")] = False,
+    task: Annotated[str, Option("--task", "-t", help="chat, reasoning, code, math, vision, video, audio, embedding, rerank, tool-use, long-context, moderation.")] = "chat",
+    context: Annotated[int | None, Option("--context", "-c", help="Minimum context (tokens) the job needs.")] = None,
+    commercial: Annotated[bool, Option("--commercial", help="License must allow commercial use.")] = False,
+    min_speed: Annotated[float | None, Option("--min-speed", help="Minimum decode speed, tokens/s.")] = None,
+    runtime: Annotated[str | None, Option("--runtime", "-r", help="Only this runtime.")] = None,
+    quant: Annotated[str | None, Option("--quant", "-q", help="Only this weight format.")] = None,
+    top: Annotated[int, Option("--top", "-n", help="How many picks to show.")] = 5,
+    explain: Annotated[bool, Option("--explain", help="Print every rule's verdict for every model.")] = False,
+    why_not: Annotated[str | None, Option("--why-not", help="Explain why one model is not recommended.")] = None,
     fmt: FormatOpt = OutputFormat.table,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
@@ -585,7 +508,7 @@ def recommend_cmd(
                 model=target, rank=pick.rank, why=tr(pick.why)))
         for e in explain_one:
             for r in e.reasons:
-                (note if document else typer.echo)(strip_controls(
+                (note if document else echo)(strip_controls(
                     f"{target}: {r.rule}: {tr(r.message)}"))
         if not document:
             return
@@ -618,23 +541,22 @@ def _recommend_options() -> Any:
         if p.name not in ("fmt", "as_json", "explain", "why_not")])
 
 
-report_cmd.__signature__ = _recommend_options()  # type: ignore[attr-defined]
-app.command("report")(handle_errors(report_cmd))
+commands.command("report", signature=_recommend_options)(handle_errors(report_cmd))
 
 
-@app.command("compare")
+@commands.command("compare")
 @handle_errors
 def compare_cmd(
-    models: Annotated[list[str], typer.Argument(help="Two or more catalog ids or repos.")],
+    models: Annotated[list[str], Argument(help="Two or more catalog ids or repos.")],
     device: DeviceOpt = None,
     memory: MemoryOpt = None,
     bandwidth: BandwidthOpt = None,
     tflops: TflopsOpt = None,
     gpus: GpusOpt = 1,
     ram: RamOpt = None,
-    quant: Annotated[str | None, typer.Option("--quant", "-q", help="Weight format for memory and speed.")] = None,
-    runtime: Annotated[str | None, typer.Option("--runtime", "-r", help="Runtime for speed.")] = None,
-    context: Annotated[int, typer.Option("--context", "-c", help="Tokens in the KV cache.")] = 8192,
+    quant: Annotated[str | None, Option("--quant", "-q", help="Weight format for memory and speed.")] = None,
+    runtime: Annotated[str | None, Option("--runtime", "-r", help="Runtime for speed.")] = None,
+    context: Annotated[int, Option("--context", "-c", help="Tokens in the KV cache.")] = 8192,
     fmt: FormatOpt = OutputFormat.table,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
@@ -665,18 +587,18 @@ def compare_cmd(
     emit(result, fmt, as_json, lambda: render().compare_tables(result), output)
 
 
-@app.command("run")
+@commands.command("run")
 @handle_errors
 def run_cmd(
-    model: Annotated[str, typer.Argument(help="Catalog id or Hugging Face repo.")],
-    runtime: Annotated[str | None, typer.Option("--runtime", "-r", help="Only this runtime: vllm, sglang, llama.cpp, ollama, lm-studio, mlx, transformers, mnn, mlc, executorch.")] = None,
-    quant: Annotated[str | None, typer.Option("--quant", "-q", help="Weight format.")] = None,
-    context: Annotated[int | None, typer.Option("--context", "-c", help="Context to serve (default: native).")] = None,
+    model: Annotated[str, Argument(help="Catalog id or Hugging Face repo.")],
+    runtime: Annotated[str | None, Option("--runtime", "-r", help="Only this runtime: vllm, sglang, llama.cpp, ollama, lm-studio, mlx, transformers, mnn, mlc, executorch.")] = None,
+    quant: Annotated[str | None, Option("--quant", "-q", help="Weight format.")] = None,
+    context: Annotated[int | None, Option("--context", "-c", help="Context to serve (default: native).")] = None,
     gpus: GpusOpt = 1,
-    source: Annotated[str, typer.Option("--source", help="Download from huggingface or modelscope first.")] = "huggingface",
-    task: Annotated[str | None, typer.Option("--task", "-t", help="The job: adds parsers (tool-use, code) or keeps the vision encoder (vision).")] = None,
-    kv_dtype: Annotated[str | None, typer.Option("--kv-dtype", help="Quantized KV cache: q8_0 (llama.cpp) or fp8 (vLLM).")] = None,
-    chinese: Annotated[bool, typer.Option("--chinese", help="Same as --source modelscope.")] = False,
+    source: Annotated[str, Option("--source", help="Download from huggingface or modelscope first.")] = "huggingface",
+    task: Annotated[str | None, Option("--task", "-t", help="The job: adds parsers (tool-use, code) or keeps the vision encoder (vision).")] = None,
+    kv_dtype: Annotated[str | None, Option("--kv-dtype", help="Quantized KV cache: q8_0 (llama.cpp) or fp8 (vLLM).")] = None,
+    chinese: Annotated[bool, Option("--chinese", help="Same as --source modelscope.")] = False,
     fmt: FormatOpt = OutputFormat.table,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
@@ -723,18 +645,18 @@ def run_cmd(
 
     if fmt is OutputFormat.table and not as_json and output is None:
         for r in found:
-            typer.echo(f"# {r.runtime}" + (f" [{r.runtime_version}]" if r.runtime_version else "")
+            echo(f"# {r.runtime}" + (f" [{r.runtime_version}]" if r.runtime_version else "")
                        + (f" ({tr(r.note)})" if r.note else ""))
             for command in r.commands:
-                typer.echo(command)
+                echo(command)
         return
     emit(result, fmt, as_json, tables_, output)
 
 
-@app.command("schema")
+@commands.command("schema")
 @handle_errors
 def schema_cmd(
-    document: Annotated[str, typer.Argument(help="recommend, compare, models, show, estimate, "
+    document: Annotated[str, Argument(help="recommend, compare, models, show, estimate, "
                                             "devices or detect.")],
 ) -> None:
     """Print the JSON Schema of a command's JSON output."""
@@ -798,10 +720,10 @@ def check_count(value: int, option: str, upper: int) -> None:
 
 from advisor.cmd_serve import register as _register_serve  # noqa: E402
 
-_register_serve(app)
+_register_serve(commands)
 from advisor.cmd_tune import register as _register_tune  # noqa: E402
 
-_register_tune(app)
+_register_tune(commands)
 
 
 def main() -> None:
@@ -819,7 +741,11 @@ def main() -> None:
         sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
     try:
         try:
-            app_for(sys.argv[1:])()
+            call = plain_call(sys.argv[1:])
+            if call is not None:
+                call.run()
+            else:
+                app_for(sys.argv[1:])()
         finally:
             sys.stdout.flush()  # a full disk shows here, while it can still be reported
     except Exception as exc:  # a bug, not bad input: say so in one line
@@ -827,14 +753,30 @@ def main() -> None:
         if failed is not None:  # stdout closed, full or gone: one line, or none for a pipe
             _silence_stdout()
             if not isinstance(exc, BrokenPipeError):
-                typer.echo(f"error: {failed}", err=True)
+                echo(f"error: {failed}", err=True)
             sys.exit(1)
         if _debug():
             raise
-        typer.echo(_("error: internal error ({kind}: {detail}); rerun with ADVISOR_DEBUG=1 for "
+        echo(_("error: internal error ({kind}: {detail}); rerun with ADVISOR_DEBUG=1 for "
                      "the traceback and report it").format(kind=type(exc).__name__, detail=exc),
                    err=True)
         sys.exit(1)
+
+
+def plain_call(args: list[str]) -> Any:
+    """The call a plain command line makes, read without Typer (advisor.cli_spec.parse), in
+    the language it asks for; None: Typer reads it (help, errors, anything unusual)."""
+    from advisor import i18n
+    from advisor.errors import InputError
+
+    try:
+        words, lang = i18n.take_lang_option(args)
+    except InputError:
+        return None
+    call = parse(commands, words)
+    if call is not None:
+        i18n.set_language(lang)
+    return call
 
 
 def _silence_stdout() -> None:

@@ -5,12 +5,11 @@ Registered from advisor/cli.py with one line; core modules are imported inside t
 
 from typing import Annotated, Any
 
-import typer
-
+from advisor.cli_spec import Argument, Option, Registry
 from advisor.i18n import N_, _, tr
 
 
-def register(app: typer.Typer) -> None:
+def register(app: Registry) -> None:
     from advisor.cli import (
         DeviceOpt,
         FormatOpt,
@@ -29,39 +28,39 @@ def register(app: typer.Typer) -> None:
     @app.command("serve")
     @handle_errors
     def serve_cmd(
-        model: Annotated[str, typer.Argument(help="Catalog id or Hugging Face repo.")],
+        model: Annotated[str, Argument(help="Catalog id or Hugging Face repo.")],
         device: DeviceOpt = None,
         gpus: GpusOpt = 1,
         quant: Annotated[
             str | None,
-            typer.Option("--quant", "-q", help="Weight format, e.g. bf16, fp8, awq, q4_k_m."),
+            Option("--quant", "-q", help="Weight format, e.g. bf16, fp8, awq, q4_k_m."),
         ] = None,
         runtime: Annotated[
-            str | None, typer.Option("--runtime", "-r", help="vllm, sglang, llama.cpp or ollama.")
+            str | None, Option("--runtime", "-r", help="vllm, sglang, llama.cpp or ollama.")
         ] = None,
         users: Annotated[
-            int, typer.Option("--users", "-u", help="Concurrent users (streams).")
+            int, Option("--users", "-u", help="Concurrent users (streams).")
         ] = 1,
         context: Annotated[
             int,
-            typer.Option("--context", "-c", help="Tokens each session holds (prompt + answer)."),
+            Option("--context", "-c", help="Tokens each session holds (prompt + answer)."),
         ] = 8192,
         prompt: Annotated[
             int | None,
-            typer.Option(
+            Option(
                 "--prompt",
                 help="Prompt tokens for the first-token time (default: half the context).",
             ),
         ] = None,
         min_speed: Annotated[
             float | None,
-            typer.Option("--min-speed", help="Minimum decode speed per user, tokens/s."),
+            Option("--min-speed", help="Minimum decode speed per user, tokens/s."),
         ] = None,
         max_ttft: Annotated[
-            float | None, typer.Option("--max-ttft", help="Maximum time to first token, seconds.")
+            float | None, Option("--max-ttft", help="Maximum time to first token, seconds.")
         ] = None,
         kv_dtype: Annotated[
-            str, typer.Option("--kv-dtype", help="KV cache element type: fp16, fp8, q8_0, q4_0.")
+            str, Option("--kv-dtype", help="KV cache element type: fp16, fp8, q8_0, q4_0.")
         ] = "fp16",
         fmt: FormatOpt = OutputFormat.table,
         as_json: JsonOpt = False,
@@ -110,37 +109,37 @@ def register(app: typer.Typer) -> None:
     @app.command("plan")
     @handle_errors
     def plan_cmd(
-        model: Annotated[str, typer.Argument(help="Catalog id or Hugging Face repo.")],
+        model: Annotated[str, Argument(help="Catalog id or Hugging Face repo.")],
         users: Annotated[
-            int, typer.Option("--users", "-u", help="Concurrent users (streams).")
+            int, Option("--users", "-u", help="Concurrent users (streams).")
         ] = 1,
         context: Annotated[
-            int, typer.Option("--context", "-c", help="Tokens each session holds.")
+            int, Option("--context", "-c", help="Tokens each session holds.")
         ] = 8192,
         prompt: Annotated[
-            int | None, typer.Option("--prompt", help="Prompt tokens (default: half the context).")
+            int | None, Option("--prompt", help="Prompt tokens (default: half the context).")
         ] = None,
         min_speed: Annotated[
             float | None,
-            typer.Option("--min-speed", help="Minimum decode speed per user, tokens/s."),
+            Option("--min-speed", help="Minimum decode speed per user, tokens/s."),
         ] = None,
         max_ttft: Annotated[
-            float | None, typer.Option("--max-ttft", help="Maximum time to first token, seconds.")
+            float | None, Option("--max-ttft", help="Maximum time to first token, seconds.")
         ] = None,
         private: Annotated[
-            bool, typer.Option("--private", help="On premises: no API comparison.")
+            bool, Option("--private", help="On premises: no API comparison.")
         ] = False,
         gpu_hour_usd: Annotated[
             float | None,
-            typer.Option(
+            Option(
                 "--gpu-hour-usd", help="Your price of one GPU-hour (replaces the catalog's)."
             ),
         ] = None,
         api_model: Annotated[
             str,
-            typer.Option("--api-model", help="Qwen API to compare against (catalog/prices.toml)."),
+            Option("--api-model", help="Qwen API to compare against (catalog/prices.toml)."),
         ] = "qwen-plus",
-        top: Annotated[int, typer.Option("--top", "-n", help="How many options to show.")] = 10,
+        top: Annotated[int, Option("--top", "-n", help="How many options to show.")] = 10,
         fmt: FormatOpt = OutputFormat.table,
         as_json: JsonOpt = False,
         output: OutputOpt = None,

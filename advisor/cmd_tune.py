@@ -5,12 +5,11 @@ Registered from advisor/cli.py with one line; core modules are imported inside t
 
 from typing import Annotated, Any
 
-import typer
-
+from advisor.cli_spec import Argument, Option, Registry
 from advisor.i18n import N_, _, tr
 
 
-def register(app: typer.Typer) -> None:
+def register(app: Registry) -> None:
     from advisor.cli import (
         DeviceOpt,
         FormatOpt,
@@ -29,20 +28,20 @@ def register(app: typer.Typer) -> None:
     @app.command("draft")
     @handle_errors
     def draft_cmd(
-        model: Annotated[str, typer.Argument(help="Target model: catalog id or HF repo.")],
+        model: Annotated[str, Argument(help="Target model: catalog id or HF repo.")],
         device: DeviceOpt = None,
         draft: Annotated[
-            str | None, typer.Option("--draft", help="Check this draft model against the target.")
+            str | None, Option("--draft", help="Check this draft model against the target.")
         ] = None,
         quant: Annotated[
-            str | None, typer.Option("--quant", "-q", help="Weight format of target and draft.")
+            str | None, Option("--quant", "-q", help="Weight format of target and draft.")
         ] = None,
         context: Annotated[
-            int, typer.Option("--context", "-c", help="Tokens in the KV cache (both models).")
+            int, Option("--context", "-c", help="Tokens in the KV cache (both models).")
         ] = 8192,
-        batch: Annotated[int, typer.Option("--batch", help="Concurrent sequences.")] = 1,
+        batch: Annotated[int, Option("--batch", help="Concurrent sequences.")] = 1,
         kv_dtype: Annotated[
-            str, typer.Option("--kv-dtype", help="KV cache element type: fp16, fp8, q8_0, q4_0.")
+            str, Option("--kv-dtype", help="KV cache element type: fp16, fp8, q8_0, q4_0.")
         ] = "fp16",
         fmt: FormatOpt = OutputFormat.table,
         as_json: JsonOpt = False,
@@ -83,26 +82,26 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def finetune_cmd(
         model: Annotated[
-            str | None, typer.Argument(help="Catalog id or Hugging Face repo (not with --list).")
+            str | None, Argument(help="Catalog id or Hugging Face repo (not with --list).")
         ] = None,
         method: Annotated[
-            str, typer.Option("--method", "-m", help="full, lora or qlora.")
+            str, Option("--method", "-m", help="full, lora or qlora.")
         ] = "lora",
-        rank: Annotated[int, typer.Option("--rank", help="LoRA rank.")] = 8,
+        rank: Annotated[int, Option("--rank", help="LoRA rank.")] = 8,
         seq_len: Annotated[
-            int, typer.Option("--seq-len", help="Training sequence length (cutoff_len).")
+            int, Option("--seq-len", help="Training sequence length (cutoff_len).")
         ] = 2048,
-        batch: Annotated[int, typer.Option("--batch", help="Micro-batch per GPU.")] = 1,
+        batch: Annotated[int, Option("--batch", help="Micro-batch per GPU.")] = 1,
         device: DeviceOpt = None,
         gpus: GpusOpt = 1,
         framework: Annotated[
-            str, typer.Option("--framework", help="llama-factory, ms-swift or unsloth.")
+            str, Option("--framework", help="llama-factory, ms-swift or unsloth.")
         ] = "llama-factory",
         list_fit: Annotated[
-            bool, typer.Option("--list", help="Which models fit --device for --method.")
+            bool, Option("--list", help="Which models fit --device for --method.")
         ] = False,
         chinese: Annotated[
-            bool, typer.Option("--chinese", help="Download from ModelScope (mainland China).")
+            bool, Option("--chinese", help="Download from ModelScope (mainland China).")
         ] = False,
         fmt: FormatOpt = OutputFormat.table,
         as_json: JsonOpt = False,

@@ -169,7 +169,7 @@ def test_cached_runtime_flags_equal_the_file(tmp_path: Path,
     assert cached_toml("flags", path) == first == read_toml(path)
 
 
-LIGHT = ("pydantic", "pydantic_core", "rich", "tomli", "jsonschema")
+LIGHT = ("pydantic", "pydantic_core", "rich", "tomli", "jsonschema", "typer")
 PROBE = ("import sys; from advisor.__main__ import main\n"
          "try:\n    main()\nexcept SystemExit:\n    pass\n"
          f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({LIGHT!r})), "
