@@ -146,8 +146,8 @@ def write(path: Path | None, value: object) -> None:
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=SUFFIX)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(document, f, separators=(",", ":"), allow_nan=False)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:  # json.dump would encode in Python
+                f.write(json.dumps(document, separators=(",", ":"), allow_nan=False))
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
