@@ -6,7 +6,7 @@ Registered from advisor/cli.py with one line; core modules are imported inside t
 from typing import Annotated, Any
 
 from advisor.cli_spec import Argument, Option, Registry
-from advisor.i18n import N_, _, tr
+from advisor.i18n import _, tr
 
 
 def register(app: Registry) -> None:
@@ -104,7 +104,7 @@ def register(app: Registry) -> None:
             min_speed,
             max_ttft,
         )
-        emit(result, fmt, as_json, lambda: _serve_tables(result, entry.license.id), output)
+        emit(result, fmt, as_json, lambda: _serve_tables(result), output)
 
     @app.command("plan")
     @handle_errors
@@ -195,7 +195,7 @@ def _fmt(value: float | None, pattern: str = "{:,.1f}") -> str:
     return "?" if value is None else pattern.format(value)
 
 
-def _serve_tables(r: Any, license_id: str) -> list[Any]:
+def _serve_tables(r: Any) -> list[Any]:
     """The serving facts; below 100 columns the command, the prefill scheduling and the notes
     go in a table of their own under them, whose short labels leave the text the width."""
     from advisor.render import Table, console, longest_number
@@ -214,7 +214,7 @@ def _serve_tables(r: Any, license_id: str) -> list[Any]:
         (_("GPUs needed"), "-" if r.gpus_needed is None else str(r.gpus_needed)),
         (_("KV pool"), f"{r.kv_pool_bytes / 2**30:,.1f} GiB"),
         (_("weights"), f"{r.weights_bytes / 2**30:,.1f} GiB ({r.assumptions.quant})"),
-        (_("license"), license_id),
+        (_("license"), r.license),
         (_("aggregate decode"), _fmt(r.aggregate_decode_tokens_per_s) + " tokens/s"),
         (_("per user"), _fmt(r.per_user_decode_tokens_per_s) + " tokens/s"),
         (_("first token"), _fmt(r.time_to_first_token_s, "{:,.2f}") + " s"),
@@ -240,49 +240,66 @@ def _serve_tables(r: Any, license_id: str) -> list[Any]:
 
 
 def _plan_table(r: Any) -> Any:
+    """Each option's numbers: at 120 columns and wider a column each; below, the quant and the
+    weights under the device, the GPUs' memory under their count, $/M tok under $/h. Numbers are
+    never wrapped; the commands follow in a table of their own (_plan_commands)."""
     from rich import box
 
     from advisor.render import Table, console, dim_below
 
-    title = _("{model}: {users} users x {context:,} tokens").format(
-        model=r.model_id, users=r.users, context=r.context_tokens)
-    rows = [(o, [str(o.gpus), str(o.nodes), f"{o.sessions_max:,}",
-                 _fmt(o.aggregate_decode_tokens_per_s, "{:,.0f}"),
-                 _fmt(o.cost_per_hour_usd, "{:,.2f}"),
-                 _fmt(o.cost_per_million_tokens_usd, "{:,.2f}"),
-                 _fmt(o.break_even_tokens_per_day, "{:,.0f}")]) for o in r.options]
-    if console().width >= 100:
+    title = _("{model} ({license}, {runtime}): {users} users x {context:,} tokens").format(
+        model=r.model_id, license=r.license, runtime=r.runtime, users=r.users,
+        context=r.context_tokens)
+    rows = [(o, {"GPUs": str(o.gpus), "GPU GiB": f"{o.total_memory_bytes / 2**30:,.1f}",
+                 "nodes": str(o.nodes), "weights GiB": f"{o.weights_bytes / 2**30:,.1f}",
+                 "sessions": f"{o.sessions_max:,}",
+                 "tok/s": _fmt(o.aggregate_decode_tokens_per_s, "{:,.0f}"),
+                 "$/h": _fmt(o.cost_per_hour_usd, "{:,.2f}"),
+                 "$/M tok": _fmt(o.cost_per_million_tokens_usd, "{:,.2f}"),
+                 "break-even": _fmt(o.break_even_tokens_per_day, "{:,.0f}")})
+            for o in r.options]
+
+    def number_column(t: Any, heading: str, cells: list[str]) -> None:
+        t.add_column(heading, justify="right", no_wrap=True,
+                     min_width=max(len(c) for c in [*cells, *heading.split("\n")]))
+
+    if console().width >= 120:
         t = Table(title=title)
-        for col in (N_("device"), "GPUs", N_("nodes"), N_("quant"), N_("sessions"), "tok/s",
-                    "$/h", "$/M tok", N_("break-even tok/day"), N_("command")):
-            t.add_column(_(col))
+        t.add_column(_("device"))
+        t.add_column(_("quant"))
+        for key, heading in (("GPUs", "GPUs"), ("GPU GiB", _("GPU GiB")), ("nodes", _("nodes")),
+                             ("weights GiB", _("weights GiB")), ("sessions", _("sessions")),
+                             ("tok/s", "tok/s"), ("$/h", "$/h"), ("$/M tok", "$/M tok"),
+                             ("break-even", _("break-even\ntok/day"))):
+            number_column(t, heading, [n[key] for _o, n in rows])
         for o, n in rows:
-            t.add_row(o.device_id, n[0], n[1], o.quant, *n[2:], o.command)
+            t.add_row(o.device_id, o.quant, *n.values())
         return t
-    # Below 100 columns: quant and nodes under the device, $/M tok under $/h, and the commands
-    # in a table of their own after this one (_plan_commands); numbers are never wrapped.
     t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
-              caption=_("commands: below, by device"))
+              caption=_("GiB: the weights (under the device) and the GPUs' memory (under GPUs)"))
     t.add_column(_("device"), ratio=1)
-    for i, col in ((0, "GPUs"), (2, N_("sessions")), (3, "tok/s"), (4, "$/h\n$/M tok"),
-                   (6, N_("break-even\ntok/day"))):
-        cells = [n[i] for _o, n in rows] + ([n[5] for _o, n in rows] if i == 4 else [])
-        t.add_column(_(col), justify="right", no_wrap=True,
-                     min_width=max(len(c) for c in [*cells, *_(col).split("\n")]))
+    for keys, heading in ((("GPUs", "GPU GiB"), _("GPUs\nGiB")), (("sessions",), _("sessions")),
+                          (("tok/s",), "tok/s"), (("$/h", "$/M tok"), "$/h\n$/M tok"),
+                          (("break-even",), _("break-even\ntok/day"))):
+        number_column(t, heading, [n[k] for _o, n in rows for k in keys])
     for o, n in rows:
-        where = _("{quant}, {nodes} node(s)").format(quant=o.quant, nodes=o.nodes)
-        t.add_row(dim_below(o.device_id, where), n[0], n[2], n[3], f"{n[4]}\n{n[5]}", n[6])
+        where = (_("{quant}, {weights} GiB") if o.nodes == 1 else
+                 _("{quant}, {weights} GiB, {nodes} nodes")).format(
+                     quant=o.quant, weights=n["weights GiB"], nodes=o.nodes)
+        t.add_row(dim_below(o.device_id, where), f"{n['GPUs']}\n{n['GPU GiB']}", n["sessions"],
+                  n["tok/s"], f"{n['$/h']}\n{n['$/M tok']}", n["break-even"])
     return t
 
 
 def _plan_commands(r: Any) -> list[Any]:
-    """Below 100 columns, the plan's commands as a table of their own (they wrap, whole)."""
-    from advisor.render import Table, console
+    """The plan's commands, as a table of their own at every width: each wraps whole, at its
+    spaces."""
+    from advisor.render import Table
 
-    if console().width >= 100 or not r.options:
+    if not r.options:
         return []
     t = Table(title=_("commands"))
-    t.add_column(_("device"))
+    t.add_column(_("device"), no_wrap=True)
     t.add_column(_("command"))
     for o in r.options:
         t.add_row(o.device_id, o.command)

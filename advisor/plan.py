@@ -71,6 +71,9 @@ class PlanResult(Record):
 
     schema_version: int = SCHEMA_VERSION
     model_id: str
+    license: str
+    runtime: str
+    """The serving engine every option runs (its command says how)."""
     users: int
     context_tokens: int
     options: tuple[PlanOption, ...]
@@ -214,6 +217,8 @@ def plan(
         ))
     return PlanResult(
         model_id=model.id,
+        license=model.license.id,
+        runtime="vllm",  # _single_node and _multi_node plan for vLLM alone
         users=users,
         context_tokens=context,
         options=tuple(options[:top]),

@@ -81,6 +81,7 @@ class ServeResult(Record):
 
     schema_version: int = SCHEMA_VERSION
     model_id: str
+    license: str
     device: str
     device_id: str | None
     sessions_max: int
@@ -391,6 +392,7 @@ def serve(
         extra.append(msg("CPU serving: the streams share one memory bus"))
     return ServeResult(
         model_id=model.id,
+        license=model.license.id,
         device=hw.name,
         device_id=hw.device_id,
         sessions_max=sessions,

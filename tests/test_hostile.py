@@ -369,19 +369,20 @@ def test_serve_and_plan_tables_strip_control_characters() -> None:
     command or note reaches the terminal as plain text, brackets as written."""
     from types import SimpleNamespace
 
-    from advisor.cmd_serve import _plan_table
+    from advisor.cmd_serve import _plan_commands, _plan_table
     from advisor.render import console
 
     hostile = "vllm serve x \x1b]8;;http://evil\x07click\x1b]8;;\x07 \x1b[31m[/dim]red"
     option = SimpleNamespace(device_id="h100", gpus=1, nodes=1, quant="fp8", sessions_max=4,
                              aggregate_decode_tokens_per_s=100.0, cost_per_hour_usd=2.0,
                              cost_per_million_tokens_usd=1.0, break_even_tokens_per_day=5.0,
-                             command=hostile)
-    table = _plan_table(SimpleNamespace(model_id="qwen3-8b", users=4, context_tokens=8192,
-                                        options=[option]))
+                             weights_bytes=2**33, total_memory_bytes=2**36, command=hostile)
+    plan = SimpleNamespace(model_id="qwen3-8b", license="\x1b[31mapache-2.0", runtime="vllm",
+                           users=4, context_tokens=8192, options=[option])
     out = console()
     with out.capture() as seen:
-        out.print(table)
+        for table in (_plan_table(plan), *_plan_commands(plan)):
+            out.print(table)
     text = seen.get()
     assert "\x1b]" not in text and "\x07" not in text and "\x1b[31m" not in text
     assert "[/dim]red" in text.replace("\n", "").replace(" ", "") or "[/dim]" in text

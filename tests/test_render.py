@@ -235,14 +235,24 @@ def test_serving_and_tuning_tables_cut_nothing(command: str, width: int) -> None
     assert result.exit_code == 0, result.stderr
     assert "…" not in result.stdout, f"{command}: cut at {width} columns"
     assert max(cell_len(line) for line in result.stdout.splitlines()) <= width
-    if command == "plan":
+    if command == "plan":  # and its model, licence, runtime, memory, context; commands whole
         doc = json.loads(CliRunner().invoke(app, [*args, "--json"]).stdout)
-        words = set(result.stdout.split())
+        words = {w.strip(",():") for w in re.split(r"[\s│┃]+", result.stdout)}
+        assert doc["license"] == load_catalog(None).by_id()[doc["model_id"]].license.id
+        for fact in (doc["model_id"], doc["license"], doc["runtime"],
+                     f"{doc['context_tokens']:,}"):
+            assert fact in words, f"plan: {fact!r} cut or missing at {width} columns"
+        flat = re.sub(r"[│┃┌┐└┘├┤┬┴┼─━┏┓┗┛┡┩╇┳┻╋]", " ", result.stdout).split()
         for o in doc["options"]:
-            assert f"{o['sessions_max']:,}" in words
+            for fact in (f"{o['sessions_max']:,}", o["device_id"], o["quant"],
+                         f"{o['weights_bytes'] / 2**30:,.1f}",
+                         f"{o['total_memory_bytes'] / 2**30:,.1f}"):
+                assert fact in words, f"plan {o['device_id']}: {fact!r} at {width} columns"
             if o["break_even_tokens_per_day"] is not None:
                 assert f"{o['break_even_tokens_per_day']:,.0f}" in words
-            assert o["device_id"] in words
+            command_words = o["command"].split()  # in order, broken only at its spaces
+            assert any(flat[i:i + len(command_words)] == command_words
+                       for i in range(len(flat))), f"plan: command broken at {width} columns"
 
 
 SERVE = {"h100 x50": ["serve", "qwen3-8b", "--device", "h100", "--users", "50"],
@@ -271,6 +281,7 @@ def test_serve_keeps_every_fact(case: str, width: int, lang: str) -> None:
     doc = json.loads(CliRunner().invoke(app, [*SERVE[case], "--json"]).stdout)
     a = doc["assumptions"]
     license_id = load_catalog(None).by_id()[doc["model_id"]].license.id
+    assert doc["license"] == license_id  # in the JSON document too (and so Markdown and CSV)
     # split at spaces, brackets and the full-width punctuation of the Chinese strings
     words = {w.strip(",.;:") for w in re.split(r"[\s()\uff08\uff09\uff0c\uff1a\uff1b│]+", text)}
     facts = [doc["model_id"], a["quant"], a["runtime"], license_id, f"{a['context_tokens']:,}",
