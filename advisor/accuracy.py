@@ -19,6 +19,7 @@ from advisor.estimate import (
 )
 from advisor.formats import RuntimeSpec, Tables
 from advisor.hardware import DeviceCatalog, HardwareQuery, hardware_from
+from advisor.records import replace
 from advisor.schema import Catalog
 
 OFFICIAL_QUANTS = {"BF16": "bf16", "GPTQ-Int8": "gptq-int8", "GPTQ-Int4": "gptq-int4",
@@ -147,8 +148,6 @@ def fit_class_efficiency(rows: Iterable[dict[str, Any]], tables: Tables, devices
 
 
 def _with_classes(rt: RuntimeSpec, fitted: dict[str, float]) -> RuntimeSpec:
-    from dataclasses import replace
-
     prior = {"default": rt.bandwidth_efficiency["default"]}
     return replace(rt, bandwidth_efficiency={**prior, **fitted})
 
@@ -281,8 +280,6 @@ def prefill_log_errors(rows: list[dict[str, Any]], tables: Tables, devices: Devi
                        out_of_sample: bool) -> list[tuple[dict[str, Any], float]]:
     """(row, log(measured / predicted prompt speed)); out of sample: each source group predicted
     by compute efficiencies refitted without it (a class only it covers keeps the prior)."""
-    from dataclasses import replace
-
     found = []
     for runtime in sorted({r["runtime"] for r in rows}):
         subset = [r for r in rows if r["runtime"] == runtime and r.get("prompt_tokens_per_s")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import field
 from functools import lru_cache
 from typing import Annotated
 
@@ -26,6 +25,7 @@ from advisor.records import (
     PositiveFloat,
     Record,
     Share,
+    field,
     record,
 )
 

@@ -9,7 +9,6 @@ the official 16-bit weights with the runtime's own tools.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import shlex
@@ -17,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from advisor.i18n import N_, join, msg
-from advisor.records import SCHEMA_VERSION, Record, record
+from advisor.records import SCHEMA_VERSION, Record, record, replace
 from advisor.schema import UNLISTED_GGUF_QUANT, Artifact, ModelEntry
 
 # GGUF file tags by weight format (catalog/quantization.toml ids of the gguf family, and the
@@ -283,7 +282,7 @@ def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
     if fmt_id in ("bf16", "fp16") and device_class == "apple-silicon":  # a 16-bit pick on MLX
         out += _mlx_16bit(m)
     if device_class == "phone":
-        out = [dataclasses.replace(r, note=join("; ", (r.note, PHONE_NOTE)))
+        out = [replace(r, note=join("; ", (r.note, PHONE_NOTE)))
                if r.runtime == "llama.cpp" else r for r in out]
     out += _mnn(m, modelscope_first)
     if device_class == "phone":  # before the self-made fallback: a phone runs no server

@@ -3,7 +3,6 @@ picks and splits them from the exclusions. Every catalog model ends in exactly o
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, NamedTuple
 
 from advisor.estimate import (
@@ -29,7 +28,7 @@ from advisor.formats import RuntimeSpec, Tables, WeightFormat
 from advisor.hardware import Hardware
 from advisor.i18n import N_, join, msg
 from advisor.recipes import Recipe, recipes
-from advisor.records import SCHEMA_VERSION, Record, record
+from advisor.records import SCHEMA_VERSION, Record, record, replace
 from advisor.rules import (
     Constraints,
     ModelQuality,
@@ -439,8 +438,7 @@ def recommend(catalog: Catalog, hw: Hardware, tables: Tables, c: Constraints, s:
             pick = make_pick(len(picks) + 1, score, m, setup, parts, hw, tables, c, s,
                              (area, found.get(m.id)))
             if chosen[m.id]:
-                pick = dataclasses.replace(pick, role=chosen[m.id],
-                                           why=join("; ", (chosen[m.id], pick.why)))
+                pick = replace(pick, role=chosen[m.id], why=join("; ", (chosen[m.id], pick.why)))
             picks.append(pick)
     order = {m.id: i for i, m in enumerate(catalog.models)}
     excluded.sort(key=lambda e: order[e.model_id])

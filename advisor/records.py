@@ -1,10 +1,14 @@
 """The frozen records the advisor passes around, and the constraints on their fields.
 
-Records are dataclasses on the `Record` base, so a run that reads the cached catalog never
-imports pydantic (its import and model building were half of the start-up). Pydantic still
-checks every catalog file and writes every JSON document (`advisor.validation`): a field's
-constraints are `Annotated` metadata (`Check`) that pydantic applies when it builds a validator,
-and only then.
+Records are classes on the `Record` base, so a run that reads the cached catalog never imports
+pydantic (its import and model building were half of the start-up). `@record` collects a class's
+fields itself and `Record` builds, compares and shows them; neither imports `dataclasses`, whose
+import (`inspect`, `ast`, `dis`...) and per-class processing were a sixth of a cached run.
+
+Pydantic still checks every catalog file and writes every JSON document (`advisor.validation`):
+it needs real dataclasses, so `as_dataclasses()` makes every record class one (the same fields)
+when it is imported, and only then. A field's constraints are `Annotated` metadata (`Check`)
+that pydantic applies when it builds a validator.
 """
 
 from __future__ import annotations
@@ -13,10 +17,9 @@ import datetime as dt
 import math
 import sys
 from collections.abc import Callable
-from dataclasses import MISSING, FrozenInstanceError, dataclass, fields
 from functools import cache
 from types import UnionType as _UnionType
-from typing import Annotated, Any, ClassVar, TypeVar, cast
+from typing import Annotated, Any, ClassVar, TypeVar, overload
 
 if sys.version_info >= (3, 11):
     from typing import dataclass_transform
@@ -24,12 +27,51 @@ else:  # pragma: no cover
     from typing_extensions import dataclass_transform
 
 R = TypeVar("R", bound="Record")
+T = TypeVar("T")
 
 # Version of every JSON document's layout (its `schema_version` key).
 SCHEMA_VERSION = 1
 
 # `__pydantic_config__` of a record read from a catalog file: unknown keys are errors.
 FORBID_EXTRA: dict[str, Any] = {"extra": "forbid"}
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()  # no default (dataclasses.MISSING, without importing dataclasses)
+
+
+class FrozenInstanceError(AttributeError):
+    """A record's attribute assigned or deleted. Not `dataclasses.FrozenInstanceError` (that
+    cannot be subclassed without importing dataclasses); both are AttributeErrors."""
+
+
+class Field:
+    """A field's default or default factory, as `field()` declares it."""
+
+    __slots__ = ("default", "default_factory")
+
+    def __init__(self, default: Any, default_factory: Any) -> None:
+        self.default = default
+        self.default_factory = default_factory
+
+    def __repr__(self) -> str:
+        return f"Field(default={self.default!r}, default_factory={self.default_factory!r})"
+
+
+@overload
+def field(*, default: T) -> T: ...
+@overload
+def field(*, default_factory: Callable[[], T]) -> T: ...
+def field(*, default: Any = MISSING, default_factory: Any = MISSING) -> Any:
+    """A record field's default, or a factory called for each record: `dataclasses.field`'s
+    `default` and `default_factory`."""
+    if default is not MISSING and default_factory is not MISSING:
+        raise ValueError("cannot specify both default and default_factory")
+    return Field(default, default_factory)
 
 
 class Record:
@@ -41,6 +83,7 @@ class Record:
     __record_fields__: ClassVar[tuple[str, ...]] = ()
     __record_defaults__: ClassVar[dict[str, Any]] = {}
     __record_factories__: ClassVar[dict[str, Callable[[], Any]]] = {}
+    __record_specs__: ClassVar[dict[str, Any]] = {}  # own field() values, for as_dataclasses()
 
     def __init__(self, **values: Any) -> None:
         cls = type(self)
@@ -88,16 +131,123 @@ class Record:
         return f"{type(self).__qualname__}({shown})"
 
 
-@dataclass_transform(kw_only_default=True, frozen_default=True)
+_RECORDS: list[type[Record]] = []  # every @record class, in the order defined: bases first
+_AS_DATACLASSES = False  # as_dataclasses() has run: a new record class is made one at once
+
+
+def _is_classvar(cls: type, annotation: Any) -> bool:
+    """Whether an annotation (its text, under `from __future__ import annotations`) is
+    `ClassVar[...]`, looked up by name in the class's module as dataclasses does."""
+    if isinstance(annotation, str):
+        names = annotation.split("[", 1)[0].strip().split(".")
+        module = sys.modules.get(cls.__module__)
+        annotation = vars(module).get(names[0]) if module else None
+        for name in names[1:]:
+            annotation = getattr(annotation, name, None)
+    return annotation is ClassVar or getattr(annotation, "__origin__", None) is ClassVar
+
+
+def _spec(value: Any) -> Field | None:
+    """A `field()` (ours, or dataclasses' own where that module is loaded), else None."""
+    if isinstance(value, Field):
+        return value
+    dataclasses = sys.modules.get("dataclasses")
+    if dataclasses is not None and isinstance(value, dataclasses.Field):
+        missing = dataclasses.MISSING
+        return Field(MISSING if value.default is missing else value.default,
+                     MISSING if value.default_factory is missing else value.default_factory)
+    return None
+
+
+@dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(field,))
 def record(cls: type[R]) -> type[R]:
-    """Make a Record subclass a dataclass (fields, defaults, pydantic support) built by Record."""
-    made = dataclass(init=False, repr=False, eq=False, kw_only=True)(cls)
-    found = fields(cast(Any, made))
-    made.__record_fields__ = tuple(f.name for f in found)
-    made.__record_defaults__ = {f.name: f.default for f in found if f.default is not MISSING}
-    made.__record_factories__ = {f.name: f.default_factory for f in found
-                                 if f.default_factory is not MISSING}
-    return made
+    """Make a Record subclass a record: its fields are the base records' then its own annotated
+    names (not ClassVars) in order, with defaults and default factories, as `dataclass` finds
+    them; `Record` builds them."""
+    defaults: dict[str, Any] = {}
+    factories: dict[str, Callable[[], Any]] = {}
+    order: dict[str, None] = {}
+    for base in reversed(cls.__mro__[1:]):
+        for name in getattr(base, "__record_fields__", ()):
+            order[name] = None
+            defaults.pop(name, None)
+            factories.pop(name, None)
+            if name in base.__record_defaults__:
+                defaults[name] = base.__record_defaults__[name]
+            elif name in base.__record_factories__:
+                factories[name] = base.__record_factories__[name]
+    specs: dict[str, Any] = {}
+    for name, annotation in cls.__dict__.get("__annotations__", {}).items():  # noqa: RUF063
+        if _is_classvar(cls, annotation):
+            continue
+        order[name] = None
+        defaults.pop(name, None)
+        factories.pop(name, None)
+        default = getattr(cls, name, MISSING)
+        spec = _spec(default)
+        if spec is not None:
+            specs[name] = default
+            default = spec.default
+            if spec.default_factory is not MISSING:
+                factories[name] = spec.default_factory
+            if default is MISSING:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, default)
+        if default is not MISSING:
+            if type(default).__hash__ is None:
+                raise ValueError(f"mutable default {type(default)} for field {name} is not "
+                                 "allowed: use default_factory")
+            defaults[name] = default
+    cls.__record_fields__ = tuple(order)
+    cls.__record_defaults__ = defaults
+    cls.__record_factories__ = factories
+    cls.__record_specs__ = specs
+    _RECORDS.append(cls)
+    if _AS_DATACLASSES:
+        _dataclass(cls)
+    return cls
+
+
+def as_dataclasses() -> None:
+    """Make every record class a dataclass too, bases first, and any defined later as it is
+    (for pydantic, `dataclasses.fields`...). Idempotent; Record's methods stay."""
+    global _AS_DATACLASSES
+    _AS_DATACLASSES = True
+    for cls in _RECORDS:
+        _dataclass(cls)
+
+
+def _dataclass(cls: type[Record]) -> None:
+    if "__dataclass_fields__" in cls.__dict__:
+        return
+    import dataclasses
+
+    for name, spec in cls.__dict__["__record_specs__"].items():
+        if isinstance(spec, Field):
+            spec = dataclasses.field(
+                default=dataclasses.MISSING if spec.default is MISSING else spec.default,
+                default_factory=(dataclasses.MISSING if spec.default_factory is MISSING
+                                 else spec.default_factory))
+        setattr(cls, name, spec)
+    dataclasses.dataclass(init=False, repr=False, eq=False, kw_only=True)(cls)
+    found = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    if found != cls.__record_fields__:
+        raise TypeError(f"{cls.__qualname__}: dataclass fields {found} are not the record's "
+                        f"{cls.__record_fields__}")
+
+
+def replace(value: R, /, **changes: Any) -> R:
+    """A copy of a record with some fields changed, built anew so `__post_init__` checks run,
+    as `dataclasses.replace`: a name that is not a field is a TypeError."""
+    if not isinstance(value, Record):
+        raise TypeError("replace() should be called on record instances")
+    kind = type(value)
+    for name in changes:
+        if name not in kind.__record_fields__:
+            raise TypeError(f"{kind.__qualname__} has no field '{name}'")
+    return kind(**{name: changes[name] if name in changes else getattr(value, name)
+                   for name in kind.__record_fields__})
 
 
 @cache

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import field
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -21,6 +20,7 @@ from advisor.records import (
     RepoId,
     Slug,
     StrictBool,
+    field,
     record,
 )
 

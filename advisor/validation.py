@@ -1,7 +1,8 @@
 """Pydantic at the edges: checking catalog data into records, and records into JSON.
 
 Imported only when a catalog file is validated afresh or a JSON/CSV/Markdown document is
-written; the table output of a cached run never needs it.
+written; the table output of a cached run never needs it. Pydantic reads records as
+dataclasses, so importing this module makes them so (`records.as_dataclasses`).
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
+from advisor.records import as_dataclasses
+
 T = TypeVar("T")
 
 __all__ = ["ValidationError", "adapter", "dump_json", "json_schema", "jsonable", "validate"]
 
 
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+as_dataclasses()  # every record class, and any defined from now on
 
 
 def adapter(kind: Any) -> TypeAdapter[Any]:

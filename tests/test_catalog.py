@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
 from typer.testing import CliRunner
 
+from advisor import records
 from advisor.cli import app
 from advisor.loader import load_catalog
 from advisor.schema import Artifact, Source, lineage_problems
@@ -66,12 +66,12 @@ def test_official_artifact_outside_qwen_is_rejected() -> None:
 
 def test_lineage_unknown_and_cycle(models) -> None:
     assert lineage_problems(models.values()) == []
-    a = dataclasses.replace(models["qwen3.5-27b"], supersedes="qwen3.8-27b",
-                            sources=(*models["qwen3.5-27b"].sources, FIXTURE))
+    a = records.replace(models["qwen3.5-27b"], supersedes="qwen3.8-27b",
+                        sources=(*models["qwen3.5-27b"].sources, FIXTURE))
     rest = [m for k, m in models.items() if k != a.id]
     assert any("comes back" in p for p in lineage_problems([*rest, a]))
-    b = dataclasses.replace(models["qwen3.5-27b"], supersedes="qwen9-27b",
-                            sources=(*models["qwen3.5-27b"].sources, FIXTURE))
+    b = records.replace(models["qwen3.5-27b"], supersedes="qwen9-27b",
+                        sources=(*models["qwen3.5-27b"].sources, FIXTURE))
     assert any("unknown model 'qwen9-27b'" in p for p in lineage_problems([*rest, b]))
 
 
@@ -212,7 +212,7 @@ def test_language_model_only_checkpoint_is_served_without_the_vision_encoder(mod
     world = models["qwen-agentworld-35b-a3b"]
     assert world.language_model_only and not models["qwen3.5-35b-a3b"].language_model_only
     with pytest.raises(ValueError, match="language_model_only"):
-        dataclasses.replace(world, modalities_in=("text", "image"))
+        records.replace(world, modalities_in=("text", "image"))
     run = CliRunner().invoke(app, ["run", "qwen-agentworld-35b-a3b", "--runtime", "vllm"],
                              env={"COLUMNS": "200"})
     assert run.exit_code == 0, run.output

@@ -166,8 +166,6 @@ def test_bad_estimate_options_exit_2(bad: list[str]) -> None:
 
 # --- memory v2: steady and peak per runtime, KV pool (runtimes.toml [runtimes.memory]) ---
 
-from dataclasses import replace as _replace  # noqa: E402
-
 from advisor.estimate import (  # noqa: E402
     kv_pool_bytes,
     kv_sequence_bytes,
@@ -176,6 +174,7 @@ from advisor.estimate import (  # noqa: E402
     sequences_fit,
 )
 from advisor.recommend import options, quick_setups  # noqa: E402
+from advisor.records import replace as _replace  # noqa: E402
 from advisor.rules import Constraints  # noqa: E402
 
 devices = load_devices()

@@ -85,13 +85,13 @@ def test_language_model_only_and_omni_thinker_counts() -> None:
 
 
 def test_ngram_fields_go_together() -> None:
-    import dataclasses
-
     import pytest
+
+    from advisor import records
 
     m, _ = _count("qwen3.8-flash-next")
     assert m.config
     with pytest.raises(ValueError, match="go together"):
-        dataclasses.replace(m.config, ple_layer_ids=())
+        records.replace(m.config, ple_layer_ids=())
     with pytest.raises(ValueError, match="ple_layer_ids"):
-        dataclasses.replace(m.config, ple_layer_ids=(48,))
+        records.replace(m.config, ple_layer_ids=(48,))

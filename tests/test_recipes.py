@@ -3,7 +3,6 @@ documentation asks for (and not the ones it forbids)."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import shlex
@@ -11,6 +10,7 @@ import shlex
 import pytest
 from typer.testing import CliRunner
 
+from advisor import records
 from advisor.cli import app
 from advisor.loader import load_catalog
 from advisor.recipes import (
@@ -31,7 +31,7 @@ runner = CliRunner()
 # A small fixture: Qwen3.5-4B-like entry with the artifacts issue 11 adds (Ollama library tag,
 # community GGUF with its vision projector, a ModelScope MNN build). The tag and repo names are
 # the ones the user review quotes (research/user_review.md D1, D4).
-SMALL = dataclasses.replace(
+SMALL = records.replace(
     by_id["qwen3-vl-4b-instruct"], id="qwen3.5-4b", name="Qwen3.5-4B", generation="3.5",
     hf_repo="Qwen/Qwen3.5-4B", modelscope_repo="Qwen/Qwen3.5-4B", quantized=(), ollama_tag=None,
     artifacts=(
@@ -93,10 +93,10 @@ def test_commands_are_their_argv_joined_with_shlex() -> None:
 
 
 def test_a_hostile_repo_name_stays_one_quoted_word() -> None:
-    m = dataclasses.replace(by_id["qwen3-8b"], quantized=(), ollama_tag=None, artifacts=(
+    m = records.replace(by_id["qwen3-8b"], quantized=(), ollama_tag=None, artifacts=(
         Artifact(format="gguf", repo="evil/x-GGUF", provenance="community",
                  quants=("q4_k_m",), source="https://example.org/x"),))
-    m = dataclasses.replace(m, hf_repo="Qwen/Qwen3-8B")
+    m = records.replace(m, hf_repo="Qwen/Qwen3-8B")
     for r in recipes(m, "bf16", 8192) + recipes(m, "q4_k_m", 8192):
         for c, a in zip(r.commands, r.argv, strict=True):
             assert tuple(shlex.split(c)) == a
@@ -262,7 +262,7 @@ def test_omni_vllm_recipe_says_the_thinker_only_limit() -> None:
 
 
 def test_online_fp8_only_where_16_bit_weights_fit_at_load() -> None:
-    m = dataclasses.replace(by_id["qwen3-32b"], quantized=(), ollama_tag=None)
+    m = records.replace(by_id["qwen3-32b"], quantized=(), ollama_tag=None)
     assert recipes(m, "fp8", 32768, memory_bytes=48e9) == []  # 65 GB BF16 on a 48 GB card
     assert recipes(m, "fp8", 32768, memory_bytes=80e9)[0].argv[-1][3:5] == ("--quantization",
                                                                             "fp8")
@@ -343,7 +343,7 @@ def test_transformers_gets_the_yarn_config_only_beyond_native() -> None:
 
 
 def test_self_made_gguf_keeps_the_quantized_kv_cache() -> None:
-    m = dataclasses.replace(by_id["qwen3-8b"], quantized=(), ollama_tag=None)
+    m = records.replace(by_id["qwen3-8b"], quantized=(), ollama_tag=None)
     serve = recipes(m, "q4_k_m", 65536, kv_dtype="q8_0")[0].argv[-1]
     assert serve[0] == "llama-server" and "-ctk" in serve and serve[-2:] == ("-fa", "on")
 
@@ -442,7 +442,7 @@ def test_publisher_only_formats_get_no_convert_yourself_recipe() -> None:
 
 
 def test_a_community_ud_quant_is_pulled_by_its_file_tag() -> None:
-    m = dataclasses.replace(SMALL, artifacts=(Artifact(
+    m = records.replace(SMALL, artifacts=(Artifact(
         format="gguf", repo="unsloth/Qwen3.5-4B-GGUF", provenance="community",
         quants=("ud-q4_k_xl", "iq4_xs"), source="https://huggingface.co/unsloth/Qwen3.5-4B-GGUF"),))
     found = all_recipes(m, 32768, runtime="llama.cpp")
@@ -522,7 +522,7 @@ def test_an_ollama_embedding_tag_is_pulled_not_chatted_with() -> None:
 
 
 def test_a_self_made_embedding_gguf_is_served_as_an_embedder() -> None:
-    m = dataclasses.replace(by_id["qwen3-embedding-4b"], quantized=(), ollama_tag=None,
-                            artifacts=())
+    m = records.replace(by_id["qwen3-embedding-4b"], quantized=(), ollama_tag=None,
+                        artifacts=())
     serve = recipes(m, "q4_k_m", 8192, runtime="llama.cpp")[0].argv[-1]
     assert serve[0] == "llama-server" and serve[3:6] == ("--embedding", "--pooling", "last")

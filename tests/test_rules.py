@@ -3,7 +3,6 @@ curve, licences, lineage, and a table of expert scenarios with the evidence behi
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import importlib.util
 import itertools
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
+from advisor import records
 from advisor.formats import load_tables
 from advisor.hardware import HardwareQuery, hardware_from
 from advisor.loader import load_catalog
@@ -63,7 +63,7 @@ def test_quality_table_is_fresh() -> None:
 
 
 def test_a_model_added_since_the_fit_gets_the_prior_marked_estimated() -> None:
-    m = dataclasses.replace(by_id["qwen3-8b"], id="qwen3-8b-new")
+    m = records.replace(by_id["qwen3-8b"], id="qwen3-8b-new")
     q = model_quality(m, "general", quality.area_scores("general"), quality)
     assert q and q.estimated and q.evidence == ""
     fit = quality.areas["general"]
@@ -200,8 +200,8 @@ def test_every_pick_carries_its_quality_and_evidence() -> None:
 
 def test_superseded_model_is_shown_once() -> None:
     m = by_id["qwen3.6-27b"]
-    newer = dataclasses.replace(m, supersedes="qwen3.5-27b", sources=(*m.sources, FIXTURE))
-    cat = dataclasses.replace(catalog, models=tuple(
+    newer = records.replace(m, supersedes="qwen3.5-27b", sources=(*m.sources, FIXTURE))
+    cat = records.replace(catalog, models=tuple(
         newer if m.id == newer.id else m for m in catalog.models))
     r = run("rtx-4090", cat=cat, private=True, top=1000)
     assert "qwen3.5-27b" not in {p.model_id for p in r.recommendations}
@@ -211,9 +211,9 @@ def test_superseded_model_is_shown_once() -> None:
 
 def test_retired_api_model_is_never_offered() -> None:
     api = next(m for m in catalog.models if not m.open_weights)
-    gone = dataclasses.replace(api, retired=Retirement(date=dt.date(2026, 1, 1)),
-                               sources=(*api.sources, FIXTURE))
-    cat = dataclasses.replace(catalog, models=tuple(
+    gone = records.replace(api, retired=Retirement(date=dt.date(2026, 1, 1)),
+                           sources=(*api.sources, FIXTURE))
+    cat = records.replace(catalog, models=tuple(
         gone if m.id == api.id else m for m in catalog.models))
     r = run("laptop", cat=cat, top=1000)
     assert api.id not in {p.model_id for p in r.recommendations}
@@ -408,7 +408,7 @@ def test_a_publisher_made_format_counts_when_a_community_build_ships_it() -> Non
     assert not fmt.made_from_16bit and not obtainable(m, fmt, rt)
     build = Artifact(format="gguf", repo="example/Qwen3.5-4B-UD-GGUF", provenance="community",
                      quants=("ud-q4_k_xl",), source="test: a build that lists the file")
-    shipped = dataclasses.replace(m, artifacts=(*m.artifacts, build))
+    shipped = records.replace(m, artifacts=(*m.artifacts, build))
     assert obtainable(shipped, fmt, rt)
     d = ready_download(shipped, fmt, "llama.cpp")
     assert d and d.provenance == "community" and d.publisher == "example"
