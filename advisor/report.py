@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING
 
 from advisor.errors import strip_controls
 from advisor.i18n import N_, _, language, tr
+from advisor.records import replace
 from advisor.report_svg import CurvePoint, ScatterPoint, scatter_chart, speed_chart
 
 if TYPE_CHECKING:

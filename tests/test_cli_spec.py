@@ -251,3 +251,44 @@ def test_declarations_the_commands_do_not_use_yet_read_as_in_typer() -> None:
         assert type(call.kwargs["share"]) is float
     assert CliRunner().invoke(app, ["go", "--colour", "blue"]).exit_code != 0
     assert cli_spec.parse(registry, ["go", "--colour", "blue"]) is None
+
+
+FRESH = [  # every command's document, each in a process of its own
+    ["recommend", "--device", "phone", "--private", "--json"],
+    ["estimate", "qwen3-8b", "--device", "rtx-4090", "--json"],
+    ["compare", "qwen3-8b", "qwen3-14b", "--device", "rtx-4090", "--json"],
+    ["show", "qwen3-8b", "--json"], ["models", "--json"], ["devices", "--json"],
+    ["run", "qwen3-8b", "--json"], ["serve", "qwen3-8b", "--device", "h100", "--json"],
+    ["plan", "qwen3-8b", "--users", "20", "--json"],
+    ["draft", "qwen3-8b", "--device", "rtx-4090", "--json"],
+    ["finetune", "qwen3-8b", "--device", "rtx-4090", "--json"],
+    ["schema", "recommend"], ["catalog", "check"],
+    ["recommend", "--device", "phone", "--format", "markdown"],
+    ["recommend", "--device", "rtx-4090", "--format", "csv", "--explain"],
+    ["recommend", "--device", "phone", "--why-not", "qwen3-32b"],
+    ["estimate", "qwen3-8b", "--device", "phone"],
+]
+
+
+@pytest.mark.parametrize("words", FRESH, ids=" ".join)
+def test_each_command_runs_in_a_fresh_process(words: list[str], tmp_path: Path) -> None:
+    """As a user runs them: one process each, nothing imported before (records are not
+    dataclasses there until pydantic is loaded), read without Typer or by it."""
+    env = {**os.environ, "ADVISOR_CACHE_DIR": str(tmp_path / "cache")}
+    for _ in range(2):  # the first fills the cache, the second reads it
+        run = subprocess.run([sys.executable, "-m", "advisor", *words], capture_output=True,
+                             text=True, timeout=120, env=env, check=False)
+        assert run.returncode == 0, run.stderr
+        assert "internal error" not in run.stderr
+
+
+def test_the_report_is_written_in_a_fresh_process(tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    env = {**os.environ, "ADVISOR_CACHE_DIR": str(tmp_path / "cache")}
+    for _ in range(2):  # uncached (pydantic validates the catalog), then cached
+        page.unlink(missing_ok=True)
+        run = subprocess.run([sys.executable, "-m", "advisor", "report", "--device", "phone",
+                              "--private", "-o", str(page)], capture_output=True, text=True,
+                             timeout=120, env=env, check=False)
+        assert run.returncode == 0, run.stderr
+        assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
