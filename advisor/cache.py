@@ -238,13 +238,28 @@ def _exact(*kinds: type) -> Callable[[Any], Any]:
     return check
 
 
+def _number(nullable: bool) -> Callable[[Any], Any]:
+    """A decoder of a float (JSON may give an int), and None where `nullable`: `float | None`
+    in one call, not a union trying each member. It carries `number`, so a union finds it."""
+
+    def number(data: Any) -> Any:
+        if type(data) is int:
+            return float(data)
+        if type(data) is float or (nullable and data is None):
+            return data
+        raise TypeError("expected a number")
+
+    number.number = nullable  # type: ignore[attr-defined]
+    return number
+
+
 NONE = type(None)
 SIMPLE: dict[Any, Callable[[Any], Any]] = {
     str: _exact(str),
     bool: _exact(bool),
     int: _exact(int),
     NONE: _exact(NONE),
-    float: lambda d: float(d) if type(d) in (int, float) else _check(float, d, "a number"),
+    float: _number(nullable=False),
     dt.date: lambda d: dt.date.fromisoformat(_check(str, d, "a date")),
     Any: lambda d: d,
 }
@@ -281,6 +296,8 @@ def _decoder(kind: Any) -> Callable[[Any], Any]:
     if origin in (typing.Union, types.UnionType):
         options = tuple(_decoder(a) for a in args if a is not NONE)
         nullable = NONE in args
+        if len(options) == 1 and hasattr(options[0], "number"):
+            return _number(nullable)
         if all(hasattr(o, "exact") for o in options):
             found = {k for o in options for k in getattr(o, "exact", ())}
             return _exact(*found, *((NONE,) if nullable else ()))

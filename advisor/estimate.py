@@ -420,6 +420,22 @@ class DecodeStep(NamedTuple):
     host_s: float = 0.0
 
 
+def state_element_bytes(rt: RuntimeSpec) -> float:
+    """Bytes per element of the linear-attention state as `rt` keeps it."""
+    return rt.memory.state_bytes_per_element if rt.memory else STATE_BYTES_PER_ELEMENT
+
+
+def gemm_rows(fmt: WeightFormat, rt: RuntimeSpec, batch: int) -> int:
+    """Rows of a decode step's weight GEMMs: the batch, or the format's padded minimum on `rt`."""
+    return max(batch, rt.pad_batch_rows.get(fmt.id, 1))
+
+
+def step_flops(model: ModelEntry, rows: int, context: int, batch: int) -> float:
+    """FLOPs of one decode step: 2 x active params x GEMM rows + attention over the context."""
+    assert model.config
+    return 2.0 * model.param_count.active * rows + attention_flops(model.config, context) * batch
+
+
 def decode_step(model: ModelEntry, w: WeightCounts, fmt: WeightFormat, rt: RuntimeSpec,
                 eff: Efficiency, bandwidth_gb_s: float, tflops: float | None, context: int,
                 batch: int, kv_elem: float, host_bytes: float = 0.0,
@@ -436,20 +452,28 @@ def decode_step(model: ModelEntry, w: WeightCounts, fmt: WeightFormat, rt: Runti
     assert model.config
     c = model.config
     dense, expert = moe_split_bytes(w, c, fmt, batch)
-    state_elem = rt.memory.state_bytes_per_element if rt.memory else STATE_BYTES_PER_ELEMENT
+    state_elem = state_element_bytes(rt)
     kv_read = kv_cache_bytes(c, context, batch, kv_elem, state_elem)
     state_rw = recurrent_state_bytes(c, state_elem) * batch  # written back (kv_read reads it)
+    flops = step_flops(model, gemm_rows(fmt, rt, batch), context, batch) if tflops else 0.0
+    return step_time(c, rt, eff, dense, expert, kv_read, state_rw, flops, bandwidth_gb_s,
+                     tflops, batch, host_bytes, host_gb_s)
+
+
+def step_time(c: ModelConfig, rt: RuntimeSpec, eff: Efficiency, dense: float, expert: float,
+              kv_read: float, state_rw: float, flops: float, bandwidth_gb_s: float,
+              tflops: float | None, batch: int, host_bytes: float = 0.0,
+              host_gb_s: float | None = None) -> DecodeStep:
+    """`decode_step` from what the step reads and computes: (dense, routed-expert) weight
+    bytes, the KV cache read, the recurrent state written back, FLOPs (0 without `tflops`).
+    Callers that try many setups of one model compute these once per format or runtime."""
     bw = bandwidth_gb_s * 1e9 * eff.bandwidth
     host = min(host_bytes, dense + expert)
     on_gpu_expert = max(0.0, expert - host) if c.is_moe else expert * (1 - host / (dense + expert))
     on_gpu_dense = dense if c.is_moe else dense * (1 - host / (dense + expert))
     memory_s = ((on_gpu_dense + kv_read + state_rw) / bw
                 + on_gpu_expert / (bw * max(eff.moe_bandwidth, 1e-6)))
-    compute_s = 0.0
-    if tflops:
-        rows = max(batch, rt.pad_batch_rows.get(fmt.id, 1))
-        flops = 2.0 * model.param_count.active * rows + attention_flops(c, context) * batch
-        compute_s = flops / (tflops * 1e12 * eff.compute)
+    compute_s = flops / (tflops * 1e12 * eff.compute) if tflops else 0.0
     host_s = host / (host_gb_s * 1e9) if host and host_gb_s else 0.0
     overhead_s = step_overhead_ms(c, eff, rt, batch) / 1000
     bound = N_("compute") if compute_s > memory_s else N_("memory bandwidth")
@@ -720,9 +744,18 @@ def ready_download(model: ModelEntry, fmt: WeightFormat, runtime_id: str | None 
 def obtainable(model: ModelEntry, fmt: WeightFormat, rt: RuntimeSpec) -> bool:
     """Whether `fmt` weights of `model` can be had for `rt`: made with its tools, or a ready
     download (official, an Ollama library tag on Ollama, or a community build, named as such)."""
-    if fmt.made_from_16bit or fmt.id in rt.quantizes_on_load:
-        return True
-    return ready_download(model, fmt, rt.id) is not None
+    return made_by_tools(fmt, rt) or ready_download(model, fmt, rt.id) is not None
+
+
+def made_by_tools(fmt: WeightFormat, rt: RuntimeSpec) -> bool:
+    """Whether `fmt` weights are made from the 16-bit ones by a converter or by `rt` on load."""
+    return fmt.made_from_16bit or fmt.id in rt.quantizes_on_load
+
+
+def download_key(fmt: WeightFormat, rt: RuntimeSpec) -> tuple[str, bool]:
+    """All `ready_download` reads of the runtime besides the model: the format, and whether the
+    runtime is Ollama (whose library tags count only there)."""
+    return fmt.id, rt.id == "ollama"
 
 
 def compatible(fmt: WeightFormat, rt: RuntimeSpec, hw: Hardware) -> str | None:

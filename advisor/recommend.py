@@ -9,17 +9,23 @@ from advisor.estimate import (
     HOST_BANDWIDTH_SHARE,
     Efficiency,
     Estimate,
-    bytes_read_per_token,
-    compatible,
-    decode_step,
-    efficiency,
-    flops_per_token,
-    estimate,
     ReadyDownload,
-    obtainable,
-    ready_download,
+    compatible,
+    download_key,
+    efficiency,
+    estimate,
+    flops_per_token,
+    gemm_rows,
+    kv_cache_bytes,
+    made_by_tools,
+    moe_split_bytes,
     placement,
+    ready_download,
+    recurrent_state_bytes,
     runtime_bytes,
+    state_element_bytes,
+    step_flops,
+    step_time,
     tensor_parallel,
     weight_counts,
     weights_bytes,
@@ -228,36 +234,64 @@ def options(hw: Hardware, tables: Tables, c: Constraints) -> list[Option]:
 
 
 def quick_setups(m: ModelEntry, hw: Hardware, grid: list[Option], ctx: int, kv_elem: float,
-                 prompt_tokens: int = 2048) -> list[Setup]:
+                 prompt_tokens: int = 2048,
+                 downloads: dict[tuple[str, bool], ReadyDownload | None] | None = None
+                 ) -> list[Setup]:
     """Total memory, decode speed and time to first token of each option, with the same
-    formulas as `estimate` (prefill: FLOPs at half the prompt's depth / compute x efficiency)."""
+    formulas as `estimate` (prefill: FLOPs at half the prompt's depth / compute x efficiency).
+
+    What depends on the format alone (weight bytes, their dense/expert split), on the runtime
+    alone (KV cache, overheads) or on the GEMM rows (FLOPs) is computed once per call;
+    `downloads` (by `download_key`) are ready downloads the caller already found."""
     assert m.config
+    c = m.config
     prompt = min(prompt_tokens, ctx)
     prompt_flops = flops_per_token(m, prompt // 2)
     place = placement(hw)
     counts = weight_counts(m)
-    by_format: dict[tuple[str, str], tuple[int, int, ReadyDownload | None]] = {}
-    by_runtime: dict[str, tuple[int, int]] = {}
+    found = ready_downloads(m, grid) if downloads is None else downloads
+    by_format: dict[str, tuple[int, tuple[int, int]]] = {}
+    by_runtime: dict[str, tuple[int, int, int, int]] = {}
+    flops_by_rows: dict[int, float] = {}
     setups = []
     for fmt, rt, eff, scale in grid:
-        key = (fmt.id, "ollama" if rt.id == "ollama" else "")
-        if key not in by_format:
-            by_format[key] = (weights_bytes(counts, fmt), bytes_read_per_token(counts, fmt),
-                              ready_download(m, fmt, rt.id))
+        if fmt.id not in by_format:
+            by_format[fmt.id] = (weights_bytes(counts, fmt), moe_split_bytes(counts, c, fmt, 1))
         if rt.id not in by_runtime:
-            rb = runtime_bytes(rt, m.config, ctx, ctx, 1, kv_elem, *place)
-            by_runtime[rt.id] = (rb.kv, rb.peak_overhead)
-        weights, _, download = by_format[key]
-        kv, overhead = by_runtime[rt.id]
-        total = weights + kv + overhead
-        tps = 1.0 / decode_step(m, counts, fmt, rt, eff, hw.bandwidth_gb_s * scale,
-                                hw.fp16_tflops * scale if hw.fp16_tflops else None, ctx, 1,
-                                kv_elem).seconds
+            rb = runtime_bytes(rt, c, ctx, ctx, 1, kv_elem, *place)
+            state_elem = state_element_bytes(rt)
+            by_runtime[rt.id] = (rb.kv, rb.peak_overhead,
+                                 kv_cache_bytes(c, ctx, 1, kv_elem, state_elem),
+                                 recurrent_state_bytes(c, state_elem))
+        weights, (dense, expert) = by_format[fmt.id]
+        kv, overhead, kv_read, state_rw = by_runtime[rt.id]
+        tflops = hw.fp16_tflops * scale if hw.fp16_tflops else None
+        flops = 0.0
+        if tflops:
+            rows = gemm_rows(fmt, rt, 1)
+            if rows not in flops_by_rows:
+                flops_by_rows[rows] = step_flops(m, rows, ctx, 1)
+            flops = flops_by_rows[rows]
+        step = step_time(c, rt, eff, dense, expert, kv_read, state_rw, flops,
+                         hw.bandwidth_gb_s * scale, tflops, 1)
         ttft = (prompt * prompt_flops / (hw.fp16_tflops * scale * 1e12 * eff.compute)
                 if hw.fp16_tflops and eff.compute else None)
-        setups.append(Setup(fmt, rt, total, tps, download is not None and
-                            download.provenance == "official", download, ttft_s=ttft))
+        download = found[download_key(fmt, rt)]
+        setups.append(Setup(fmt, rt, weights + kv + overhead, 1.0 / step.seconds,
+                            download is not None and download.provenance == "official",
+                            download, ttft_s=ttft))
     return setups
+
+
+def ready_downloads(m: ModelEntry, grid: list[Option]
+                    ) -> dict[tuple[str, bool], ReadyDownload | None]:
+    """`ready_download` of `m` for each `download_key` of the grid, found once each."""
+    found: dict[tuple[str, bool], ReadyDownload | None] = {}
+    for o in grid:
+        key = download_key(o.fmt, o.runtime)
+        if key not in found:
+            found[key] = ready_download(m, o.fmt, o.runtime.id)
+    return found
 
 
 def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: Scoring,
@@ -266,7 +300,9 @@ def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: S
     ctx = context_for(m, c)
     kv_elem = tables.kv_dtypes["fp16"]
     grid = options(hw, tables, c) if grid is None else grid
-    mine = [o for o in grid if obtainable(m, o.fmt, o.runtime)]
+    downloads = ready_downloads(m, grid)
+    mine = [o for o in grid if made_by_tools(o.fmt, o.runtime)
+            or downloads[download_key(o.fmt, o.runtime)] is not None]
     if not mine:
         wanted = msg(" with {setup}", setup=" on ".join(x for x in (c.quant, c.runtime) if x))
         if grid:
@@ -276,9 +312,10 @@ def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: S
                 wanted=wanted))]
         return None, [Reason(rule="runtime", message=msg("no runnable setup{wanted} on {device}",
                                                           wanted=wanted, device=hw.name))]
-    setups = quick_setups(m, hw, mine, ctx, kv_elem, int(s.pace["ttft_prompt_tokens"]))
+    setups = quick_setups(m, hw, mine, ctx, kv_elem, int(s.pace["ttft_prompt_tokens"]),
+                          downloads)
     if ctx >= LONG_KV_CONTEXT:
-        setups += kv_quantized(m, hw, tables, mine, ctx, s)
+        setups += kv_quantized(m, hw, tables, mine, ctx, s, downloads)
     fitting = [x for x in setups if x.total_bytes <= hw.usable_memory_bytes]
     if not fitting and hw.host_ram_bytes:
         fitting = offloaded(m, hw, setups, s)
@@ -309,7 +346,8 @@ def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: S
 
 
 def kv_quantized(m: ModelEntry, hw: Hardware, tables: Tables, grid: list[Option], ctx: int,
-                 s: Scoring) -> list[Setup]:
+                 s: Scoring, downloads: dict[tuple[str, bool], ReadyDownload | None] | None = None
+                 ) -> list[Setup]:
     """The same options with a quantized KV cache, each slower by [kv] speed_cost (dequantizing
     the cache on every step; a prior)."""
     out = []
@@ -320,7 +358,7 @@ def kv_quantized(m: ModelEntry, hw: Hardware, tables: Tables, grid: list[Option]
             out += [x._replace(kv_dtype=dtype,
                                decode_tokens_per_s=x.decode_tokens_per_s * (1 - cost))
                     for x in quick_setups(m, hw, mine, ctx, tables.kv_dtypes[dtype],
-                                         int(s.pace["ttft_prompt_tokens"]))]
+                                         int(s.pace["ttft_prompt_tokens"]), downloads)]
     return out
 
 
