@@ -140,14 +140,24 @@ def test_every_cached_kind_decodes_back_to_what_was_validated() -> None:
 
 def test_a_mistyped_entry_is_refused() -> None:
     """The decoders check every value's type: a changed entry is loaded afresh, not used."""
-    from advisor.schema import Catalog
+    from advisor.schema import Catalog, Context, ModelEntry
 
     value = fresh_values()["catalog"][1]
     good = cache.encode(value)
-    for path, bad in ((("models", 0, "id"), 5), (("models", 0, "tasks"), "chat"),
-                      (("models", 0, "tasks", 0), None), (("models", 0, "open_weights"), 1),
-                      (("models", 0, "context", "native_tokens"), True),
-                      (("models", 0, "release_date"), "yesterday"), (("models", 0), [])):
+
+    def at(kind: type, name: str) -> int:
+        """A record's field in its cached form: the list of field values."""
+        return kind.__record_fields__.index(name)  # type: ignore[attr-defined]
+
+    model = (at(Catalog, "models"), 0)
+    for path, bad in (((*model, at(ModelEntry, "id")), 5),
+                      ((*model, at(ModelEntry, "tasks")), "chat"),
+                      ((*model, at(ModelEntry, "tasks"), 0), None),
+                      ((*model, at(ModelEntry, "open_weights")), 1),
+                      ((*model, at(ModelEntry, "context"), at(Context, "native_tokens")),
+                       True),
+                      ((*model, at(ModelEntry, "release_date")), "yesterday"),
+                      ((*model, at(ModelEntry, "id")), None), (model, []), (model, {})):
         data = json.loads(json.dumps(good))
         where = data
         for step in path[:-1]:
