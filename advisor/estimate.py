@@ -409,6 +409,11 @@ def step_overhead_ms(c: ModelConfig, eff: Efficiency, rt: RuntimeSpec, batch: in
     return ms
 
 
+COMPUTE_BOUND = N_("compute")  # what bounds a decode step (DecodeStep.bound)
+MEMORY_BOUND = N_("memory bandwidth")
+HOST_BOUND = N_("host memory bandwidth (offload)")
+
+
 class DecodeStep(NamedTuple):
     """One decode step: seconds, what bounds it, and its additive terms (seconds)."""
 
@@ -469,16 +474,17 @@ def step_time(c: ModelConfig, rt: RuntimeSpec, eff: Efficiency, dense: float, ex
     Callers that try many setups of one model compute these once per format or runtime."""
     bw = bandwidth_gb_s * 1e9 * eff.bandwidth
     host = min(host_bytes, dense + expert)
-    on_gpu_expert = max(0.0, expert - host) if c.is_moe else expert * (1 - host / (dense + expert))
-    on_gpu_dense = dense if c.is_moe else dense * (1 - host / (dense + expert))
+    moe = c.is_moe
+    on_gpu_expert = max(0.0, expert - host) if moe else expert * (1 - host / (dense + expert))
+    on_gpu_dense = dense if moe else dense * (1 - host / (dense + expert))
     memory_s = ((on_gpu_dense + kv_read + state_rw) / bw
                 + on_gpu_expert / (bw * max(eff.moe_bandwidth, 1e-6)))
     compute_s = flops / (tflops * 1e12 * eff.compute) if tflops else 0.0
     host_s = host / (host_gb_s * 1e9) if host and host_gb_s else 0.0
     overhead_s = step_overhead_ms(c, eff, rt, batch) / 1000
-    bound = N_("compute") if compute_s > memory_s else N_("memory bandwidth")
+    bound = COMPUTE_BOUND if compute_s > memory_s else MEMORY_BOUND
     if host_s:
-        bound = N_("host memory bandwidth (offload)")
+        bound = HOST_BOUND
     return DecodeStep(max(memory_s, compute_s) + host_s + overhead_s, bound, memory_s,
                       compute_s, overhead_s, host_s)
 
