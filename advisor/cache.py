@@ -269,22 +269,32 @@ SIMPLE: dict[Any, Callable[[Any], Any]] = {
 
 @lru_cache(maxsize=None)
 def _decoder(kind: Any) -> Callable[[Any], Any]:
-    """A function turning JSON data into `kind`, built once per type."""
+    """A function turning JSON data into `kind`, built once per type. A record's decoder checks
+    its fields of plain JSON types and its Literal fields inline, and calls the others'."""
     if isinstance(kind, type) and hasattr(kind, "__record_fields__"):
         names = kind.__record_fields__
         hints = field_types(kind)  # what get_type_hints gives, without its cost
         parts = [(i, name, _decoder(hints[name])) for i, name in enumerate(names)]
         plain = tuple((i, name, part.exact) for i, name, part in parts if hasattr(part, "exact"))
-        other = tuple((i, name, part) for i, name, part in parts if not hasattr(part, "exact"))
+        chosen = tuple((i, name, part.allowed) for i, name, part in parts
+                       if hasattr(part, "allowed"))
+        other = tuple((i, name, part) for i, name, part in parts
+                      if not hasattr(part, "exact") and not hasattr(part, "allowed"))
+        count = len(names)
 
         def record(data: Any) -> Any:
-            if type(data) is not list or len(data) != len(names):
-                raise TypeError(f"expected the {len(names)} field values of {kind.__name__}")
+            if type(data) is not list or len(data) != count:
+                raise TypeError(f"expected the {count} field values of {kind.__name__}")
             values = {}
             for i, name, kinds in plain:
                 value = data[i]
                 if type(value) not in kinds:
                     raise TypeError(f"{kind.__name__}.{name}: unexpected {type(value).__name__}")
+                values[name] = value
+            for i, name, allowed in chosen:
+                value = data[i]
+                if value not in allowed:
+                    raise ValueError(f"{kind.__name__}.{name}: {value!r} is not allowed")
                 values[name] = value
             for i, name, part in other:
                 values[name] = part(data[i])
@@ -326,6 +336,7 @@ def _decoder(kind: Any) -> Callable[[Any], Any]:
                 raise ValueError(f"{data!r} is not an allowed value")
             return data
 
+        literal.allowed = allowed  # type: ignore[attr-defined]  # a record checks it inline
         return literal
     if origin in (tuple, list):
         item = _decoder(args[0]) if args else _decoder(Any)

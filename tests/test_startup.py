@@ -157,6 +157,7 @@ def test_a_mistyped_entry_is_refused() -> None:
                       ((*model, at(ModelEntry, "context"), at(Context, "native_tokens")),
                        True),
                       ((*model, at(ModelEntry, "release_date")), "yesterday"),
+                      ((*model, at(ModelEntry, "thinking")), "sometimes"),
                       ((*model, at(ModelEntry, "id")), None), (model, []), (model, {})):
         data = json.loads(json.dumps(good))
         where = data
