@@ -1,8 +1,9 @@
-"""Pydantic at the edges: checking catalog data into records, and records into JSON.
+"""Pydantic at the edges: checking catalog data into records, and a record's JSON Schema.
 
-Imported only when a catalog file is validated afresh or a JSON/CSV/Markdown document is
-written; the table output of a cached run never needs it. Pydantic reads records as
-dataclasses, so importing this module makes them so (`records.as_dataclasses`).
+Imported only when a catalog file is validated afresh or `advisor schema` runs: documents are
+written by `records.dump_json` (tests hold it to `dump_json` here, byte for byte), so a cached
+run never needs it. Pydantic reads records as dataclasses, so importing this module makes them
+so (`records.as_dataclasses`).
 """
 
 from __future__ import annotations
