@@ -275,7 +275,7 @@ def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
         out += _sglang(m, repo, context_tokens, gpus, modelscope_first, task)
         out += _transformers(m, repo, task, context_tokens)
     if fmt_id in GGUF_FILE_QUANTS:
-        out += _llama_cpp(m, fmt_id, context_tokens, kv_dtype, memory_bytes)
+        out += _llama_cpp(m, fmt_id, context_tokens, kv_dtype, memory_bytes, task)
     out += _ollama(m, fmt_id, context_tokens)  # GGUF tags, and MLX/MXFP8/NVFP4 tags
     if fmt_id.startswith("mlx"):
         out += _mlx(m, fmt_id)
@@ -289,7 +289,7 @@ def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
         out = [r for r in out if r.runtime not in SERVER_RUNTIMES]
     if not any(r.runtime not in ("mnn",) for r in out):
         made = self_made(m, fmt_id, context_tokens, gpus, modelscope_first,
-                         memory_bytes=memory_bytes, kv_dtype=kv_dtype)
+                         memory_bytes=memory_bytes, kv_dtype=kv_dtype, task=task)
         out += [r for r in made if device_class != "phone" or r.runtime not in SERVER_RUNTIMES]
     elif any(r.runtime == "ollama" for r in out) and not any(
             r.runtime == "llama.cpp" for r in out) and not any(
@@ -297,7 +297,7 @@ def recipes(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
         # An Ollama tag is no GGUF file for llama.cpp: with no GGUF repo listed, llama.cpp
         # still gets its convert-yourself recipe beside the tag.
         out += [r for r in self_made(m, fmt_id, context_tokens, gpus, modelscope_first,
-                                     memory_bytes=memory_bytes, kv_dtype=kv_dtype)
+                                     memory_bytes=memory_bytes, kv_dtype=kv_dtype, task=task)
                 if r.runtime == "llama.cpp"]
     if runtime:
         out = [r for r in out if r.runtime == RUNTIME_NAMES.get(runtime, runtime)]
@@ -483,8 +483,16 @@ def omni_code(repo: str) -> str:
             "skip_special_tokens=True)[0])")
 
 
+def uses_projector(m: ModelEntry, task: str | None) -> bool:
+    """Whether a llama.cpp run of `m` loads its multimodal projector (the vision/audio tower):
+    only for a job that sends it images, video or audio. Text jobs run without it, as vLLM's
+    recipe runs them with --language-model-only."""
+    return ("image" in m.modalities_in and task in ("vision", "video")) or (
+        "audio" in m.modalities_in and task == "audio")
+
+
 def _llama_cpp(m: ModelEntry, fmt_id: str, ctx: int, kv_dtype: str | None,
-               memory_bytes: float | None) -> list[Recipe]:
+               memory_bytes: float | None, task: str | None = None) -> list[Recipe]:
     a = gguf_artifact(m, fmt_id)
     if a is None or a.repo is None:
         return []
@@ -518,8 +526,12 @@ def _llama_cpp(m: ModelEntry, fmt_id: str, ctx: int, kv_dtype: str | None,
         if fmt and m.params_total * fmt.bits_per_weight / 8 > memory_bytes:
             args += ["--cpu-moe"]
             note.append(msg("MoE experts stay in host RAM (--cpu-moe); --fit places the rest"))
-    if "image" in m.modalities_in and a.mmproj:
-        note.append(msg("-hf also fetches the vision projector {file}", file=a.mmproj))
+    if uses_projector(m, task):
+        if a.mmproj:
+            note.append(msg("-hf also fetches the vision projector {file}", file=a.mmproj))
+    elif "image" in m.modalities_in or "audio" in m.modalities_in:
+        args += ["--no-mmproj"]  # -hf would fetch and load the projector file too
+        note.append(msg("text only: the vision encoder is not loaded"))
     lms = _recipe("lm-studio", [("lms", "get", a.repo)], join("; ", (
         *note[:1], msg("choose the {tag} file; set the context length when you load it",
                        tag=tag))))
@@ -605,7 +617,7 @@ SELF_MADE_NOTE = N_("Qwen published no {fmt} file of this model: these commands 
 
 def self_made(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
               modelscope_first: bool = False, memory_bytes: float | None = None,
-              kv_dtype: str | None = None) -> list[Recipe]:
+              kv_dtype: str | None = None, task: str | None = None) -> list[Recipe]:
     """Recipes that make `fmt_id` weights from the official 16-bit weights (none for GPTQ/AWQ)."""
     if not m.hf_repo:
         return []
@@ -637,7 +649,7 @@ def self_made(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
         if kv_dtype == "q8_0":
             serve += ["-ctk", "q8_0", "-ctv", "q8_0", "-fa", "on"]
         vision = ""
-        if "image" in m.modalities_in or "audio" in m.modalities_in:
+        if uses_projector(m, task):
             lines.append(("python", "llama.cpp/convert_hf_to_gguf.py", local, "--mmproj",
                           "--outtype", "f16", "--outfile", f"mmproj-{local}-F16.gguf"))
             serve += ["--mmproj", f"mmproj-{local}-F16.gguf"]

@@ -284,7 +284,9 @@ def test_weights_official_first_then_ollama_and_community_marked() -> None:
     gguf = all_recipes(SMALL, 32768, runtime="llama.cpp")
     assert gguf[0].argv[-1][:3] == ("llama-server", "-hf", "unsloth/Qwen3.5-4B-GGUF:Q4_K_M")
     assert "community build by unsloth" in gguf[0].note
-    assert "mmproj-F16.gguf" in gguf[0].note
+    assert gguf[0].argv[-1][-1] == "--no-mmproj"  # a text job: -hf fetches no projector
+    seeing = all_recipes(SMALL, 32768, runtime="llama.cpp", task="vision")
+    assert "mmproj-F16.gguf" in seeing[0].note and "--no-mmproj" not in seeing[0].argv[-1]
     assert not any("convert_hf_to_gguf.py" in c for r in gguf for c in r.commands)
     official = all_recipes(by_id["qwen3-8b"], 32768, runtime="llama.cpp")
     assert official[0].argv[-1][2].startswith("Qwen/Qwen3-8B-GGUF")
@@ -526,3 +528,20 @@ def test_a_self_made_embedding_gguf_is_served_as_an_embedder() -> None:
                         artifacts=())
     serve = recipes(m, "q4_k_m", 8192, runtime="llama.cpp")[0].argv[-1]
     assert serve[0] == "llama-server" and serve[3:6] == ("--embedding", "--pooling", "last")
+
+
+@pytest.mark.parametrize("task", [None, "chat", "code", "vision", "video"])
+def test_a_text_job_runs_a_vision_model_without_its_projector(task: str | None) -> None:
+    """llama.cpp loads the vision tower only for a job that sends images or video: `-hf` gets
+    --no-mmproj, a self-made GGUF no projector file (vLLM: --language-model-only)."""
+    from advisor.recipes import self_made
+
+    model = by_id["qwen3.8-27b"]
+    assert "image" in model.modalities_in
+    seeing = task in ("vision", "video")
+    (made,) = self_made(model, "q4_k_m", 32768, task=task)
+    commands = " ".join(made.commands)
+    assert ("--mmproj" in commands) == seeing
+    assert ("convert_hf_to_gguf.py Qwen3.8-27B --mmproj" in commands) == seeing
+    ready = recipes(SMALL, "q4_k_m", 32768, task=task, runtime="llama.cpp")
+    assert ready and ("--no-mmproj" in ready[0].argv[-1]) == (not seeing)
