@@ -158,17 +158,17 @@ def _draft_tables(r: Any) -> list[Any]:
         model=r.model_id, device=r.device or "", quant=r.quant, context=r.context_tokens))
     # Below 100 columns the kind and the why go under the draft; numbers are never wrapped.
     narrow = console().width < 100
-    for col in (N_("draft"), *(() if narrow else (N_("kind"),)), N_("vocab"), N_("weights"), "KV",
-                N_("fits"), *(() if narrow else (N_("why"),))):
+    for col in (N_("draft"), *(() if narrow else (N_("kind"), N_("license"))), N_("vocab"),
+                N_("weights"), "KV", N_("fits"), *(() if narrow else (N_("why"),))):
         head.add_column(_(col), no_wrap=col not in ("draft", "kind", "why"),
                         ratio=1 if narrow and col == "draft" else None)
     for o in r.options:
         numbers = (f"{o.vocab_size:,}", _gb(o.weights_bytes), _gb(o.kv_cache_bytes),
                    "-" if o.fits is None else (_("yes") if o.fits else _("no")))
         if narrow:
-            head.add_row(dim_below(o.model_id, f"{o.kind}; {tr(o.why)}"), *numbers)
+            head.add_row(dim_below(o.model_id, f"{o.kind}; {o.license}; {tr(o.why)}"), *numbers)
         else:
-            head.add_row(o.model_id, o.kind, *numbers, tr(o.why))
+            head.add_row(o.model_id, o.kind, o.license, *numbers, tr(o.why))
     tables: list[Any] = [head]
     if not r.options:
         empty = Table(title=_("no compatible draft in the catalog and no MTP head"))
@@ -241,6 +241,7 @@ def _finetune_tables(r: Any) -> list[Any]:
     ):
         mem.add_row(label, _gb(value))
     mem.add_row(_("trainable parameters"), f"{r.trainable_params:,}")
+    mem.add_row(_("license"), r.license)
     if r.usable_bytes_per_gpu is not None:
         mem.add_row(_("usable per GPU"), _gb(r.usable_bytes_per_gpu))
         mem.add_row(_("fits"), _("yes") if r.fits else _("no"))
@@ -260,7 +261,7 @@ def _finetune_tables(r: Any) -> list[Any]:
 
 
 def _fit_table(r: Any) -> Any:
-    from advisor.render import Table
+    from advisor.render import Table, console, dim_below
 
     t = Table(title=_("{method} with {framework} on {device} ({gpus} GPU, {batch} x {seq_len} "
                       "tokens): {count} fit").format(
@@ -270,7 +271,14 @@ def _fit_table(r: Any) -> Any:
     t.add_column(_("params"), no_wrap=True)
     t.add_column(_("per GPU"), no_wrap=True)
     t.add_column(_("fits"), no_wrap=True)
+    narrow = console().width < 100  # the licence under the model, so ids keep their width
+    if not narrow:
+        t.add_column(_("license"), no_wrap=True)
     for row in (*r.fitting, *r.not_fitting):
-        t.add_row(row.model_id, f"{row.params_total / 1e9:.1f}B", _gb(row.total_bytes),
-                  _("yes") if row.fits else _("no"))
+        cells = (f"{row.params_total / 1e9:.1f}B", _gb(row.total_bytes),
+                 _("yes") if row.fits else _("no"))
+        if narrow:
+            t.add_row(dim_below(row.model_id, row.license), *cells)
+        else:
+            t.add_row(row.model_id, *cells, row.license)
     return t

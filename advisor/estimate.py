@@ -106,6 +106,7 @@ class Estimate(Record):
     schema_version: int = SCHEMA_VERSION
     model_id: str
     hf_repo: str | None
+    license: str
     device: str
     device_id: str | None
     memory: Memory
@@ -567,6 +568,7 @@ def estimate(
     return Estimate(
         model_id=model.id,
         hf_repo=model.hf_repo,
+        license=model.license.id,
         device=hw.name,
         device_id=hw.device_id,
         memory=Memory(

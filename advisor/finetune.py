@@ -75,6 +75,7 @@ class FinetuneResult(Record):
 
     schema_version: int = SCHEMA_VERSION
     model_id: str
+    license: str
     method: str
     framework: str
     rank: int
@@ -102,6 +103,7 @@ class FitRow(Record):
     """One model in `advisor finetune --list`."""
 
     model_id: str
+    license: str
     params_total: int
     total_bytes: int
     fits: bool
@@ -354,8 +356,9 @@ def finetune(model: ModelEntry, method: str, framework: str, rank: int, seq_len:
     sources = tuple(str(data[k]["source"]) for k in
                     ("states", "adapters", "adam8bit", "qlora", "activations", "training"))
     return FinetuneResult(
-        model_id=model.id, method=method, framework=framework, rank=rank, seq_len=seq_len,
-        batch=batch, gpus=gpus, gradient_checkpointing=ckpt, optimizer=optimizer,
+        model_id=model.id, license=model.license.id, method=method, framework=framework,
+        rank=rank, seq_len=seq_len, batch=batch, gpus=gpus, gradient_checkpointing=ckpt,
+        optimizer=optimizer,
         trainable_params=trainable, device=hw.name if hw else None,
         device_id=hw.device_id if hw else None, usable_bytes_per_gpu=usable,
         fits=None if usable is None else mem.total_bytes <= usable, memory=mem,
@@ -374,7 +377,7 @@ def fit_list(models: list[ModelEntry], method: str, framework: str, rank: int, s
         if not m.open_weights or m.config is None:
             continue
         mem, *_ = train_memory(m, method, rank, seq_len, batch, hw.gpus, framework)
-        rows.append(FitRow(model_id=m.id, params_total=m.param_count.total,
+        rows.append(FitRow(model_id=m.id, license=m.license.id, params_total=m.param_count.total,
                            total_bytes=mem.total_bytes, fits=mem.total_bytes <= usable))
     rows.sort(key=lambda r: (-r.params_total, r.model_id))
     return FinetuneList(method=method, framework=framework, device=hw.name, gpus=hw.gpus,

@@ -382,6 +382,7 @@ def estimate_tables(e: Estimate) -> list[Table]:
         (_("time to first token ({tokens:,}-token prompt)").format(tokens=a.prompt_tokens),
          f"{s.time_to_first_token_s:.2f} s" if s.time_to_first_token_s is not None else "-"),
         (_("weights from"), e.official_checkpoint or "-"),
+        (_("license"), e.license),
     ]
     mem.add_column("what", style="bold")
     mem.add_column("value", justify="right", min_width=longest_number(v for _k, v in rows))

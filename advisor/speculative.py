@@ -58,6 +58,7 @@ class DraftOption(Record):
     kind: str  # "draft" (a separate model) or "mtp" (the target's own heads)
     model_id: str
     hf_repo: str | None
+    license: str
     vocab_size: int
     weights_bytes: int
     kv_cache_bytes: int
@@ -189,6 +190,7 @@ def draft_option(draft: ModelEntry, fmt: WeightFormat, context: int, kv_elem: fl
     w = weights_bytes(draft, fmt)
     kv = kv_cache_bytes(draft.config, context, 1, kv_elem)
     return DraftOption(kind="draft", model_id=draft.id, hf_repo=draft.hf_repo,
+                       license=draft.license.id,
                        vocab_size=draft.config.vocab_size, weights_bytes=w, kv_cache_bytes=kv,
                        total_bytes=w + kv, fits=None if room is None else w + kv <= room, why=why,
                        source=source)
@@ -203,6 +205,7 @@ def mtp_option(target: ModelEntry, fmt: WeightFormat, layers: int, context: int,
     w = int(per_layer_bits * layers / 8)
     kv = int(2 * layers * c.num_key_value_heads * c.head_dim * context * kv_elem)
     return DraftOption(kind="mtp", model_id=target.id, hf_repo=target.hf_repo,
+                       license=target.license.id,
                        vocab_size=c.vocab_size, weights_bytes=w, kv_cache_bytes=kv,
                        total_bytes=w + kv, fits=None if room is None else w + kv <= room,
                        why=msg("the checkpoint's own {layers} MTP layer(s)", layers=layers),

@@ -235,6 +235,20 @@ def test_serving_and_tuning_tables_cut_nothing(command: str, width: int) -> None
     assert result.exit_code == 0, result.stderr
     assert "…" not in result.stdout, f"{command}: cut at {width} columns"
     assert max(cell_len(line) for line in result.stdout.splitlines()) <= width
+    doc = json.loads(CliRunner().invoke(app, [*args, "--json"]).stdout)
+    if command == "draft":
+        licences = [o["license"] for o in doc["options"]]
+    elif command == "finetune-list":
+        licences = [row["license"] for row in doc["fitting"]]
+    else:
+        licences = [doc["license"]]
+    catalog = load_catalog(None).by_id()
+    cells = {w.strip(",;()") for w in re.split(r"[\s│┃]+", result.stdout)}
+    assert licences and all(licences)
+    for licence in licences:  # each model's licence, as the catalog has it, in the table too
+        assert licence in cells, f"{command}: licence {licence!r} missing at {width} columns"
+    if command in ("serve", "plan", "finetune"):
+        assert licences == [catalog[doc["model_id"]].license.id]
     if command == "plan":  # and its model, licence, runtime, memory, context; commands whole
         doc = json.loads(CliRunner().invoke(app, [*args, "--json"]).stdout)
         words = {w.strip(",():") for w in re.split(r"[\s│┃]+", result.stdout)}
@@ -299,3 +313,12 @@ def test_serve_keeps_every_fact(case: str, width: int, lang: str) -> None:
     assert flat[start:start + len(command)] == command, f"{case}: command broken at {width}"
     two_tables = sum(1 for line in lines if line.lstrip().startswith(("┌", "┏"))) == 2
     assert two_tables == (width < 100)
+
+
+@pytest.mark.parametrize("width", [60, 80, 200])
+def test_estimate_shows_the_licence(width: int) -> None:
+    args = ["estimate", "qwen3-8b", "--device", "rtx-4090"]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": str(width)})
+    doc = json.loads(CliRunner().invoke(app, [*args, "--json"]).stdout)
+    assert doc["license"] == load_catalog(None).by_id()["qwen3-8b"].license.id
+    assert doc["license"] in result.stdout.split()
