@@ -20,7 +20,6 @@ import itertools
 import math
 import statistics
 from collections import defaultdict
-from dataclasses import replace
 from pathlib import Path
 
 from advisor.accuracy import (
@@ -41,6 +40,7 @@ from advisor.estimate import activation_unit_bytes, kv_cache_bytes, weights_byte
 from advisor.formats import RuntimeSpec, load_tables
 from advisor.hardware import load_devices
 from advisor.loader import load_catalog
+from advisor.records import replace
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 GIB = 1024**3
