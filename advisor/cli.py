@@ -3,7 +3,7 @@
 Commands are declared with advisor.cli_spec's Option/Argument and registered in `commands`;
 a plain command line is read without Typer (advisor.cli_spec.parse), and Typer, built from the
 same declarations (advisor.cli_typer), reads the rest: help, usage errors, anything unusual.
-Heavy modules (rich, the core; pydantic for JSON and fresh catalog checks) are imported inside
+Heavy modules (the core, the tables; pydantic for JSON and fresh catalog checks) are imported inside
 commands. No `from __future__ import annotations` here: the reader takes each option's
 declaration from the annotation objects, and Typer would evaluate every annotation string.
 """

@@ -243,9 +243,8 @@ def _plan_table(r: Any) -> Any:
     """Each option's numbers: at 120 columns and wider a column each; below, the quant and the
     weights under the device, the GPUs' memory under their count, $/M tok under $/h. Numbers are
     never wrapped; the commands follow in a table of their own (_plan_commands)."""
-    from rich import box
-
     from advisor.render import Table, console, dim_below
+    from advisor.table import SIMPLE_HEAD
 
     title = _("{model} ({license}, {runtime}): {users} users x {context:,} tokens").format(
         model=r.model_id, license=r.license, runtime=r.runtime, users=r.users,
@@ -275,7 +274,7 @@ def _plan_table(r: Any) -> Any:
         for o, n in rows:
             t.add_row(o.device_id, o.quant, *n.values())
         return t
-    t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+    t = Table(title=title, box=SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
               caption=_("GiB: the weights (under the device) and the GPUs' memory (under GPUs)"))
     t.add_column(_("device"), ratio=1)
     for keys, heading in ((("GPUs", "GPU GiB"), _("GPUs\nGiB")), (("sessions",), _("sessions")),

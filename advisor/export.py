@@ -133,13 +133,9 @@ def for_stdout(text: str, is_json: bool) -> str:
 
 
 def render_text(tables: Callable[[], list[Any]], width: int = 120) -> str:
-    from rich.console import Console
+    from advisor.table import render_text
 
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, highlight=False, color_system=None, emoji=False)
-    for table in tables():
-        console.print(table)
-    return buffer.getvalue()
+    return render_text(tables(), width)
 
 
 def _umask() -> int:

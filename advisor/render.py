@@ -1,18 +1,16 @@
-"""Rich tables from result values. Computes nothing; formats numbers for people."""
+"""Tables from result values (drawn by advisor.table). Computes nothing; formats numbers for
+people."""
 
 from __future__ import annotations
 
 import sys
 from typing import TYPE_CHECKING, Any
 
-from rich import box
-from rich import table as rich_table
-from rich.console import Console
-from rich.text import Text
-
+from advisor import table as text_table
 from advisor.errors import strip_controls
 from advisor.i18n import N_, _, tr
 from advisor.rules import billions
+from advisor.table import SIMPLE_HEAD, Console, Text
 
 if TYPE_CHECKING:  # annotations only: importing them would build every command's result classes
     from advisor.compare import CompareResult
@@ -46,18 +44,18 @@ def clean(text: str) -> str:
     if not ascii_only():
         return text
     encoding = getattr(sys.stdout, "encoding", None) or "ascii"
-    try:  # `?` before Rich measures the cell, so the columns stay aligned
+    try:  # `?` before the cell is measured, so the columns stay aligned
         return text.translate(_ASCII).encode(encoding, "replace").decode(encoding)
     except LookupError:
         return text.translate(_ASCII).encode("ascii", "replace").decode("ascii")
 
 
-def _text(value: Any, style: str = "") -> Any:
-    """A table's str as a Text: printed as written (`[detect]`, `[/dim]` are not markup)."""
+def _text(value: Any) -> Any:
+    """A table's str as a Text, cleaned for display."""
     if isinstance(value, str):
-        return Text(clean(value), style=style)
+        return Text(clean(value))
     if isinstance(value, Text) and not value.spans:
-        return Text(clean(value.plain), style=value.style or style)
+        return Text(clean(value.plain), style=value.style)
     return value
 
 
@@ -66,13 +64,14 @@ def dim_below(top: str, below: str) -> Text:
     return Text.assemble(clean(top) + "\n", (clean(below), "dim"))
 
 
-class Table(rich_table.Table):
-    """A Rich table whose strings are data: never read as Rich markup, stripped of control
-    characters, ASCII on an ASCII-only stdout. A layout styles a part with a Text (dim_below)."""
+class Table(text_table.Table):
+    """A table whose strings are data: printed as written (`[detect]`, `[/dim]` are not markup),
+    stripped of control characters, ASCII on an ASCII-only stdout. A layout styles a part with
+    a Text (dim_below)."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in ("title", "caption") and value is not None:
-            value = _text(value, f"table.{name}")
+            value = _text(value)
         super().__setattr__(name, value)
 
     def add_column(self, header: Any = "", *args: Any, **kwargs: Any) -> None:
@@ -85,30 +84,9 @@ class Table(rich_table.Table):
         super().add_row(*(_text(c) for c in cells), **kwargs)
 
 
-class _AsciiStream:
-    """stdout for Rich when it cannot take Unicode: Rich's own cut marks (`…`) become dots of
-    the same width, and any other character it cannot encode a `?`."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-        self.encoding = getattr(stream, "encoding", None) or "ascii"
-
-    def write(self, text: str) -> int:
-        import re
-
-        text = re.sub(r"[^\s…]{0,2}…", lambda m: "." * len(m.group()), text)
-        return int(self._stream.write(text.encode(self.encoding, "replace").decode(self.encoding)))
-
-    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno
-        return getattr(self._stream, name)
-
-
-def console(stderr: bool = False) -> Console:
-    # No emoji codes: text such as an Ollama tag is printed as written.
-    if not stderr and ascii_only():
-        return Console(file=_AsciiStream(sys.stdout),  # type: ignore[arg-type]
-                       highlight=False, soft_wrap=False, emoji=False)
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, emoji=False)
+def console() -> Console:
+    """stdout as tables see it: its width, encoding and whether it takes styles."""
+    return Console()
 
 
 def longest_number(cells: Any) -> int:
@@ -135,7 +113,7 @@ def models_table(result: ModelsResult) -> Table:
     # parameters under the total, so every fact stays and no number is wrapped.
     narrow = console().width < 100
     table = Table(title=_("{count} Qwen models").format(count=len(result.models)),
-                  box=box.SIMPLE_HEAD,
+                  box=SIMPLE_HEAD,
                   pad_edge=False, collapse_padding=True)
     rows = []
     for m in result.models:
@@ -287,7 +265,7 @@ def devices_table(result: DevicesResult) -> Table:
     # numbers are never wrapped.
     narrow = console().width < 100
     table = Table(title=_("{count} device profiles").format(count=len(result.devices)),
-                  box=box.SIMPLE_HEAD,
+                  box=SIMPLE_HEAD,
                   pad_edge=False, collapse_padding=True)
     rows = []
     for d in result.devices:
@@ -417,7 +395,7 @@ def recommend_tables(r: Recommendation, chinese: bool) -> list[Table]:
     count, either, otherwise = r.context_tokens_assumed.partition(" or ")
     assumed = _("{count} tokens").format(count=count) + (
         _(", or {otherwise}").format(otherwise=_(otherwise)) if either else "")
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+    table = Table(title=title, box=SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
                   caption=_(
         "GB: memory used, of {usable:.1f} usable; ctx: longest context that fits; context "
         "assumed: {assumed}; --explain shows every score part").format(usable=usable,

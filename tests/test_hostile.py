@@ -219,11 +219,9 @@ def test_detection_notes_keep_their_brackets() -> None:
     table = Table(title="[bold]t[/]")
     table.add_column("[detect]")
     table.add_row("see [link] in README")
-    out = console()
-    with out.capture() as seen:
-        out.print(table)
-    assert "[bold]t[/]" in seen.get() and "[detect]" in seen.get()
-    assert "see [link] in README" in seen.get()
+    seen = console().render(table)
+    assert "[bold]t[/]" in seen and "[detect]" in seen
+    assert "see [link] in README" in seen
 
 
 ESCAPES = "A\x1b[2J\x1b]8;;https://evil.example/\x1b\\B\x1b]0;TITLE\x07C\x9b31mD\u202eE\u200bF\x07"
@@ -255,10 +253,7 @@ def test_escape_sequences_in_shown_strings_never_reach_the_terminal(fmt: str) ->
     if fmt == "markdown":
         shown = export.to_markdown(result)
     else:
-        out = console()
-        with out.capture() as seen:
-            out.print(detection_table(result))
-        shown = seen.get()
+        shown = console().render(detection_table(result))
     for bad in ("\x1b", "\x07", "\x9b", "\u202e", "\u200b", "TITLE", "evil.example"):
         assert bad not in shown
     assert "ABCDEF" in shown
@@ -379,10 +374,6 @@ def test_serve_and_plan_tables_strip_control_characters() -> None:
                              weights_bytes=2**33, total_memory_bytes=2**36, command=hostile)
     plan = SimpleNamespace(model_id="qwen3-8b", license="\x1b[31mapache-2.0", runtime="vllm",
                            users=4, context_tokens=8192, options=[option])
-    out = console()
-    with out.capture() as seen:
-        for table in (_plan_table(plan), *_plan_commands(plan)):
-            out.print(table)
-    text = seen.get()
+    text = "".join(console().render(t) for t in (_plan_table(plan), *_plan_commands(plan)))
     assert "\x1b]" not in text and "\x07" not in text and "\x1b[31m" not in text
     assert "[/dim]red" in text.replace("\n", "").replace(" ", "") or "[/dim]" in text

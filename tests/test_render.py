@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
 from advisor import render
@@ -21,11 +20,10 @@ from advisor.rules import Constraints, load_scoring
 
 
 def text_at(width: int, tables: list[object], monkeypatch: pytest.MonkeyPatch) -> str:
+    from advisor.table import render_text
+
     monkeypatch.setenv("COLUMNS", str(width))
-    out = Console(width=width, record=True, file=open("/dev/null", "w"), highlight=False)  # noqa: SIM115
-    for t in tables:
-        out.print(t)
-    text = out.export_text()
+    text = render_text(tables, width)  # type: ignore[arg-type]
     assert max(len(line) for line in text.splitlines()) <= width
     return text
 

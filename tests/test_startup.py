@@ -210,8 +210,9 @@ def test_cached_json_run_imports_neither_dataclasses_nor_inspect(tmp_path: Path)
                     among=among) == ["advisor"]  # the probe itself works
 
 
-def test_cached_table_run_imports_rich_only(tmp_path: Path) -> None:
-    assert imported(tmp_path, "recommend", "--device", "phone", "--private") == ["rich"]
+def test_cached_table_run_imports_neither_pydantic_nor_rich(tmp_path: Path) -> None:
+    """Tables are drawn by advisor.table, not Rich."""
+    assert imported(tmp_path, "recommend", "--device", "phone", "--private") == []
 
 
 def test_help_imports_no_heavy_package(tmp_path: Path) -> None:
