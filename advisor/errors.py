@@ -3,30 +3,49 @@
 from __future__ import annotations
 
 import errno
+import functools
 import io
 import re
 
 # C0/C1 controls (ESC, CR, NEL ...), zero-width and bidi-override characters: shown escaped, so a
 # string from a catalog cannot move the cursor, restyle the terminal or fake another line.
-CONTROL_CHARS = _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e"
-                      "\u2066-\u2069\ufeff]")
+CONTROL_CLASS = ("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e"
+                 "\u2066-\u2069\ufeff]")
+_DELETE = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0),
+                         *range(0x200B, 0x2010), 0x2028, 0x2029, *range(0x202A, 0x202F),
+                         *range(0x2066, 0x206A), 0xFEFF])
+"""CONTROL_CLASS's characters, for str.translate (no regex to compile on a table run)."""
+
+
+@functools.cache
+def control_chars() -> re.Pattern[str]:
+    return re.compile(CONTROL_CLASS)
 
 
 def printable(text: str) -> str:
     """`text` with control and invisible formatting characters written as escapes (`\\x1b`)."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    if text.isascii() and text.isprintable():
+        return text
+    return control_chars().sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
-# A whole ANSI escape sequence (CSI `ESC [ ... final`, OSC `ESC ] ... BEL|ST`, or ESC and one
-# character), so that stripping leaves no `[2J` behind.
-_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.?)"
-                     r"|\x9b[0-?]*[ -/]*[@-~]?|\x9d[^\x07\x1b\x9c]*[\x07\x9c]?", re.DOTALL)
+@functools.cache
+def _escape() -> re.Pattern[str]:
+    """A whole ANSI escape sequence (CSI `ESC [ ... final`, OSC `ESC ] ... BEL|ST`, or ESC and one
+    character), so that stripping leaves no `[2J` behind."""
+    return re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.?)"
+                      r"|\x9b[0-?]*[ -/]*[@-~]?|\x9d[^\x07\x1b\x9c]*[\x07\x9c]?", re.DOTALL)
 
 
 def strip_controls(text: str) -> str:
     """`text` for display: escape sequences, control characters (but newlines) and invisible
     formatting characters removed; a tab becomes a space."""
-    return _CONTROL.sub("", _ESCAPE.sub("", text.replace("\t", " ")))
+    text = text.replace("\t", " ")
+    if text.isascii() and text.replace("\n", "").isprintable():
+        return text
+    if "\x1b" in text or "\x9b" in text or "\x9d" in text:
+        text = _escape().sub("", text)
+    return text.translate(_DELETE)
 
 
 def error_lines(message: str) -> list[str]:

@@ -187,13 +187,13 @@ def _models_from(path: Path) -> tuple[list[ModelEntry], list[str], bool]:
 def _control_problems(items: Any, name: str) -> list[str]:
     """Strings of a catalog are printable text: an escape sequence, a control character (but a
     newline or tab) or a bidi override in any of them is a located error."""
-    from advisor.errors import CONTROL_CHARS, printable
+    from advisor.errors import control_chars, printable
 
     found: list[str] = []
 
     def walk(value: Any, where: str) -> None:
         if isinstance(value, str):
-            bad = CONTROL_CHARS.search(value)
+            bad = control_chars().search(value)
             if bad:
                 found.append(f"{where}: {printable(bad.group())} in '{printable(value[:60])}': "
                              "control and invisible formatting characters are not allowed; "
