@@ -195,7 +195,8 @@ def _control_problems(items: Any, name: str) -> list[str]:
         if isinstance(value, str):
             bad = control_chars().search(value)
             if bad:
-                found.append(f"{where}: {printable(bad.group())} in '{printable(value[:60])}': "
+                quoted = printable(value[:60]).replace("\n", "\\n")  # one error line
+                found.append(f"{where}: {printable(bad.group())} in '{quoted}': "
                              "control and invisible formatting characters are not allowed; "
                              "expected printable text")
         elif isinstance(value, dict):

@@ -239,6 +239,17 @@ def test_escape_sequences_in_catalog_strings_are_located_errors(tmp_path: Path) 
         assert bad not in result.stderr
 
 
+def test_a_string_with_a_newline_and_a_control_gives_one_error_line(tmp_path: Path) -> None:
+    """The quoted value shows its newline as \\n: each error is one `error: PATH: ...` line
+    (found by the fuzzed-catalog test)."""
+    value = toml_str("two\n\x80lines")
+    text = BASE.replace('name = "ACME Qwen3-8B fine-tune"', f"name = {value}")
+    result = check(catalog(tmp_path, text))
+    assert result.exit_code == 1
+    assert "name: \\x80 in 'two\\n\\x80lines'" in result.stderr
+    assert all(line.startswith("error: ") for line in result.stderr.splitlines())
+
+
 @pytest.mark.parametrize("fmt", ["table", "markdown"])
 def test_escape_sequences_in_shown_strings_never_reach_the_terminal(fmt: str) -> None:
     """What a GPU tool reports (or any string a table shows) is shown without its escapes."""
