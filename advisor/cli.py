@@ -383,15 +383,20 @@ def estimate_cmd(
     prompt: Annotated[int | None, Option("--prompt", help="Prompt tokens for time to first token (default: the context).")] = None,
     batch: Annotated[int, Option("--batch", help="Concurrent sequences.")] = 1,
     kv_dtype: Annotated[str, Option("--kv-dtype", help="KV cache element type: fp16, fp8, q8_0, q4_0.")] = "fp16",
+    task: Annotated[str | None, Option("--task", "-t", help="The job (default: a text job): for vision, video or audio the runtime also loads the model's vision/audio towers, and they are counted.")] = None,
     fmt: FormatOpt = OutputFormat.table,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
 ) -> None:
     """Memory, fit, longest context and speed of one model on one device."""
-    reject_empty(device=device, memory_gb=memory, ram_gb=ram, quant=quant, runtime=runtime)
+    reject_empty(device=device, memory_gb=memory, ram_gb=ram, quant=quant, runtime=runtime,
+                 task=task)
     from advisor.estimate import choose_setup, estimate
     from advisor.formats import load_tables
-    from advisor.loader import find_open_model
+    from advisor.loader import find_open_model, resolve
+    from advisor.schema import TASKS
+
+    task_id = resolve(task, {t: t for t in TASKS}, "task") if task else None
 
     cat = load()
     entry = find_open_model(cat, model, "run locally")
@@ -405,7 +410,8 @@ def estimate_cmd(
     weight_format, rt, notes = choose_setup(tables, hw, quant, runtime)
     for line in notes:
         note(_("note: {message}").format(message=tr(line)))
-    result = estimate(entry, hw, tables, weight_format, rt, ctx, prompt, batch, kv_dtype)
+    result = estimate(entry, hw, tables, weight_format, rt, ctx, prompt, batch, kv_dtype,
+                      task=task_id)
     result = _with_speculative(result, entry, weight_format, ctx, tables, kv_dtype, hw, batch)
     emit(result, fmt, as_json, lambda: render().estimate_tables(result), output)
 

@@ -2,7 +2,8 @@
 
 Every estimate lists what it assumed. Formulas:
 - weights: quantized linear layers x bits/weight + embedding (and n-gram tables) and output
-  head at their own bits + vision/audio towers at 16 bits (all experts of a MoE are resident);
+  head at their own bits + vision/audio towers at 16 bits where the commands load them
+  (loads_towers; all experts of a MoE are resident);
 - KV cache: 2 x layers keeping KV x num_key_value_heads x head_dim x tokens x batch x bytes/element
   (+ the fixed recurrent state of linear-attention layers in hybrid models);
 - overhead: the runtime's fixed cost + activations per prompt token;
@@ -141,8 +142,35 @@ def weight_counts(model: ModelEntry) -> WeightCounts:
                         model.config.tie_word_embeddings, model.towers_params, count.ngram)
 
 
+def loads_towers(model: ModelEntry, runtime: str, task: str | None = None) -> bool:
+    """Whether `runtime` loads the model's vision/audio towers for `task` as the printed
+    commands run it: llama.cpp takes the projector only for an image, video or audio job
+    (--no-mmproj, or no --mmproj, otherwise), vLLM leaves the vision encoder out of a Qwen3.5+
+    text job (--language-model-only); every other runtime loads the whole checkpoint. A model
+    without both text and image/audio inputs keeps what its card's total holds beyond the
+    language model (an MTP layer, rounding) counted, as before."""
+    from advisor.recipes import uses_projector, vllm_language_only
+
+    if "text" not in model.modalities_in or set(model.modalities_in) == {"text"}:
+        return True
+    if runtime == "llama.cpp":
+        return uses_projector(model, task)
+    if runtime == "vllm":
+        return not vllm_language_only(model, task)
+    return True
+
+
+def resident_counts(model: ModelEntry, runtime: str, task: str | None = None) -> WeightCounts:
+    """weight_counts of what `runtime` loads for `task`: the towers only where loads_towers."""
+    counts = weight_counts(model)
+    if counts.towers and not loads_towers(model, runtime, task):
+        return counts._replace(towers=0)
+    return counts
+
+
 def weights_bytes(model: ModelEntry | WeightCounts, fmt: WeightFormat) -> int:
-    """Resident weight bytes: all experts, embeddings and towers included."""
+    """Resident weight bytes: all experts, embeddings and (of a ModelEntry) towers included;
+    pass resident_counts for what one runtime loads."""
     w = model if isinstance(model, WeightCounts) else weight_counts(model)
     head_bits = 0.0 if w.tied else w.embed * fmt.output_head_bits
     bits = (w.linear * fmt.bits_per_weight + (w.embed + w.ngram) * fmt.embedding_bits
@@ -287,8 +315,8 @@ def runtime_bytes(rt: RuntimeSpec, c: ModelConfig, context_tokens: int, prompt_t
     return RuntimeBytes(kv, 0, (scores + act) * batch)
 
 
-def kv_pool_bytes(model: ModelEntry, hw: Hardware, fmt: WeightFormat, rt: RuntimeSpec
-                  ) -> int | None:
+def kv_pool_bytes(model: ModelEntry, hw: Hardware, fmt: WeightFormat, rt: RuntimeSpec,
+                  task: str | None = None) -> int | None:
     """vLLM/SGLang: bytes of the KV cache pool (budget x GPU memory - weights - reserves), or
     None for runtimes without a pre-allocated pool."""
     mem = rt.memory
@@ -301,13 +329,14 @@ def kv_pool_bytes(model: ModelEntry, hw: Hardware, fmt: WeightFormat, rt: Runtim
         budget = per_gpu - reserve
     else:
         budget = per_gpu * mem.budget_fraction - reserve
-    return max(0, int(budget * hw.gpus - weights_bytes(model, fmt)))
+    weights = weights_bytes(resident_counts(model, rt.id, task), fmt)
+    return max(0, int(budget * hw.gpus - weights))
 
 
 def sequences_fit(model: ModelEntry, hw: Hardware, fmt: WeightFormat, rt: RuntimeSpec,
-                  context_tokens: int, kv_elem: float) -> int | None:
+                  context_tokens: int, kv_elem: float, task: str | None = None) -> int | None:
     """vLLM/SGLang: how many sequences of `context_tokens` the KV pool holds at once."""
-    pool = kv_pool_bytes(model, hw, fmt, rt)
+    pool = kv_pool_bytes(model, hw, fmt, rt, task)
     if pool is None:
         return None
     assert model.config
@@ -493,15 +522,17 @@ def step_time(c: ModelConfig, rt: RuntimeSpec, eff: Efficiency, dense: float, ex
 def estimate(
     model: ModelEntry, hw: Hardware, tables: Tables, fmt: WeightFormat, rt: RuntimeSpec,
     context_tokens: int, prompt_tokens: int | None = None, batch: int = 1, kv_dtype: str = "fp16",
-    notes: tuple[str, ...] = (),
+    notes: tuple[str, ...] = (), task: str | None = None,
 ) -> Estimate:
-    """Memory, fit, longest context and speed of `model` on `hw` with `fmt` on `rt`."""
+    """Memory, fit, longest context and speed of `model` on `hw` with `fmt` on `rt`, for `task`
+    (None: a text job; it decides whether the vision/audio towers are loaded)."""
     assert model.config and model.architecture
     c = model.config
     prompt = min(prompt_tokens if prompt_tokens is not None else context_tokens, context_tokens)
     kv_elem = tables.kv_bytes(kv_dtype)
     eff = efficiency(rt, hw, fmt)
-    weights = weights_bytes(model, fmt)
+    counts = resident_counts(model, rt.id, task)
+    weights = weights_bytes(counts, fmt)
     rb = runtime_bytes(rt, c, context_tokens, prompt, batch, kv_elem, *placement(hw))
     kv, overhead = rb.kv, rb.peak_overhead
     total = weights + kv + overhead
@@ -509,12 +540,18 @@ def estimate(
     reserved = int(hw.memory_bytes * rt.reserve_fraction) if rt.reserve_fraction else None
     usable = usable_bytes(rt, hw)
     fits = total <= usable
-    max_ctx = max_context_tokens(model, hw, fmt, rt, batch, kv_elem)
+    max_ctx = max_context_tokens(model, hw, fmt, rt, batch, kv_elem, task)
 
     speed_up = tensor_parallel(hw, eff)
-    counts = weight_counts(model)
     offloaded = 0
     extra = list(notes)
+    if counts.towers != model.towers_params:
+        from advisor.rules import billions
+
+        params = billions(model.towers_params)
+        extra.append(msg("the {params} vision/audio tower is not loaded for a text job ({runtime}"
+                         " runs the language model only); a vision, video or audio --task counts it",
+                         params=params, runtime=rt.id))
     tflops = hw.fp16_tflops
     offloads = hw.is_gpu and rt.id in ("llama.cpp", "ollama", "lm-studio")
     host_gb_s = rt.host_bandwidth_efficiency * (hw.host_bandwidth_gb_s or hw.bandwidth_gb_s)
@@ -575,8 +612,8 @@ def estimate(
             weights_bytes=weights, kv_cache_bytes=kv, overhead_bytes=overhead, total_bytes=total,
             usable_bytes=usable, runtime_reserved_bytes=reserved,
             offloaded_bytes=offloaded, steady_bytes=steady, peak_bytes=total,
-            kv_pool_bytes=kv_pool_bytes(model, hw, fmt, rt),
-            sequences_fit=sequences_fit(model, hw, fmt, rt, context_tokens, kv_elem),
+            kv_pool_bytes=kv_pool_bytes(model, hw, fmt, rt, task),
+            sequences_fit=sequences_fit(model, hw, fmt, rt, context_tokens, kv_elem, task),
             memory_model=rt.memory.model if rt.memory else None,
         ),
         fits=fits,
@@ -616,14 +653,14 @@ def estimate(
 
 def max_context_tokens(
     model: ModelEntry, hw: Hardware, fmt: WeightFormat, rt: RuntimeSpec, batch: int,
-    kv_elem: float,
+    kv_elem: float, task: str | None = None,
 ) -> int:
     """Longest context (prompt = context, worst case) that fits in usable memory, capped at the
-    model's maximum; 0 when even the weights do not fit."""
+    model's maximum; 0 when even the weights (those `rt` loads for `task`) do not fit."""
     assert model.config
     c = model.config
     place = placement(hw)
-    weights = weights_bytes(model, fmt)
+    weights = weights_bytes(resident_counts(model, rt.id, task), fmt)
 
     def need(tokens: int) -> int:
         rb = runtime_bytes(rt, c, tokens, tokens, batch, kv_elem, *place)

@@ -327,8 +327,6 @@ def _vllm(m: ModelEntry, repo: str, ctx: int, gpus: int, ms: bool, task: str | N
         return [_recipe("vllm", [*get, tuple(args)], msg("embeddings API (/v1/embeddings)"))]
     serve_ctx = ctx
     factor = yarn(m, ctx)
-    text_only = ("image" in m.modalities_in and task not in ("vision", "video")) or \
-        m.language_model_only
     nested = bool(factor) and text_config_yarn(m)
     if factor and "image" in m.modalities_in and not nested:
         serve_ctx = m.context.native_tokens
@@ -352,7 +350,7 @@ def _vllm(m: ModelEntry, repo: str, ctx: int, gpus: int, ms: bool, task: str | N
         args += ["--reasoning-parser", "qwen3"]
     if wants_tools(m, task):
         args += ["--enable-auto-tool-choice", "--tool-call-parser", tool_parser(m)]
-    if text_only and _generation(m) >= 3.5:
+    if vllm_language_only(m, task):
         args += ["--language-model-only"]
         note.append(msg("text only: the vision encoder is not loaded"))
     if task in ("vision", "video") and "image" in m.modalities_in:
@@ -481,6 +479,17 @@ def omni_code(repo: str) -> str:
             "use_audio_in_video=False); "
             'print(p.batch_decode(ids.sequences[:, x["input_ids"].shape[1]:], '
             "skip_special_tokens=True)[0])")
+
+
+def vllm_language_only(m: ModelEntry, task: str | None) -> bool:
+    """Whether vLLM's recipe runs `m` with --language-model-only (its vision encoder not
+    loaded): a Qwen3.5+ multimodal model given a text job, or a model whose card says so
+    (`language_model_only`); never an embedding or reranker model."""
+    if is_embedding(m) or is_reranker(m):
+        return False
+    text_only = ("image" in m.modalities_in and task not in ("vision", "video")) or \
+        m.language_model_only
+    return text_only and _generation(m) >= 3.5
 
 
 def uses_projector(m: ModelEntry, task: str | None) -> bool:

@@ -17,6 +17,7 @@ from advisor.estimate import (
     flops_per_token,
     gemm_rows,
     kv_cache_bytes,
+    loads_towers,
     made_by_tools,
     moe_split_bytes,
     placement,
@@ -235,35 +236,40 @@ def options(hw: Hardware, tables: Tables, c: Constraints) -> list[Option]:
 
 def quick_setups(m: ModelEntry, hw: Hardware, grid: list[Option], ctx: int, kv_elem: float,
                  prompt_tokens: int = 2048,
-                 downloads: dict[tuple[str, bool], ReadyDownload | None] | None = None
-                 ) -> list[Setup]:
+                 downloads: dict[tuple[str, bool], ReadyDownload | None] | None = None,
+                 task: str | None = None) -> list[Setup]:
     """Total memory, decode speed and time to first token of each option, with the same
     formulas as `estimate` (prefill: FLOPs at half the prompt's depth / compute x efficiency).
 
     What depends on the format alone (weight bytes, their dense/expert split), on the runtime
     alone (KV cache, overheads) or on the GEMM rows (FLOPs) is computed once per call;
-    `downloads` (by `download_key`) are ready downloads the caller already found."""
+    `downloads` (by `download_key`) are ready downloads the caller already found; `task`
+    decides whether a runtime loads the vision/audio towers (loads_towers)."""
     assert m.config
     c = m.config
     prompt = min(prompt_tokens, ctx)
     prompt_flops = flops_per_token(m, prompt // 2)
     place = placement(hw)
     counts = weight_counts(m)
+    text_counts = counts._replace(towers=0)
     found = ready_downloads(m, grid) if downloads is None else downloads
-    by_format: dict[str, tuple[int, tuple[int, int]]] = {}
+    by_format: dict[tuple[str, bool], tuple[int, tuple[int, int]]] = {}
     by_runtime: dict[str, tuple[int, int, int, int]] = {}
     flops_by_rows: dict[int, float] = {}
     setups = []
     for fmt, rt, eff, scale in grid:
-        if fmt.id not in by_format:
-            by_format[fmt.id] = (weights_bytes(counts, fmt), moe_split_bytes(counts, c, fmt, 1))
+        towers = bool(counts.towers) and loads_towers(m, rt.id, task)
+        if (fmt.id, towers) not in by_format:
+            mine = counts if towers else text_counts
+            by_format[fmt.id, towers] = (weights_bytes(mine, fmt),
+                                         moe_split_bytes(mine, c, fmt, 1))
         if rt.id not in by_runtime:
             rb = runtime_bytes(rt, c, ctx, ctx, 1, kv_elem, *place)
             state_elem = state_element_bytes(rt)
             by_runtime[rt.id] = (rb.kv, rb.peak_overhead,
                                  kv_cache_bytes(c, ctx, 1, kv_elem, state_elem),
                                  recurrent_state_bytes(c, state_elem))
-        weights, (dense, expert) = by_format[fmt.id]
+        weights, (dense, expert) = by_format[fmt.id, towers]
         kv, overhead, kv_read, state_rw = by_runtime[rt.id]
         tflops = hw.fp16_tflops * scale if hw.fp16_tflops else None
         flops = 0.0
@@ -313,9 +319,9 @@ def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: S
         return None, [Reason(rule="runtime", message=msg("no runnable setup{wanted} on {device}",
                                                           wanted=wanted, device=hw.name))]
     setups = quick_setups(m, hw, mine, ctx, kv_elem, int(s.pace["ttft_prompt_tokens"]),
-                          downloads)
+                          downloads, c.task)
     if ctx >= LONG_KV_CONTEXT:
-        setups += kv_quantized(m, hw, tables, mine, ctx, s, downloads)
+        setups += kv_quantized(m, hw, tables, mine, ctx, s, downloads, c.task)
     fitting = [x for x in setups if x.total_bytes <= hw.usable_memory_bytes]
     if not fitting and hw.host_ram_bytes:
         fitting = offloaded(m, hw, setups, s)
@@ -346,8 +352,8 @@ def best_setup(m: ModelEntry, hw: Hardware, tables: Tables, c: Constraints, s: S
 
 
 def kv_quantized(m: ModelEntry, hw: Hardware, tables: Tables, grid: list[Option], ctx: int,
-                 s: Scoring, downloads: dict[tuple[str, bool], ReadyDownload | None] | None = None
-                 ) -> list[Setup]:
+                 s: Scoring, downloads: dict[tuple[str, bool], ReadyDownload | None] | None = None,
+                 task: str | None = None) -> list[Setup]:
     """The same options with a quantized KV cache, each slower by [kv] speed_cost (dequantizing
     the cache on every step; a prior)."""
     out = []
@@ -358,7 +364,7 @@ def kv_quantized(m: ModelEntry, hw: Hardware, tables: Tables, grid: list[Option]
             out += [x._replace(kv_dtype=dtype,
                                decode_tokens_per_s=x.decode_tokens_per_s * (1 - cost))
                     for x in quick_setups(m, hw, mine, ctx, tables.kv_dtypes[dtype],
-                                         int(s.pace["ttft_prompt_tokens"]), downloads)]
+                                         int(s.pace["ttft_prompt_tokens"]), downloads, task)]
     return out
 
 
@@ -594,7 +600,7 @@ def make_pick(rank: int, score: float, m: ModelEntry, setup: Setup | None,
                             context=m.context.max_tokens),
                         evidence_bit(fit[1]), license_note(m))))
     e: Estimate = estimate(m, hw, tables, setup.fmt, setup.runtime, context_for(m, c),
-                           kv_dtype=setup.kv_dtype)
+                           kv_dtype=setup.kv_dtype, task=c.task)
     decode = e.speed.decode_tokens_per_s or 0.0
     why = pick_why(m, setup, parts, decode, c, s, fit[1])
     return Pick(

@@ -339,9 +339,12 @@ def unused_modalities(m: ModelEntry, c: Constraints, s: Scoring) -> float:
 
 
 def speed_score(decode_tokens_per_s: float, s: Scoring, task: str = "chat") -> float:
-    """Speed utility for the job, less a penalty below the comfortable reading pace."""
+    """Speed utility for the job, less a penalty below the comfortable reading pace that grows
+    with the wait for each token beyond the pace's, whole at [pace] slow_whole_at of the pace."""
     pace = s.pace["comfortable_tokens_per_s"]
-    slow = s.weights["slow"] * max(0.0, 1 - decode_tokens_per_s / pace)
+    wait = pace / max(decode_tokens_per_s, 1e-9) - 1  # extra seconds per token, in the pace's
+    whole = 1 / s.pace["slow_whole_at"] - 1
+    slow = s.weights["slow"] * min(1.0, max(0.0, wait / whole))
     return s.weights["speed"] * speed_utility(decode_tokens_per_s, task, s) - slow
 
 

@@ -537,3 +537,55 @@ def test_qwen3_h20_table_measured_steady_memory_not_the_peak():
     fp8 = relative_errors((r["memory_mb"] / 1024, got[id(r)]["steady_gib"]) for r in rows
                           if r["quant"] == "fp8")
     assert max(fp8) <= 0.20
+
+
+# --- vision/audio towers count where the printed commands load them ------------------------------
+
+from advisor.estimate import TOWER_BITS, loads_towers, resident_counts  # noqa: E402
+from advisor.recipes import recipes as recipes_for  # noqa: E402
+
+MULTIMODAL = [m for m in open_models if m.towers_params and "text" in m.modalities_in
+              and set(m.modalities_in) != {"text"}]
+
+
+def test_a_text_job_leaves_out_the_tower_the_commands_do_not_load():
+    m = catalog.by_id()["qwen3.5-4b"]
+    hw = hardware_from(HardwareQuery(device="phone"))
+    fmt = tables.formats["q4_k_m"]
+    text = estimate(m, hw, tables, fmt, tables.runtimes["llama.cpp"], 8192)
+    vision = estimate(m, hw, tables, fmt, tables.runtimes["llama.cpp"], 8192, task="vision")
+    tower = int(m.towers_params * TOWER_BITS / 8)
+    assert abs(vision.memory.weights_bytes - text.memory.weights_bytes - tower) <= 1
+    assert vision.memory.total_bytes - text.memory.total_bytes == pytest.approx(tower, abs=1)
+    assert any("tower is not loaded" in str(n) for n in text.assumptions.notes)
+    assert not any("tower is not loaded" in str(n) for n in vision.assumptions.notes)
+    assert text.max_context_tokens >= vision.max_context_tokens
+    # Transformers loads the whole checkpoint whatever the job
+    bf16, hf = tables.formats["bf16"], tables.runtimes["transformers"]
+    gpu = hardware_from(HardwareQuery(device="h100"))
+    assert estimate(m, gpu, tables, bf16, hf, 8192).memory.weights_bytes == \
+        estimate(m, gpu, tables, bf16, hf, 8192, task="vision").memory.weights_bytes
+
+
+@pytest.mark.parametrize("task", [None, "chat", "vision", "video", "audio"])
+def test_loads_towers_says_what_the_printed_command_does(task):
+    """Every multimodal model's llama.cpp and vLLM commands: --no-mmproj or no --mmproj (the
+    self-made GGUF) means no tower, --language-model-only means no vision encoder; the estimate
+    counts the towers exactly when the command loads them."""
+    checked = 0
+    for m in MULTIMODAL:
+        for fmt_id, runtime in (("q4_k_m", "llama.cpp"), ("bf16", "vllm")):
+            for r in recipes_for(m, fmt_id, 8192, task=task, runtime=runtime):
+                words = " ".join(r.commands).split()
+                if runtime == "llama.cpp":
+                    server = [w for w in words if w in ("-hf", "-m")]
+                    if not server:
+                        continue
+                    loaded = "--mmproj" in words or ("-hf" in words and "--no-mmproj" not in words)
+                else:
+                    loaded = "--language-model-only" not in words
+                assert loads_towers(m, runtime, task) == loaded, (m.id, runtime, task, words)
+                counts = resident_counts(m, runtime, task)
+                assert (counts.towers > 0) == loaded
+                checked += 1
+    assert checked > 20

@@ -412,3 +412,23 @@ def test_a_publisher_made_format_counts_when_a_community_build_ships_it() -> Non
     assert obtainable(shipped, fmt, rt)
     d = ready_download(shipped, fmt, "llama.cpp")
     assert d and d.provenance == "community" and d.publisher == "example"
+
+
+def test_the_slow_penalty_follows_the_wait_per_token():
+    """Nothing at or above reading pace; whole (weights.slow) at a quarter of it and below;
+    in between it grows with the extra seconds each token takes, so 2.8 tok/s costs clearly
+    more than 3.8, which costs more than 6."""
+    from advisor.rules import speed_score, speed_utility
+
+    pace = scoring.pace["comfortable_tokens_per_s"]
+
+    def slow(t: float) -> float:
+        return scoring.weights["speed"] * speed_utility(t, "chat", scoring) - speed_score(
+            t, scoring, "chat")
+
+    assert slow(pace) == pytest.approx(0) and slow(3 * pace) == pytest.approx(0)
+    whole = scoring.weights["slow"]
+    assert slow(pace * scoring.pace["slow_whole_at"]) == pytest.approx(whole)
+    assert slow(0.5) == pytest.approx(whole)
+    assert slow(2.8) > slow(3.8) + 0.1 > slow(6.0) + 0.2 > 0
+    assert slow(5.0) == pytest.approx(whole * (pace / 5.0 - 1) / 3)
