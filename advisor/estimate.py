@@ -549,9 +549,9 @@ def estimate(
         from advisor.rules import billions
 
         params = billions(model.towers_params)
-        extra.append(msg("the {params} vision/audio tower is not loaded for a text job ({runtime}"
-                         " runs the language model only); a vision, video or audio --task counts it",
-                         params=params, runtime=rt.id))
+        extra.append(msg("the {params} vision/audio tower is not loaded for a text job "
+                         "({runtime} runs the language model only); a vision, video or audio "
+                         "--task counts it", params=params, runtime=rt.id))
     tflops = hw.fp16_tflops
     offloads = hw.is_gpu and rt.id in ("llama.cpp", "ollama", "lm-studio")
     host_gb_s = rt.host_bandwidth_efficiency * (hw.host_bandwidth_gb_s or hw.bandwidth_gb_s)
