@@ -4,7 +4,7 @@ import atexit
 import gc
 import sys
 
-from advisor import helpcache
+from advisor.commandline import helpcache
 
 
 def _cli() -> None:
@@ -20,7 +20,8 @@ def main() -> None:
     catalog, which costs 12-15 ms of each start, and records make no cycles (peak memory on
     10,000 models is the same without it). At exit everything is frozen, so that the
     interpreter's final collection does not walk a large catalog either. A plain `--help` prints
-    the text Typer printed last time, while nothing it depends on changed (advisor.helpcache)."""
+    the text Typer printed last time, while nothing it depends on changed
+    (advisor.commandline.helpcache)."""
     try:
         gc.disable()
         atexit.register(gc.freeze)

@@ -1,8 +1,9 @@
 """The `advisor` command line: parse options, call the core, hand results to render/output.
 
-Commands are declared with advisor.cli_spec's Option/Argument and registered in `commands`;
-a plain command line is read without Typer (advisor.cli_spec.parse), and Typer, built from the
-same declarations (advisor.cli_typer), reads the rest: help, usage errors, anything unusual.
+Commands are declared with advisor.commandline.cli_spec's Option/Argument and registered in
+`commands`; a plain command line is read without Typer (cli_spec.parse), and Typer, built from the
+same declarations (advisor.commandline.cli_typer), reads the rest: help, usage errors, anything
+unusual.
 Heavy modules (the core, the tables; pydantic for JSON and fresh catalog checks) are imported inside
 commands. No `from __future__ import annotations` here: the reader takes each option's
 declaration from the annotation objects, and Typer would evaluate every annotation string.
@@ -16,12 +17,12 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from advisor.cli_spec import Argument, Option, Registry, echo, parse
+from advisor.commandline.cli_spec import Argument, Option, Registry, echo, parse
 from advisor.i18n import _, tr
 
 if TYPE_CHECKING:
-    from advisor.records import Record
-    from advisor.schema import Catalog
+    from advisor.data.records import Record
+    from advisor.data.schema import Catalog
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,8 +35,8 @@ commands = Registry(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain Click help: no Rich import on --help or usage errors
 )
-"""Every command, as Typer is given them when it runs (advisor.cli_typer); most runs are read
-without it (advisor.cli_spec.parse)."""
+"""Every command, as Typer is given them when it runs (advisor.commandline.cli_typer); most runs
+are read without it (advisor.commandline.cli_spec.parse)."""
 catalog_commands = Registry(help="Validate catalog files.", no_args_is_help=True,
                             rich_markup_mode=None)
 commands.add_typer(catalog_commands, name="catalog")
@@ -44,15 +45,15 @@ commands.add_typer(catalog_commands, name="catalog")
 def __getattr__(name: str) -> Any:
     """`advisor.cli.app`: the whole Typer app, built when first asked for (tests, tools)."""
     if name == "app":
-        from advisor.cli_typer import whole
+        from advisor.commandline.cli_typer import whole
 
         return whole(commands)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def app_for(args: list[str]) -> Any:
-    """The Typer app to run `args` with (advisor.cli_typer.app_for)."""
-    from advisor.cli_typer import app_for as build
+    """The Typer app to run `args` with (advisor.commandline.cli_typer.app_for)."""
+    from advisor.commandline.cli_typer import app_for as build
 
     return build(commands, args)
 
@@ -63,7 +64,7 @@ class OutputFormat(str, Enum):
     markdown = "markdown"
     csv = "csv"
     html = "html"
-    """A self-contained page with charts: recommend and report only (advisor.report)."""
+    """A self-contained page with charts: recommend and report only (advisor.output.report)."""
 
 
 FormatOpt = Annotated[
@@ -127,13 +128,13 @@ def emit(result: "Record", fmt: OutputFormat, as_json: bool, tables: Callable[[]
                            "only; use json, markdown, csv or the table (.json, .md, .csv, .txt)"
                            ).format(option=f"-o {output}" if by_suffix else "--format html"))
     if chosen is OutputFormat.table and output is None:
-        from advisor.render import console
+        from advisor.output.render import console
 
         out = console()
         for table in tables():
             out.print(table)
         return
-    from advisor import export
+    from advisor.output import export
 
     renderers: dict[OutputFormat, Callable[[], str]] = {
         OutputFormat.json: lambda: export.to_json(result),
@@ -158,11 +159,11 @@ other extensions (.txt) keep --format, whose default is the table."""
 
 
 def render() -> Any:
-    """advisor.render, imported when a table is printed: JSON, CSV and Markdown runs never
+    """advisor.output.render, imported when a table is printed: JSON, CSV and Markdown runs never
     import Rich."""
-    import advisor.render
+    import advisor.output.render
 
-    return advisor.render
+    return advisor.output.render
 
 
 def note(message: str) -> None:
@@ -174,7 +175,7 @@ def note(message: str) -> None:
 
 
 def load() -> "Catalog":
-    from advisor.loader import load_catalog
+    from advisor.data.loader import load_catalog
 
     return load_catalog(_state["catalog"])
 
@@ -216,9 +217,9 @@ def models_cmd(
 ) -> None:
     """List the catalog's models."""
     reject_empty(family=family, task=task)
-    from advisor.loader import resolve
-    from advisor.results import ModelsResult, ModelView
-    from advisor.schema import TASKS
+    from advisor.data.loader import resolve
+    from advisor.data.schema import TASKS
+    from advisor.output.results import ModelsResult, ModelView
 
     cat = load()
     chosen = list(cat.models)
@@ -245,9 +246,9 @@ def show_cmd(
     output: OutputOpt = None,
 ) -> None:
     """Everything about one model, its sources included."""
-    from advisor.loader import find_model
+    from advisor.data.loader import find_model
+    from advisor.output.results import ModelView, ShowResult
     from advisor.recipes import all_recipes
-    from advisor.results import ModelView, ShowResult
 
     cat = load()
     entry = find_model(cat, model)
@@ -265,7 +266,7 @@ def catalog_check_cmd(
     ] = None,
 ) -> None:
     """Validate a model catalog and print every problem (exit 1 if there is any)."""
-    from advisor.loader import check_catalog, load_catalog
+    from advisor.data.loader import check_catalog, load_catalog
 
     target = path or _state["catalog"]
     problems = check_catalog(target)
@@ -298,7 +299,7 @@ RamOpt = Annotated[str | None, Option("--ram-gb", help="Host RAM for offload.")]
 def hardware(device: str | None, memory: str | None, bandwidth: float | None,
              tflops: float | None, gpus: int, ram: str | None) -> Any:
     """Effective hardware from the shared options; notes on what was assumed go to stderr."""
-    from advisor.hardware import HardwareQuery, hardware_from, parse_size_gib
+    from advisor.data.hardware import HardwareQuery, hardware_from, parse_size_gib
 
     reject_empty(device=device, memory_gb=memory, ram_gb=ram)  # serve, plan, draft, finetune too
 
@@ -311,15 +312,15 @@ def hardware(device: str | None, memory: str | None, bandwidth: float | None,
         ram_gib=parse_size_gib(ram, "--ram-gb") if ram else None,
     )
     if device and device.strip().lower() == "auto":
-        from advisor.detect import map_probe, probe
-        from advisor.hardware import load_devices
+        from advisor.data.detect import map_probe, probe
+        from advisor.data.hardware import load_devices
 
         detection = map_probe(probe(), load_devices())
         for line in detection.notes:
             note(_("note: {message}").format(message=tr(line)))
         if detection.device_id is None or not (memory or bandwidth or tflops or gpus > 1 or ram):
             return detection.hardware
-        from advisor.hardware import find_device
+        from advisor.data.hardware import find_device
 
         return hardware_from(query, find_device(detection.device_id)[0])
     hw = hardware_from(query)
@@ -340,9 +341,9 @@ def devices_cmd(
 ) -> None:
     """List the device profiles."""
     reject_empty(**{"class": device_class})
-    from advisor.hardware import load_devices
-    from advisor.loader import resolve
-    from advisor.results import DevicesResult
+    from advisor.data.hardware import load_devices
+    from advisor.data.loader import resolve
+    from advisor.output.results import DevicesResult
 
     cat = load_devices()
     chosen = list(cat.devices.values())
@@ -360,8 +361,8 @@ def detect_cmd(
     fmt: FormatOpt = OutputFormat.table, as_json: JsonOpt = False, output: OutputOpt = None
 ) -> None:
     """Show what this machine is taken to be (RAM, CPU, GPUs) and the profile it maps to."""
-    from advisor.detect import map_probe, probe
-    from advisor.hardware import load_devices
+    from advisor.data.detect import map_probe, probe
+    from advisor.data.hardware import load_devices
 
     result = map_probe(probe(), load_devices())
     emit(result, fmt, as_json, lambda: [render().detection_table(result)], output)
@@ -391,10 +392,10 @@ def estimate_cmd(
     """Memory, fit, longest context and speed of one model on one device."""
     reject_empty(device=device, memory_gb=memory, ram_gb=ram, quant=quant, runtime=runtime,
                  task=task)
-    from advisor.estimate import choose_setup, estimate
-    from advisor.formats import load_tables
-    from advisor.loader import find_open_model, resolve
-    from advisor.schema import TASKS
+    from advisor.data.formats import load_tables
+    from advisor.data.loader import find_open_model, resolve
+    from advisor.data.schema import TASKS
+    from advisor.estimation.estimate import choose_setup, estimate
 
     task_id = resolve(task, {t: t for t in TASKS}, "task") if task else None
 
@@ -419,8 +420,8 @@ def estimate_cmd(
 def _with_speculative(result: Any, entry: Any, weight_format: Any, ctx: int, tables: Any,
                       kv_dtype: str, hw: Any, batch: int) -> Any:
     """The estimate with its `speculative` section (issue 16); a note says it on stderr."""
-    from advisor.estimate import Estimate
-    from advisor.speculative import draft_plan, summary
+    from advisor.estimation.estimate import Estimate
+    from advisor.estimation.speculative import draft_plan, summary
 
     plan = draft_plan(entry, list(load().models), weight_format, ctx, tables.kv_bytes(kv_dtype),
                       kv_dtype, hw, batch)
@@ -461,12 +462,12 @@ def recommend_cmd(
     """Ranked picks for your device and needs, each with its reasons."""
     reject_empty(device=device, memory_gb=memory, ram_gb=ram, quant=quant, runtime=runtime,
                  why_not=why_not)
+    from advisor.data.formats import load_tables
+    from advisor.data.loader import find_model, resolve
+    from advisor.data.schema import TASKS
     from advisor.errors import InputError, strip_controls
-    from advisor.formats import load_tables
-    from advisor.loader import find_model, resolve
-    from advisor.recommend import recommend
-    from advisor.rules import Constraints, load_scoring
-    from advisor.schema import TASKS
+    from advisor.ranking.recommend import recommend
+    from advisor.ranking.rules import Constraints, load_scoring
 
     if device is None and memory is None:
         raise InputError(_("recommend needs hardware: --device ID|class|auto (see `advisor "
@@ -476,7 +477,7 @@ def recommend_cmd(
     if context is not None:
         check_count(context, "--context", 100_000_000)
     if min_speed is not None:
-        from advisor.hardware import check_positive
+        from advisor.data.hardware import check_positive
 
         check_positive(min_speed, "--min-speed", min_speed, upper=1e6)
     tables = load_tables()
@@ -525,8 +526,8 @@ def recommend_cmd(
 
 
 def report_html(cat: "Catalog", hw: Any, tables: Any, constraints: Any, result: Any) -> str:
-    from advisor.report import report_data, to_html
-    from advisor.rules import load_scoring
+    from advisor.output.report import report_data, to_html
+    from advisor.ranking.rules import load_scoring
 
     return to_html(report_data(cat, hw, tables, constraints, load_scoring(), result))
 
@@ -569,11 +570,11 @@ def compare_cmd(
 ) -> None:
     """Compare models side by side (rows: attributes; best value per row marked)."""
     reject_empty(device=device, memory_gb=memory, ram_gb=ram, quant=quant, runtime=runtime)
-    from advisor.compare import compare
+    from advisor.data.formats import load_tables
+    from advisor.data.loader import find_model
     from advisor.errors import InputError
-    from advisor.estimate import choose_setup
-    from advisor.formats import load_tables
-    from advisor.loader import find_model
+    from advisor.estimation.estimate import choose_setup
+    from advisor.ranking.compare import compare
 
     cat = load()
     entries = [find_model(cat, name) for name in models]
@@ -611,11 +612,11 @@ def run_cmd(
 ) -> None:
     """Print just the commands to get and run a model."""
     reject_empty(runtime=runtime, quant=quant, task=task, kv_dtype=kv_dtype)
+    from advisor.data.formats import load_tables
+    from advisor.data.loader import find_model, resolve
+    from advisor.data.schema import TASKS
     from advisor.errors import InputError
-    from advisor.formats import load_tables
-    from advisor.loader import find_model, resolve
     from advisor.recipes import RUNTIME_NAMES, RunResult, all_recipes, recipes, why_not
-    from advisor.schema import TASKS
 
     cat = load()
     entry = find_model(cat, model)
@@ -645,7 +646,7 @@ def run_cmd(
     result = RunResult(model_id=entry.id, context_tokens=ctx, recipes=tuple(found))
 
     def tables_() -> list[Any]:
-        from advisor.render import recipes_table
+        from advisor.output.render import recipes_table
 
         return [recipes_table(result.recipes)]
 
@@ -668,11 +669,11 @@ def schema_cmd(
     """Print the JSON Schema of a command's JSON output."""
     import json
 
-    from advisor.loader import resolve
+    from advisor.data.loader import resolve
 
     types = document_types()
     name = resolve(document, {k: k for k in types}, "document")
-    from advisor.validation import json_schema
+    from advisor.data.validation import json_schema
 
     schema = json_schema(types[name]())
     sys.stdout.write(json.dumps(schema, indent=2) + "\n")
@@ -690,19 +691,19 @@ def document_types() -> dict[str, Callable[[], type["Record"]]]:
         return get
 
     return {
-        "recommend": lazy("advisor.recommend", "Recommendation"),
-        "compare": lazy("advisor.compare", "CompareResult"),
-        "models": lazy("advisor.results", "ModelsResult"),
-        "show": lazy("advisor.results", "ShowResult"),
-        "estimate": lazy("advisor.estimate", "Estimate"),
-        "devices": lazy("advisor.results", "DevicesResult"),
-        "detect": lazy("advisor.detect", "Detection"),
+        "recommend": lazy("advisor.ranking.recommend", "Recommendation"),
+        "compare": lazy("advisor.ranking.compare", "CompareResult"),
+        "models": lazy("advisor.output.results", "ModelsResult"),
+        "show": lazy("advisor.output.results", "ShowResult"),
+        "estimate": lazy("advisor.estimation.estimate", "Estimate"),
+        "devices": lazy("advisor.output.results", "DevicesResult"),
+        "detect": lazy("advisor.data.detect", "Detection"),
         "run": lazy("advisor.recipes", "RunResult"),
-        "serve": lazy("advisor.serve", "ServeResult"),
-        "plan": lazy("advisor.plan", "PlanResult"),
-        "draft": lazy("advisor.speculative", "DraftResult"),
-        "finetune": lazy("advisor.finetune", "FinetuneResult"),
-        "finetune-list": lazy("advisor.finetune", "FinetuneList"),
+        "serve": lazy("advisor.estimation.serve", "ServeResult"),
+        "plan": lazy("advisor.estimation.plan", "PlanResult"),
+        "draft": lazy("advisor.estimation.speculative", "DraftResult"),
+        "finetune": lazy("advisor.estimation.finetune", "FinetuneResult"),
+        "finetune-list": lazy("advisor.estimation.finetune", "FinetuneList"),
     }
 
 
@@ -724,10 +725,10 @@ def check_count(value: int, option: str, upper: int) -> None:
             option=option, value=value, upper=upper))
 
 
-from advisor.cmd_serve import register as _register_serve  # noqa: E402
+from advisor.commandline.cmd_serve import register as _register_serve  # noqa: E402
 
 _register_serve(commands)
-from advisor.cmd_tune import register as _register_tune  # noqa: E402
+from advisor.commandline.cmd_tune import register as _register_tune  # noqa: E402
 
 _register_tune(commands)
 
@@ -770,8 +771,8 @@ def main() -> None:
 
 
 def plain_call(args: list[str]) -> Any:
-    """The call a plain command line makes, read without Typer (advisor.cli_spec.parse), in
-    the language it asks for; None: Typer reads it (help, errors, anything unusual)."""
+    """The call a plain command line makes, read without Typer (advisor.commandline.cli_spec
+    .parse), in the language it asks for; None: Typer reads it (help, errors, anything unusual)."""
     from advisor import i18n
     from advisor.errors import InputError
 

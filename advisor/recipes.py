@@ -15,9 +15,9 @@ import shlex
 from functools import lru_cache
 from typing import Any
 
+from advisor.data.records import SCHEMA_VERSION, Record, record, replace
+from advisor.data.schema import UNLISTED_GGUF_QUANT, Artifact, ModelEntry
 from advisor.i18n import N_, join, msg
-from advisor.records import SCHEMA_VERSION, Record, record, replace
-from advisor.schema import UNLISTED_GGUF_QUANT, Artifact, ModelEntry
 
 # GGUF file tags by weight format (catalog/quantization.toml ids of the gguf family, and the
 # 16-bit GGUF files); `-hf REPO:TAG` and llama-quantize take these names.
@@ -83,7 +83,7 @@ class RunResult(Record):
 @lru_cache(maxsize=1)
 def flag_table() -> dict[str, Any]:
     """catalog/runtime_flags.toml: runtime targets and every allowed flag, by runtime."""
-    from advisor.loader import cached_toml, packaged_path
+    from advisor.data.loader import cached_toml, packaged_path
 
     data = cached_toml("flags", packaged_path("runtime_flags.toml"))
     flags: dict[str, set[str]] = {}
@@ -529,7 +529,7 @@ def _llama_cpp(m: ModelEntry, fmt_id: str, ctx: int, kv_dtype: str | None,
     if kv_dtype == "q8_0":
         args += ["-ctk", "q8_0", "-ctv", "q8_0", "-fa", "on"]
     if memory_bytes and m.config and m.config.is_moe and m.params_total:
-        from advisor.formats import load_tables
+        from advisor.data.formats import load_tables
 
         fmt = load_tables().formats.get(fmt_id)
         if fmt and m.params_total * fmt.bits_per_weight / 8 > memory_bytes:
@@ -630,7 +630,7 @@ def self_made(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
     """Recipes that make `fmt_id` weights from the official 16-bit weights (none for GPTQ/AWQ)."""
     if not m.hf_repo:
         return []
-    from advisor.formats import load_tables
+    from advisor.data.formats import load_tables
 
     fmt = load_tables().formats.get(fmt_id)
     if fmt_id != "fp8" and (fmt is None or not fmt.made_from_16bit):

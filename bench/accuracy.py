@@ -13,7 +13,10 @@ import statistics
 import sys
 from pathlib import Path
 
-from advisor.accuracy import (
+from advisor.data.formats import load_tables
+from advisor.data.hardware import load_devices
+from advisor.data.loader import load_catalog
+from advisor.estimation.accuracy import (
     load_rows,
     log_errors,
     official_prediction,
@@ -25,9 +28,6 @@ from advisor.accuracy import (
     share_within,
     source_group,
 )
-from advisor.formats import load_tables
-from advisor.hardware import load_devices
-from advisor.loader import load_catalog
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 

@@ -63,11 +63,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--models", type=int, default=10_000)
     args = parser.parse_args()
-    from advisor.formats import load_tables
-    from advisor.hardware import HardwareQuery, hardware_from
-    from advisor.loader import load_catalog
-    from advisor.recommend import recommend
-    from advisor.rules import Constraints, load_scoring
+    from advisor.data.formats import load_tables
+    from advisor.data.hardware import HardwareQuery, hardware_from
+    from advisor.data.loader import load_catalog
+    from advisor.ranking.recommend import recommend
+    from advisor.ranking.rules import Constraints, load_scoring
 
     catalog, tables, scoring = load_catalog(), load_tables(), load_scoring()
     machine = platform.processor() or platform.machine()
@@ -89,7 +89,7 @@ def main() -> None:
     phone = [exe, "recommend", "--device", "phone", "--private"]
     starts = {
         "interpreter start, python -c pass (the floor)": [sys.executable, "-c", "pass"],
-        "cold start, advisor --help (the text kept by advisor.helpcache)": [exe, "--help"],
+        "cold start, advisor --help (the text kept by advisor.commandline.helpcache)": [exe, "--help"],
         "cold start, advisor --help with ADVISOR_NO_CACHE=1 (Typer builds it)": [exe, "--help"],
         "cold start, advisor recommend --device phone --private (table)": phone,
         "cold start, advisor recommend --device phone --private --json": [*phone, "--json"],

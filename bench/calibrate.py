@@ -22,7 +22,11 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from advisor.accuracy import (
+from advisor.data.formats import RuntimeSpec, load_tables
+from advisor.data.hardware import load_devices
+from advisor.data.loader import load_catalog
+from advisor.data.records import replace
+from advisor.estimation.accuracy import (
     QWEN3_RUNTIMES,
     fit_class_compute,
     fit_class_efficiency,
@@ -36,11 +40,7 @@ from advisor.accuracy import (
     source_group,
     speed_ranges,
 )
-from advisor.estimate import activation_unit_bytes, kv_cache_bytes, weights_bytes
-from advisor.formats import RuntimeSpec, load_tables
-from advisor.hardware import load_devices
-from advisor.loader import load_catalog
-from advisor.records import replace
+from advisor.estimation.estimate import activation_unit_bytes, kv_cache_bytes, weights_bytes
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 GIB = 1024**3

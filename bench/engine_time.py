@@ -6,11 +6,11 @@ Run: python bench/engine_time.py   (median of 7 in-process runs; the target is <
 import statistics
 import time
 
-from advisor.formats import load_tables
-from advisor.hardware import HardwareQuery, hardware_from
-from advisor.loader import load_catalog
-from advisor.recommend import recommend
-from advisor.rules import Constraints, load_quality, load_scoring
+from advisor.data.formats import load_tables
+from advisor.data.hardware import HardwareQuery, hardware_from
+from advisor.data.loader import load_catalog
+from advisor.ranking.recommend import recommend
+from advisor.ranking.rules import Constraints, load_quality, load_scoring
 
 cat = load_catalog()
 t = load_tables()

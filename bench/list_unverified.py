@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from advisor.loader import load_catalog
+from advisor.data.loader import load_catalog
 
 OUT = Path(__file__).resolve().parents[1] / "catalog" / "UNVERIFIED.md"
 HEAD = """# Catalog values not read in an official copy

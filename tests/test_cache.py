@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from advisor import cache
-from advisor.loader import _load_cached, load_catalog, packaged_path
+from advisor.data import cache
+from advisor.data.loader import _load_cached, load_catalog, packaged_path
 
 DATA = Path(__file__).parent / "data"
 

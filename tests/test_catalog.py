@@ -7,10 +7,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from advisor import records
 from advisor.cli import app
-from advisor.loader import load_catalog
-from advisor.schema import Artifact, Source, lineage_problems
+from advisor.data import records
+from advisor.data.loader import load_catalog
+from advisor.data.schema import Artifact, Source, lineage_problems
 
 FIXTURE = Source(ref="test fixture", kind="docs", backs=("supersedes",))
 
@@ -118,7 +118,7 @@ def test_new_models_modalities_thinking_and_licences(models) -> None:
 
 
 def test_world_model_is_not_offered_for_chat_or_code(models) -> None:
-    from advisor.rules import serves_task
+    from advisor.ranking.rules import serves_task
 
     world = models["qwen-agentworld-35b-a3b"]
     assert not any(serves_task(world, t) for t in ("chat", "code", "tool-use", "vision"))
@@ -187,7 +187,7 @@ def test_retired_api_models_are_excluded_and_current_tier_offered(models) -> Non
 
 
 def test_multimodal_retrieval_and_speech_models(models) -> None:
-    from advisor.rules import serves_task
+    from advisor.ranking.rules import serves_task
 
     for size, total in (("2b", 2e9), ("8b", 8e9)):
         emb, rer = models[f"qwen3-vl-embedding-{size}"], models[f"qwen3-vl-reranker-{size}"]

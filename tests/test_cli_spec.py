@@ -1,5 +1,5 @@
-"""The command-line reader that runs without Typer (advisor.cli_spec, issue 18): on every
-command line it reads, it calls the commands with exactly what Typer would; everything else it
+"""The command-line reader that runs without Typer (advisor.commandline.cli_spec, issue 18): on
+every command line it reads, it calls the commands with exactly what Typer would; everything else it
 leaves to Typer. Typer is the reference: both are given the same recorded commands."""
 
 import functools
@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from advisor import cli, cli_spec, cli_typer
-from advisor.cli_spec import Registry
+from advisor import cli
+from advisor.commandline import cli_spec, cli_typer
+from advisor.commandline.cli_spec import Registry
 
 Calls = list[tuple[str, dict[str, Any]]]
 
@@ -215,7 +216,7 @@ def test_declarations_the_commands_do_not_use_yet_read_as_in_typer() -> None:
     from enum import Enum
     from typing import Annotated
 
-    from advisor.cli_spec import Argument, Option
+    from advisor.commandline.cli_spec import Argument, Option
 
     class Colour(str, Enum):
         red = "red"

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from advisor import detect
 from advisor.cli import app
-from advisor.detect import (
+from advisor.data import detect
+from advisor.data.detect import (
     Probe,
     map_probe,
     parse_amd_smi,
@@ -22,7 +22,7 @@ from advisor.detect import (
     parse_rocm_smi,
     parse_sysctl,
 )
-from advisor.hardware import GIB, load_devices
+from advisor.data.hardware import GIB, load_devices
 
 PROBES = Path(__file__).parent / "data" / "probes"
 devices = load_devices()

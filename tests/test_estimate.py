@@ -12,7 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from advisor.accuracy import (
+from advisor.cli import app
+from advisor.data.formats import load_tables
+from advisor.data.hardware import HardwareQuery, hardware_from, load_devices
+from advisor.data.loader import load_catalog
+from advisor.estimation.accuracy import (
     load_rows,
     official_prediction,
     published_prediction,
@@ -20,11 +24,7 @@ from advisor.accuracy import (
     relative_errors,
     share_within,
 )
-from advisor.cli import app
-from advisor.estimate import decode_tokens_per_s, estimate, kv_cache_bytes, weights_bytes
-from advisor.formats import load_tables
-from advisor.hardware import HardwareQuery, hardware_from, load_devices
-from advisor.loader import load_catalog
+from advisor.estimation.estimate import decode_tokens_per_s, estimate, kv_cache_bytes, weights_bytes
 
 DATA = Path(__file__).parent / "data"
 tables = load_tables()
@@ -166,16 +166,16 @@ def test_bad_estimate_options_exit_2(bad: list[str]) -> None:
 
 # --- memory v2: steady and peak per runtime, KV pool (runtimes.toml [runtimes.memory]) ---
 
-from advisor.estimate import (  # noqa: E402
+from advisor.data.records import replace as _replace  # noqa: E402
+from advisor.estimation.estimate import (  # noqa: E402
     kv_pool_bytes,
     kv_sequence_bytes,
     max_context_tokens,
     runtime_bytes,
     sequences_fit,
 )
-from advisor.recommend import options, quick_setups  # noqa: E402
-from advisor.records import replace as _replace  # noqa: E402
-from advisor.rules import Constraints  # noqa: E402
+from advisor.ranking.recommend import options, quick_setups  # noqa: E402
+from advisor.ranking.rules import Constraints  # noqa: E402
 
 devices = load_devices()
 MEMORY_RUNTIMES = sorted(r for r, spec in tables.runtimes.items() if spec.memory)
@@ -263,7 +263,7 @@ def test_quick_setups_total_matches_estimate_for_every_option():
 
 # --- out-of-sample errors (leave one source group out) and speed ranges ---
 
-from advisor.accuracy import (  # noqa: E402
+from advisor.estimation.accuracy import (  # noqa: E402
     MAX_EFFICIENCY,
     fit_class_efficiency,
     log_errors,
@@ -340,7 +340,7 @@ def test_max_context_is_the_last_context_that_fits(model, runtime, device):
 
 # --- the additive speed model (issue 14) --------------------------------------------------------
 
-from advisor.estimate import (  # noqa: E402
+from advisor.estimation.estimate import (  # noqa: E402
     decode_step,
     default_context_tokens,
     moe_split_bytes,
@@ -350,7 +350,7 @@ from advisor.estimate import (  # noqa: E402
     usable_bytes,
     weight_counts,
 )
-from advisor.estimate import efficiency as _efficiency  # noqa: E402
+from advisor.estimation.estimate import efficiency as _efficiency  # noqa: E402
 
 qwen3_rows = load_rows(DATA / "qwen3_speed.json")
 
@@ -361,7 +361,7 @@ def _hybrid():
 
 
 def test_one_hybrid_state_formula_for_estimate_and_serve():
-    from advisor.serve import recurrent_state_bytes as serve_state
+    from advisor.estimation.serve import recurrent_state_bytes as serve_state
 
     c = _hybrid().config
     assert serve_state(c) == recurrent_state_bytes(c, 4) > 0
@@ -511,7 +511,7 @@ def test_qwen3_tables_keep_their_sources():
     ("SGLang", 1.10, 0.9), ("MLX", 1.10, 1.0), ("Transformers", 1.40, 0.6)])
 def test_qwen3_tables_within_the_readme_bounds(framework, median, share):
     """README "Accuracy", in sample: Qwen's Qwen3 H20 table and mlx-lm's M4 Max table."""
-    from advisor.accuracy import qwen3_prediction
+    from advisor.estimation.accuracy import qwen3_prediction
 
     rows = [r for r in qwen3_rows if r["framework"] == framework]
     errors = ratio_errors((r["tokens_per_s"], qwen3_prediction(r, catalog, tables, devices)[
@@ -524,7 +524,7 @@ def test_qwen3_h20_table_measured_steady_memory_not_the_peak():
     """Qwen's Qwen3 table (Transformers 4.51.3, H20) gives GPU memory in MB: it matches
     `steady_bytes` (weights + KV cache), not the prefill peak the Qwen2.5 table measured (not
     fitted to it). FP8 rows allocate their own buffers on small models: within 20%."""
-    from advisor.accuracy import qwen3_prediction
+    from advisor.estimation.accuracy import qwen3_prediction
 
     rows = [r for r in qwen3_rows if r.get("memory_mb")]
     got = {id(r): qwen3_prediction(r, catalog, tables, devices) for r in rows}
@@ -541,7 +541,7 @@ def test_qwen3_h20_table_measured_steady_memory_not_the_peak():
 
 # --- vision/audio towers count where the printed commands load them ------------------------------
 
-from advisor.estimate import TOWER_BITS, loads_towers, resident_counts  # noqa: E402
+from advisor.estimation.estimate import TOWER_BITS, loads_towers, resident_counts  # noqa: E402
 from advisor.recipes import recipes as recipes_for  # noqa: E402
 
 MULTIMODAL = [m for m in open_models if m.towers_params and "text" in m.modalities_in

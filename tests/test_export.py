@@ -12,16 +12,16 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from advisor import export
 from advisor.cli import OutputFormat, app, document_types
+from advisor.data.formats import load_tables
+from advisor.data.hardware import HardwareQuery, hardware_from
+from advisor.data.loader import load_catalog
+from advisor.data.validation import adapter, dump_json, json_schema
 from advisor.errors import ExportError
-from advisor.formats import load_tables
-from advisor.hardware import HardwareQuery, hardware_from
-from advisor.loader import load_catalog
+from advisor.output import export
+from advisor.ranking.recommend import recommend
+from advisor.ranking.rules import Constraints, load_scoring
 from advisor.recipes import all_recipes
-from advisor.recommend import recommend
-from advisor.rules import Constraints, load_scoring
-from advisor.validation import adapter, dump_json, json_schema
 
 runner = CliRunner()
 COMMANDS = {

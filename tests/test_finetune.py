@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from advisor.cli import app
-from advisor.finetune import adapter_params, finetune, fit_list, train_memory
-from advisor.hardware import HardwareQuery, hardware_from
-from advisor.loader import find_model, load_catalog
+from advisor.data.hardware import HardwareQuery, hardware_from
+from advisor.data.loader import find_model, load_catalog
+from advisor.estimation.finetune import adapter_params, finetune, fit_list, train_memory
 
 DATA = Path(__file__).parent / "data"
 catalog = load_catalog()

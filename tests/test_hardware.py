@@ -8,9 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from advisor.cli import app
-from advisor.detect import GpuProbe, Probe, map_probe, probe
-from advisor.errors import InputError
-from advisor.hardware import (
+from advisor.data.detect import GpuProbe, Probe, map_probe, probe
+from advisor.data.hardware import (
     GIB,
     GPU_CLASSES,
     HardwareQuery,
@@ -19,6 +18,7 @@ from advisor.hardware import (
     load_devices,
     parse_size_gib,
 )
+from advisor.errors import InputError
 
 devices = load_devices()
 

@@ -214,7 +214,7 @@ def test_markup_in_catalog_strings_is_shown_as_written(tmp_path: Path, args: lis
 
 
 def test_detection_notes_keep_their_brackets() -> None:
-    from advisor.render import Table, console
+    from advisor.output.render import Table, console
 
     table = Table(title="[bold]t[/]")
     table.add_column("[detect]")
@@ -253,10 +253,10 @@ def test_a_string_with_a_newline_and_a_control_gives_one_error_line(tmp_path: Pa
 @pytest.mark.parametrize("fmt", ["table", "markdown"])
 def test_escape_sequences_in_shown_strings_never_reach_the_terminal(fmt: str) -> None:
     """What a GPU tool reports (or any string a table shows) is shown without its escapes."""
-    from advisor import export
-    from advisor.detect import GpuProbe, Probe, map_probe
-    from advisor.hardware import load_devices
-    from advisor.render import console, detection_table
+    from advisor.data.detect import GpuProbe, Probe, map_probe
+    from advisor.data.hardware import load_devices
+    from advisor.output import export
+    from advisor.output.render import console, detection_table
 
     probe = Probe(system="Linux", machine="x86_64",
                   gpus=(GpuProbe(name=ESCAPES, memory_bytes=24 * 1024**3),))
@@ -375,8 +375,8 @@ def test_serve_and_plan_tables_strip_control_characters() -> None:
     command or note reaches the terminal as plain text, brackets as written."""
     from types import SimpleNamespace
 
-    from advisor.cmd_serve import _plan_commands, _plan_table
-    from advisor.render import console
+    from advisor.commandline.cmd_serve import _plan_commands, _plan_table
+    from advisor.output.render import console
 
     hostile = "vllm serve x \x1b]8;;http://evil\x07click\x1b]8;;\x07 \x1b[31m[/dim]red"
     option = SimpleNamespace(device_id="h100", gpus=1, nodes=1, quant="fp8", sessions_max=4,

@@ -201,8 +201,9 @@ def test_deferred_text_is_english_until_shown_and_survives_pickle() -> None:
 
 @pytest.mark.parametrize("argv", [["--lang", "zh", "--help"], ["--lang=zh", "--help"]])
 def test_chinese_help_is_kept_by_the_help_cache(tmp_path: Path, argv: list[str]) -> None:
-    """`advisor --lang zh --help` is served from advisor.helpcache (keyed by the command line)
-    like `advisor --help`: the second run imports no Typer and prints the same Chinese text."""
+    """`advisor --lang zh --help` is served from advisor.commandline.helpcache (keyed by the
+    command line) like `advisor --help`: the second run imports no Typer and prints the same
+    Chinese text."""
     import os
     import subprocess
     import sys

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from advisor.data.loader import check_catalog, find_model, load_catalog
 from advisor.errors import CatalogError, InputError
-from advisor.loader import check_catalog, find_model, load_catalog
 
 DATA = Path(__file__).parent / "data"
 
@@ -108,7 +108,7 @@ def test_unknown_model_suggests_the_closest(small_catalog: Path) -> None:
 def test_validated_catalog_is_cached_on_content_and_damage_means_a_fresh_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from advisor.loader import _load_cached
+    from advisor.data.loader import _load_cached
 
     monkeypatch.setenv("ADVISOR_CACHE_DIR", str(tmp_path / "cache"))
     mine = tmp_path / "mine.toml"
@@ -131,7 +131,7 @@ def test_validated_catalog_is_cached_on_content_and_damage_means_a_fresh_load(
 
 def test_an_unwritable_cache_does_not_fail_the_load(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from advisor.loader import _load_cached
+    from advisor.data.loader import _load_cached
 
     blocker = tmp_path / "file"
     blocker.write_text("")
@@ -155,7 +155,7 @@ def test_unverified_list_names_every_model_with_an_unverified_source() -> None:
 def test_reading_the_cache_leaves_the_garbage_collector_as_it_was(tmp_path: Path) -> None:
     import gc
 
-    from advisor import cache
+    from advisor.data import cache
 
     good, bad = tmp_path / "good.json", tmp_path / "bad.json"
     tmp_path.chmod(0o700)

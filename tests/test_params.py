@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from advisor.loader import load_catalog
-from advisor.params import count_params
+from advisor.data.loader import load_catalog
+from advisor.data.params import count_params
 
 
 def test_dense_count_matches_the_card(small_catalog: Path) -> None:
@@ -27,7 +27,7 @@ def test_moe_counts_all_experts_but_reads_few(small_catalog: Path) -> None:
 
 
 def _count(mid: str):
-    from advisor.loader import load_catalog as load_packaged
+    from advisor.data.loader import load_catalog as load_packaged
 
     m = load_packaged().by_id()[mid]
     return m, m.param_count
@@ -59,8 +59,8 @@ def test_ngram_embedding_counts_in_total_not_in_active() -> None:
 
 
 def test_ngram_tables_are_resident_weights_but_not_read_per_token() -> None:
-    from advisor.estimate import bytes_read_per_token, weight_counts, weights_bytes
-    from advisor.formats import load_tables
+    from advisor.data.formats import load_tables
+    from advisor.estimation.estimate import bytes_read_per_token, weight_counts, weights_bytes
 
     m, count = _count("qwen3.8-flash-next")
     formats = load_tables().formats
@@ -87,7 +87,7 @@ def test_language_model_only_and_omni_thinker_counts() -> None:
 def test_ngram_fields_go_together() -> None:
     import pytest
 
-    from advisor import records
+    from advisor.data import records
 
     m, _ = _count("qwen3.8-flash-next")
     assert m.config

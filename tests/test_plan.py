@@ -8,9 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from advisor.cli import app
-from advisor.formats import load_tables
-from advisor.loader import find_model, load_catalog
-from advisor.plan import break_even, gpu_hour_usd, plan
+from advisor.data.formats import load_tables
+from advisor.data.loader import find_model, load_catalog
+from advisor.estimation.plan import break_even, gpu_hour_usd, plan
 
 OPTION_KEYS = {
     "device",
@@ -105,8 +105,8 @@ def test_trillion_scale_model_spans_nodes() -> None:
 
 
 def test_every_price_names_its_source_and_date() -> None:
-    from advisor.hardware import load_devices
-    from advisor.plan import prices
+    from advisor.data.hardware import load_devices
+    from advisor.estimation.plan import prices
 
     devices = load_devices().devices
     data = prices()
@@ -120,7 +120,7 @@ def test_every_price_names_its_source_and_date() -> None:
 
 
 def test_every_serving_table_names_its_sources() -> None:
-    from advisor.serve import serving_defaults
+    from advisor.estimation.serve import serving_defaults
 
     for name, table in serving_defaults().items():
         if not isinstance(table, dict):

@@ -10,9 +10,10 @@ import shlex
 import pytest
 from typer.testing import CliRunner
 
-from advisor import records
 from advisor.cli import app
-from advisor.loader import load_catalog
+from advisor.data import records
+from advisor.data.loader import load_catalog
+from advisor.data.schema import Artifact
 from advisor.recipes import (
     RUNTIME_NAMES,
     Recipe,
@@ -22,7 +23,6 @@ from advisor.recipes import (
     recipes,
     unknown_flags,
 )
-from advisor.schema import Artifact
 
 catalog = load_catalog(None)
 by_id = catalog.by_id()
@@ -77,7 +77,7 @@ def test_the_flag_check_catches_an_unlisted_flag() -> None:
 
 
 def test_every_flag_entry_names_its_source_and_checked_version() -> None:
-    from advisor.loader import packaged_path, read_toml
+    from advisor.data.loader import packaged_path, read_toml
 
     data = read_toml(packaged_path("runtime_flags.toml"))
     for f in data["flags"]:
@@ -238,9 +238,9 @@ def test_fp8_checkpoint_on_ampere_runs_weight_only_on_vllm(device: str, runtime:
                                                            runs: bool) -> None:
     """docs.vllm.ai/en/v0.5.5/quantization/fp8.html: FP8 models run on compute capability 8.0
     (Ampere) as weight-only W8A16 through FP8 Marlin (CUDA kernels: not on AMD RDNA)."""
-    from advisor.estimate import choose_setup, compatible
-    from advisor.formats import load_tables
-    from advisor.hardware import HardwareQuery, hardware_from
+    from advisor.data.formats import load_tables
+    from advisor.data.hardware import HardwareQuery, hardware_from
+    from advisor.estimation.estimate import choose_setup, compatible
 
     tables = load_tables()
     hw = hardware_from(HardwareQuery(device=device))
@@ -403,7 +403,7 @@ BLOCKS = {"iq4_xs": (136, 256), "iq4_nl": (18, 32), "q4_1": (20, 32), "mxfp4": (
 
 @pytest.mark.parametrize("fmt_id", sorted(BLOCKS))
 def test_new_formats_carry_the_bits_of_their_definition(fmt_id: str) -> None:
-    from advisor.formats import load_tables
+    from advisor.data.formats import load_tables
 
     fmt = load_tables().weight_format(fmt_id)
     size, n = BLOCKS[fmt_id]
@@ -419,7 +419,7 @@ def test_new_formats_carry_the_bits_of_their_definition(fmt_id: str) -> None:
 
 
 def test_every_artifact_quant_is_a_format_recipes_and_estimates_take() -> None:
-    from advisor.formats import load_tables
+    from advisor.data.formats import load_tables
     from advisor.recipes import GGUF_FILE_QUANTS
 
     tables = load_tables()

@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from advisor.cli import app
-from advisor.formats import load_tables
-from advisor.hardware import HardwareQuery, hardware_from
-from advisor.loader import load_catalog
-from advisor.recommend import Recommendation, recommend
-from advisor.rules import Constraints, load_scoring
-from advisor.validation import adapter, dump_json, json_schema
+from advisor.data.formats import load_tables
+from advisor.data.hardware import HardwareQuery, hardware_from
+from advisor.data.loader import load_catalog
+from advisor.data.validation import adapter, dump_json, json_schema
+from advisor.ranking.recommend import Recommendation, recommend
+from advisor.ranking.rules import Constraints, load_scoring
 
 catalog = load_catalog()
 tables = load_tables()

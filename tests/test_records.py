@@ -9,11 +9,11 @@ from typing import Any, ClassVar
 
 import pytest
 
-from advisor import records
-from advisor.loader import load_catalog
-from advisor.records import Check, FrozenInstanceError, Record, field, record
-from advisor.schema import Context, License
-from advisor.validation import ValidationError, dump_json, json_schema, validate
+from advisor.data import records
+from advisor.data.loader import load_catalog
+from advisor.data.records import Check, FrozenInstanceError, Record, field, record
+from advisor.data.schema import Context, License
+from advisor.data.validation import ValidationError, dump_json, json_schema, validate
 
 
 @record
@@ -157,9 +157,9 @@ def test_as_dataclasses_gives_the_same_fields_and_keeps_record_methods() -> None
 
 
 def test_records_are_not_dataclasses_until_validation_is_imported() -> None:
-    code = ("import sys; from advisor import records, schema\n"
+    code = ("import sys; from advisor.data import records, schema\n"
             "print('dataclasses' in sys.modules, hasattr(schema.Context, '__dataclass_fields__'))\n"
-            "from advisor import validation\n"
+            "from advisor.data import validation\n"
             "print('dataclasses' in sys.modules, hasattr(schema.Context, '__dataclass_fields__'))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True)

@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from advisor import render
 from advisor.cli import app
-from advisor.formats import load_tables
-from advisor.hardware import HardwareQuery, hardware_from
-from advisor.loader import load_catalog
-from advisor.recommend import recommend
-from advisor.rules import Constraints, load_scoring
+from advisor.data.formats import load_tables
+from advisor.data.hardware import HardwareQuery, hardware_from
+from advisor.data.loader import load_catalog
+from advisor.output import render
+from advisor.ranking.recommend import recommend
+from advisor.ranking.rules import Constraints, load_scoring
 
 
 def text_at(width: int, tables: list[object], monkeypatch: pytest.MonkeyPatch) -> str:
-    from advisor.table import render_text
+    from advisor.output.table import render_text
 
     monkeypatch.setenv("COLUMNS", str(width))
     text = render_text(tables, width)  # type: ignore[arg-type]
@@ -66,7 +66,7 @@ def test_output_format_follows_the_extension(tmp_path: Path) -> None:
 @pytest.mark.parametrize("width", [60, 80, 100, 120, 130, 200])
 def test_models_table_keeps_numbers_and_licences(width: int,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from advisor.results import ModelsResult, ModelView
+    from advisor.output.results import ModelsResult, ModelView
 
     monkeypatch.setenv("COLUMNS", str(width))
     result = ModelsResult(models=tuple(ModelView.of(m) for m in load_catalog(None).models))
@@ -83,8 +83,8 @@ def test_models_table_keeps_numbers_and_licences(width: int,
 
 @pytest.mark.parametrize("width", [60, 80, 200])
 def test_devices_table_keeps_every_number(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    from advisor.hardware import load_devices
-    from advisor.results import DevicesResult
+    from advisor.data.hardware import load_devices
+    from advisor.output.results import DevicesResult
 
     monkeypatch.setenv("COLUMNS", str(width))
     cat = load_devices()
@@ -119,12 +119,12 @@ def cells_of(table: object) -> list[str]:
 
 def render_case(name: str) -> list[object]:
     """The tables of one command, built by the render functions (COLUMNS already set)."""
-    from advisor.compare import compare
-    from advisor.detect import map_probe, probe
-    from advisor.estimate import choose_setup, estimate
-    from advisor.hardware import load_devices
+    from advisor.data.detect import map_probe, probe
+    from advisor.data.hardware import load_devices
+    from advisor.estimation.estimate import choose_setup, estimate
+    from advisor.output.results import DevicesResult, ModelsResult, ModelView
+    from advisor.ranking.compare import compare
     from advisor.recipes import all_recipes
-    from advisor.results import DevicesResult, ModelsResult, ModelView
 
     catalog, tables = load_catalog(None), load_tables()
     by_id = catalog.by_id()

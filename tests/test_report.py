@@ -25,12 +25,11 @@ import pytest
 from typer.testing import CliRunner
 
 from advisor.cli import app
-from advisor.formats import load_tables
-from advisor.hardware import HardwareQuery, hardware_from
-from advisor.loader import load_catalog
-from advisor.recommend import context_for, recommend
-from advisor.report import STYLE, Report, report_data, to_html
-from advisor.report_svg import (
+from advisor.data.formats import load_tables
+from advisor.data.hardware import HardwareQuery, hardware_from
+from advisor.data.loader import load_catalog
+from advisor.output.report import STYLE, Report, report_data, to_html
+from advisor.output.report_svg import (
     HEIGHT,
     LEFT,
     RIGHT,
@@ -44,7 +43,8 @@ from advisor.report_svg import (
     speed_chart,
     tokens_label,
 )
-from advisor.rules import Constraints, load_scoring
+from advisor.ranking.recommend import context_for, recommend
+from advisor.ranking.rules import Constraints, load_scoring
 
 runner = CliRunner()
 DATA = Path(__file__).parent / "data"

@@ -236,8 +236,8 @@ def test_a_damaged_meminfo_means_ram_unknown(text: str, monkeypatch: pytest.Monk
     import builtins
     import io
 
-    from advisor import detect
-    from advisor.hardware import load_devices
+    from advisor.data import detect
+    from advisor.data.hardware import load_devices
 
     real_open = builtins.open
 
@@ -257,7 +257,7 @@ def test_a_damaged_meminfo_means_ram_unknown(text: str, monkeypatch: pytest.Monk
 
 
 def test_parse_meminfo_reads_the_two_counts() -> None:
-    from advisor.detect import parse_meminfo
+    from advisor.data.detect import parse_meminfo
 
     assert parse_meminfo("MemTotal:  16 kB\nMemFree: 1 kB\nMemAvailable:   8 kB\n") == (
         16 * 1024, 8 * 1024)
@@ -293,7 +293,7 @@ def test_mac_picks_on_mlx_never_get_server_commands(device: str, task: str) -> N
 
     args = ["recommend", "--device", device, "--private", "--task", task]
     picks = json.loads(runner.invoke(app, [*args, "--json", "--top", "20"]).stdout)
-    from advisor.loader import load_catalog
+    from advisor.data.loader import load_catalog
 
     models = load_catalog().by_id()
     for p in picks["recommendations"]:

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from advisor import records
-from advisor.formats import load_tables
-from advisor.hardware import HardwareQuery, hardware_from
-from advisor.loader import load_catalog
-from advisor.recommend import Recommendation, recommend, ttft_penalty
-from advisor.rules import (
+from advisor.data import records
+from advisor.data.formats import load_tables
+from advisor.data.hardware import HardwareQuery, hardware_from
+from advisor.data.loader import load_catalog
+from advisor.data.schema import Catalog, Retirement, Source
+from advisor.ranking.recommend import Recommendation, recommend, ttft_penalty
+from advisor.ranking.rules import (
     Constraints,
     load_quality,
     load_scoring,
@@ -25,7 +26,6 @@ from advisor.rules import (
     quant_loss_sd,
     speed_utility,
 )
-from advisor.schema import Catalog, Retirement, Source
 
 ROOT = Path(__file__).resolve().parent.parent
 catalog = load_catalog()
@@ -320,7 +320,7 @@ def test_top_n_is_diverse_best_fastest_smallest_moe_and_dense() -> None:
 def test_ready_downloads_rank_official_then_ollama_library_then_community() -> None:
     """Qwen3.5-4B Q4_K_M: no official GGUF; an Ollama library tag on ollama, else the community
     unsloth GGUF (named, never official); Qwen3-8B keeps Qwen's own GGUF repo."""
-    from advisor.estimate import ready_download
+    from advisor.estimation.estimate import ready_download
 
     m, q8b = catalog.by_id()["qwen3.5-4b"], catalog.by_id()["qwen3-8b"]
     fmt = tables.weight_format("q4_k_m")
@@ -355,7 +355,7 @@ def test_the_size_prior_does_not_extrapolate_past_the_evidence() -> None:
     """Qwen3.8-2.4T-A95B has no published result: its prior stops at the largest model with
     evidence (Qwen3.5-397B-A17B) and is wider, so an unmeasured 2.4T at self-made Q2_K does not
     lead an 8xH200 node on size alone."""
-    from advisor.rules import load_quality
+    from advisor.ranking.rules import load_quality
 
     general = load_quality().areas["general"]
     by = {q.model: q for q in general.models}
@@ -370,7 +370,7 @@ def test_the_size_prior_does_not_extrapolate_past_the_evidence() -> None:
 
 def test_ngram_tables_add_no_size_to_the_prior() -> None:
     """Flash-Next's 51B n-gram lookup tables count in memory, not in the quality prior."""
-    from advisor.rules import load_quality, model_quality
+    from advisor.ranking.rules import load_quality, model_quality
 
     table = load_quality()
     m = catalog.by_id()["qwen3.8-flash-next"]
@@ -388,7 +388,7 @@ def test_ngram_tables_add_no_size_to_the_prior() -> None:
 def test_an_evidence_line_names_each_result_once() -> None:
     """A newer card that quotes an older model's score (Qwen3.5 cards quote Qwen3-1.7B's
     MMLU-Redux 73.9) does not repeat it on the older model's line."""
-    from advisor.rules import load_quality
+    from advisor.ranking.rules import load_quality
 
     line = {q.model: q for q in load_quality().areas["general"].models}["qwen3-1.7b"].evidence
     assert "mmlu-redux 73.9" in line and "MMLU-Redux (3.5 cards) 73.9" not in line
@@ -400,8 +400,8 @@ def test_an_evidence_line_names_each_result_once() -> None:
 def test_a_publisher_made_format_counts_when_a_community_build_ships_it() -> None:
     """UD-Q4_K_XL is made by its publisher (imatrix), not by llama.cpp's tools from the 16-bit
     weights: it is obtainable exactly when a build lists it, and that build is named."""
-    from advisor.estimate import obtainable, ready_download
-    from advisor.schema import Artifact
+    from advisor.data.schema import Artifact
+    from advisor.estimation.estimate import obtainable, ready_download
 
     fmt, rt = tables.weight_format("ud-q4_k_xl"), tables.runtimes["llama.cpp"]
     m = catalog.by_id()["qwen3.5-4b"]
@@ -418,7 +418,7 @@ def test_the_slow_penalty_follows_the_wait_per_token():
     """Nothing at or above reading pace; whole (weights.slow) at a quarter of it and below;
     in between it grows with the extra seconds each token takes, so 2.8 tok/s costs clearly
     more than 3.8, which costs more than 6."""
-    from advisor.rules import speed_score, speed_utility
+    from advisor.ranking.rules import speed_score, speed_utility
 
     pace = scoring.pace["comfortable_tokens_per_s"]
 

@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from advisor.cli import app
-from advisor.formats import load_tables
-from advisor.hardware import GIB, HardwareQuery, hardware_from
-from advisor.loader import find_model, load_catalog
-from advisor.serve import (
+from advisor.data.formats import load_tables
+from advisor.data.hardware import GIB, HardwareQuery, hardware_from
+from advisor.data.loader import find_model, load_catalog
+from advisor.estimation.serve import (
     MIB,
     kv_bytes_per_token,
     recurrent_state_bytes,

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from advisor.cli import app
-from advisor.formats import load_tables
-from advisor.loader import find_model, load_catalog
-from advisor.speculative import (
+from advisor.data.formats import load_tables
+from advisor.data.loader import find_model, load_catalog
+from advisor.estimation.speculative import (
     SGLANG_LAUNCH,
     draft_plan,
     flag_table,
@@ -157,7 +157,7 @@ def test_draft_memory_counts_against_the_device():
 
 
 def _hw(device: str):
-    from advisor.hardware import HardwareQuery, hardware_from
+    from advisor.data.hardware import HardwareQuery, hardware_from
 
     return hardware_from(HardwareQuery(device=device))
 

@@ -17,15 +17,15 @@ from typing import Any, ClassVar, Literal
 
 import pytest
 import typer
+from test_export import COMMANDS
 from typer.testing import CliRunner
 
 import advisor
-from advisor import cache, records
 from advisor.cli import app, document_types
-from advisor.loader import packaged_path, read_toml
-from advisor.validation import adapter
-from advisor.validation import dump_json as pydantic_dump_json
-from test_export import COMMANDS
+from advisor.data import cache, records
+from advisor.data.loader import packaged_path, read_toml
+from advisor.data.validation import adapter
+from advisor.data.validation import dump_json as pydantic_dump_json
 
 runner = CliRunner()
 DOCUMENTS = {  # test_export's commands, and those whose documents it does not check
@@ -120,11 +120,11 @@ def test_field_types_agree_with_get_type_hints() -> None:
 
 def fresh_values() -> dict[str, tuple[type, object]]:
     """Every cached kind, validated afresh from the packaged files."""
-    from advisor.formats import Tables, _validated_tables
-    from advisor.hardware import DeviceCatalog, _validated_devices
-    from advisor.loader import _validated
-    from advisor.rules import QualityTable, Scoring, _validated_quality, _validated_scoring
-    from advisor.schema import Catalog
+    from advisor.data.formats import Tables, _validated_tables
+    from advisor.data.hardware import DeviceCatalog, _validated_devices
+    from advisor.data.loader import _validated
+    from advisor.data.schema import Catalog
+    from advisor.ranking.rules import QualityTable, Scoring, _validated_quality, _validated_scoring
 
     return {"catalog": (Catalog, _validated(None)), "tables": (Tables, _validated_tables()),
             "devices": (DeviceCatalog, _validated_devices()),
@@ -140,7 +140,7 @@ def test_every_cached_kind_decodes_back_to_what_was_validated() -> None:
 
 def test_a_mistyped_entry_is_refused() -> None:
     """The decoders check every value's type: a changed entry is loaded afresh, not used."""
-    from advisor.schema import Catalog, Context, ModelEntry
+    from advisor.data.schema import Catalog, Context, ModelEntry
 
     value = fresh_values()["catalog"][1]
     good = cache.encode(value)
@@ -170,7 +170,7 @@ def test_a_mistyped_entry_is_refused() -> None:
 
 def test_cached_runtime_flags_equal_the_file(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from advisor.loader import cached_toml
+    from advisor.data.loader import cached_toml
 
     monkeypatch.setenv("ADVISOR_CACHE_DIR", str(tmp_path))
     path = packaged_path("runtime_flags.toml")
@@ -211,7 +211,7 @@ def test_cached_json_run_imports_neither_dataclasses_nor_inspect(tmp_path: Path)
 
 
 def test_cached_table_run_imports_neither_pydantic_nor_rich(tmp_path: Path) -> None:
-    """Tables are drawn by advisor.table, not Rich."""
+    """Tables are drawn by advisor.output.table, not Rich."""
     assert imported(tmp_path, "recommend", "--device", "phone", "--private") == []
 
 
@@ -263,7 +263,7 @@ def test_a_help_entry_renamed_onto_another_key_is_ignored(tmp_path: Path) -> Non
 
 
 def test_help_key_follows_every_file_of_the_package(tmp_path: Path) -> None:
-    from advisor import helpcache
+    from advisor.commandline import helpcache
 
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "a.po").write_text("one")
@@ -282,7 +282,7 @@ def test_help_key_follows_every_file_of_the_package(tmp_path: Path) -> None:
 
 
 def test_help_cache_is_off_with_the_catalog_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    from advisor import helpcache
+    from advisor.commandline import helpcache
 
     monkeypatch.setenv("ADVISOR_NO_CACHE", "1")
     assert helpcache.entry(["advisor", "--help"]) is None

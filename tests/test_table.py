@@ -1,5 +1,5 @@
-"""advisor.table draws what Rich draws: every table the commands print, in English and Chinese,
-at widths from 40 to 200 columns, and random tables (CJK, long words, newlines, each column
+"""advisor.output.table draws what Rich draws: every table the commands print, in English and
+Chinese, at widths from 40 to 200 columns, and random tables (CJK, long words, newlines, each column
 option) at random widths, compared line for line with Rich 15's drawing of the same table.
 Then the terminal's part: width, styles, encodings."""
 
@@ -17,8 +17,8 @@ from rich.table import Table as RichTable
 from rich.text import Text as RichText
 from test_render import CASES, render_case
 
-from advisor import table as T
 from advisor.i18n import set_language
+from advisor.output import table as T
 
 RICH_BOXES = {id(T.HEAVY_HEAD): rich_box.HEAVY_HEAD, id(T.SIMPLE_HEAD): rich_box.SIMPLE_HEAD,
               id(T.SQUARE): rich_box.SQUARE, id(T.ASCII): rich_box.ASCII}

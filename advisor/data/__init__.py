@@ -1,0 +1,1 @@
+"""The catalog's records, their validation and cache, device and runtime tables, detection."""

@@ -1,0 +1,1 @@
+"""Memory, speed, serving, drafts and fine-tuning: pure functions over the catalog."""

@@ -1,0 +1,1 @@
+"""What results look like: tables, JSON/Markdown/CSV, the HTML report."""

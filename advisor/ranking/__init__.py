@@ -1,0 +1,1 @@
+"""Hard rules and scores that turn constraints into picks with reasons; comparisons."""
