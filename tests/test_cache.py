@@ -1,4 +1,5 @@
-"""The catalog cache cannot run code and uses only a directory and entries that are the user's own."""
+"""The catalog cache cannot run code and uses only a directory and entries that are the user's
+own."""
 
 from __future__ import annotations
 

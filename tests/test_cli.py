@@ -92,7 +92,7 @@ def test_catalog_check_passes_on_the_real_catalog() -> None:
 
 def test_env_catalog_is_used(monkeypatch: pytest.MonkeyPatch, small_catalog: Path) -> None:
     monkeypatch.setenv("ADVISOR_CATALOG", str(small_catalog))
-    code, out, _ = run("models", "--json")
+    _code, out, _ = run("models", "--json")
     assert len(json.loads(out)["models"]) == 3
 
 

@@ -13,7 +13,8 @@ DATA = Path(__file__).parent / "data"
 
 BAD_FILES = [
     ("syntax_error.toml", "TOML syntax error: Invalid value (at line 27, column 23)"),
-    ("wrong_type.toml", "model 'qwen3-8b': config.num_hidden_layers: Input should be a valid integer"),
+    ("wrong_type.toml",
+     "model 'qwen3-8b': config.num_hidden_layers: Input should be a valid integer"),
     ("unknown_key.toml", "model 'qwen3-8b': config.hiden_size: unknown key"),
     ("duplicate_id.toml", "model 'qwen3-8b': id: duplicate id"),
     ("missing_source.toml", "model 'qwen3-8b': release_date: no source backs it"),
@@ -43,7 +44,8 @@ def test_all_problems_are_reported_at_once() -> None:
     assert "model 'qwen3-30b-a3b': config.head_dim" in problems[1]
 
 
-# Constraints written as `Check(...)` metadata on the records, each broken in a copy of a valid file.
+# Constraints written as `Check(...)` metadata on the records, each broken in a copy of a valid
+# file.
 BROKEN_CONSTRAINTS = [
     ("num_hidden_layers = 36", "num_hidden_layers = 0",
      "model 'qwen3-8b': config.num_hidden_layers: Input should be greater than 0"),

@@ -316,7 +316,7 @@ def test_top_n_is_diverse_best_fastest_smallest_moe_and_dense() -> None:
     assert scores == sorted(scores, reverse=True)  # ranks stay in score order
 
 
-# --- where the weights come from --------------------------------------------------------------------
+# --- where the weights come from ---------------------------------------------------------------
 def test_ready_downloads_rank_official_then_ollama_library_then_community() -> None:
     """Qwen3.5-4B Q4_K_M: no official GGUF; an Ollama library tag on ollama, else the community
     unsloth GGUF (named, never official); Qwen3-8B keeps Qwen's own GGUF repo."""

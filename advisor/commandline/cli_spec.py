@@ -6,8 +6,9 @@ registers in a `Registry`. Importing Typer and Click is most of a short run's st
 advisor.commandline.cli_typer builds the Typer app from the registry only when it is needed:
 help, usage errors, and every command line that `parse` declines. `parse` reads the plain
 ones: declared options spelled in full, each once, values that convert as Click converts them,
-the arguments in their places. What it returns is what Typer would call the commands with (tests/test_cli_spec.py
-compares the two on a corpus of command lines); anything else is None, and Typer runs.
+the arguments in their places. What it returns is what Typer would call the commands with
+(tests/test_cli_spec.py compares the two on a corpus of command lines); anything else is None,
+and Typer runs.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ Writes are atomic and best-effort; pruning removes only the entry names this mod
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -24,7 +25,7 @@ import time
 import types
 import typing
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -73,10 +74,8 @@ def trusted(where: Path, create: bool = False) -> bool:
     try:
         if create:
             where.parent.mkdir(parents=True, exist_ok=True)
-            try:
+            with contextlib.suppress(FileExistsError):
                 os.mkdir(where, 0o700)
-            except FileExistsError:
-                pass
         info = os.lstat(where)
     except (OSError, ValueError):
         return False
@@ -187,7 +186,7 @@ def load(kind: str, paths: Sequence[Path], build: Callable[[], T], result: type[
     found = read(store, result)
     if found is not None:
         return found
-    _READ.update({str(path): raw for path, raw in zip(paths, raws)})
+    _READ.update({str(path): raw for path, raw in zip(paths, raws, strict=True)})
     try:
         value = build()
     finally:
@@ -268,7 +267,7 @@ SIMPLE: dict[Any, Callable[[Any], Any]] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _decoder(kind: Any) -> Callable[[Any], Any]:
     """A function turning JSON data into `kind`, built once per type. A record's decoder checks
     its fields of plain JSON types and its Literal fields inline, and calls the others'."""
@@ -324,7 +323,7 @@ def _decoder(kind: Any) -> Callable[[Any], Any]:
             for option in options:
                 try:
                     return option(data)
-                except (TypeError, ValueError, KeyError):
+                except (TypeError, ValueError, KeyError):  # noqa: PERF203 (the next member)
                     continue
             raise TypeError(f"no member of {kind} fits")
 

@@ -1,4 +1,5 @@
-"""Weight formats and runtimes (catalog/quantization.toml, catalog/runtimes.toml), loaded and checked."""
+"""Weight formats and runtimes (catalog/quantization.toml, catalog/runtimes.toml), loaded and
+checked."""
 
 from __future__ import annotations
 
@@ -94,7 +95,8 @@ class RuntimeSpec(Record):
     """Formats the runtime makes from 16-bit weights as it loads them (vLLM's FP8)."""
     fixed_overhead_gib: NonNegative
     activation_bytes_per_token: NonNegative
-    """Peak activation memory per prompt token, as a multiple of (hidden + intermediate) x 2 bytes."""
+    """Peak activation memory per prompt token, as a multiple of (hidden + intermediate) x 2
+    bytes."""
     reserve_fraction: Fraction | None = None
     per_token_overhead_ms: NonNegative
     bandwidth_efficiency: dict[str, float]

@@ -206,7 +206,8 @@ def find_device(name: str) -> tuple[DeviceProfile, str | None]:
     cat = load_devices()
     key = name.strip().lower()
     alias = key if key in cat.aliases and key not in cat.devices else None
-    device = resolve(name, cat.devices, "device", cat.aliases, lambda: msg("; see `advisor devices`"))
+    device = resolve(name, cat.devices, "device", cat.aliases,
+                     lambda: msg("; see `advisor devices`"))
     return device, alias
 
 

@@ -104,8 +104,8 @@ def located_errors(exc: ValidationError, prefix: str) -> list[str]:
             message = "unknown key"
         elif err["type"] == "missing":
             message = "required field is missing"
-        for line in message.split("\n"):
-            lines.append(f"{prefix}: {where}: {line}" if where else f"{prefix}: {line}")
+        lines.extend(f"{prefix}: {where}: {line}" if where else f"{prefix}: {line}"
+                     for line in message.split("\n"))
     return lines
 
 

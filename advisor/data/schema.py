@@ -454,10 +454,9 @@ class ModelEntry(Record):
         """Every artifact: `artifacts`, plus the legacy `quantized` repos and `ollama_tag`."""
         found = list(self.artifacts)
         listed = {(a.hub, a.where) for a in found}
-        for q in self.quantized:
-            if ("huggingface", q.repo) not in listed:
-                found.append(Artifact(format=q.format if q.format in ARTIFACT_FORMATS else "mlx",
-                                      repo=q.repo, quants=q.quants, source="quantized"))
+        found.extend(Artifact(format=q.format if q.format in ARTIFACT_FORMATS else "mlx",
+                              repo=q.repo, quants=q.quants, source="quantized")
+                     for q in self.quantized if ("huggingface", q.repo) not in listed)
         if self.ollama_tag and ("ollama", self.ollama_tag) not in listed:
             found.append(Artifact(format="gguf", hub="ollama", tag=self.ollama_tag,
                                   provenance="ollama-library", quants=(UNLISTED_GGUF_QUANT,),

@@ -210,7 +210,8 @@ def kv_cache_bytes(c: ModelConfig, tokens: int, batch: int, bytes_per_element: f
 
 
 def activation_unit_bytes(c: ModelConfig) -> int:
-    """(hidden + widest feed-forward) x 2 bytes: the per-token activation unit the runtime tables scale."""
+    """(hidden + widest feed-forward) x 2 bytes: the per-token activation unit the runtime tables
+    scale."""
     ffn = c.intermediate_size if not c.is_moe else (c.moe_intermediate_size or 0) * (
         c.num_experts_per_tok or 1
     )

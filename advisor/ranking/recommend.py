@@ -587,11 +587,12 @@ def make_pick(rank: int, score: float, m: ModelEntry, setup: Setup | None,
               s: Scoring, fit: tuple[str, ModelQuality | None] = ("general", None)) -> Pick:
     reasons = [Reason(rule=f"score-{k}", message=part_message(k, v, m, setup, fit))
                for k, v in parts.items() if v]
-    common: dict[str, Any] = dict(rank=rank, model_id=m.id, name=m.name, hf_repo=m.hf_repo,
-                  modelscope_repo=m.modelscope_repo, license=m.license.id,
-                  commercial_use=m.license.commercial_use, score=score,
-                  score_parts={k: round(v, 4) for k, v in parts.items()},
-                  quality=pick_quality(*fit), license_note=license_note(m))
+    common: dict[str, Any] = {
+        "rank": rank, "model_id": m.id, "name": m.name, "hf_repo": m.hf_repo,
+        "modelscope_repo": m.modelscope_repo, "license": m.license.id,
+        "commercial_use": m.license.commercial_use, "score": score,
+        "score_parts": {k: round(v, 4) for k, v in parts.items()},
+        "quality": pick_quality(*fit), "license_note": license_note(m)}
     if setup is None:
         return Pick(**common, deployment="cloud-api", quant=None, runtime=None, memory=None,
                     speed=None, max_context_tokens=m.context.max_tokens, reasons=(Reason(
