@@ -312,3 +312,51 @@ def test_commands_are_argument_lists(
         assert argv[argv.index("--cache-type-k") + 1] == "q8_0" and "-np" in argv
     else:
         assert "OLLAMA_KV_CACHE_TYPE=q8_0" in argv and argv[-2:] == ["ollama", "serve"]
+
+
+# --- what the serve command loads and where its weights come from --------------------------------
+
+SERVE_TABLES = load_tables()
+SERVE_CATALOG = load_catalog()
+
+
+def served(model_id: str, device: str, runtime: str, quant: str, users: int = 2):
+    m = SERVE_CATALOG.by_id()[model_id]
+    hw = hardware_from(HardwareQuery(device=device))
+    return m, serve(m, hw, SERVE_TABLES, SERVE_TABLES.formats[quant],
+                    SERVE_TABLES.runtimes[runtime], users, 8192)
+
+
+def test_text_serving_leaves_out_the_vision_encoder_and_counts_without_it():
+    """vLLM serves a Qwen3.5+ model with --language-model-only and llama-server -hf with
+    --no-mmproj; their weights leave the tower out. A Qwen3 text model gets neither flag."""
+    from advisor.estimation.estimate import weights_bytes
+
+    m, r = served("qwen3.5-27b", "h100", "vllm", "bf16")
+    assert r.command.split()[-1] == "--language-model-only"
+    full = weights_bytes(m, SERVE_TABLES.formats["bf16"])
+    assert full - r.weights_bytes == pytest.approx(m.towers_params * 2, abs=1)
+    m, r = served("qwen3.5-9b", "rtx-4090", "llama.cpp", "q4_k_m")
+    assert "--no-mmproj" in r.command.split()
+    for runtime, quant in (("vllm", "bf16"), ("llama.cpp", "q4_k_m")):
+        _m, r = served("qwen3-8b", "h100", runtime, quant)
+        assert "--language-model-only" not in r.command and "--no-mmproj" not in r.command
+
+
+def test_llama_server_is_given_a_gguf_that_exists():
+    """-hf names a repo that holds GGUF files (official, else a community build, said so);
+    without one the command serves the file `advisor run` makes, and a note says how."""
+    _m, r = served("qwen3-8b", "rtx-4090", "llama.cpp", "q4_k_m")
+    assert "-hf Qwen/Qwen3-8B-GGUF:Q4_K_M" in r.command
+    assert not any("community" in str(n) for n in r.assumptions.notes)
+    _m, r = served("qwen3.5-9b", "rtx-4090", "llama.cpp", "q4_k_m")
+    assert "-hf unsloth/Qwen3.5-9B-GGUF:Q4_K_M" in r.command  # not the safetensors repo
+    assert any("unsloth/Qwen3.5-9B-GGUF is a community build" in str(n)
+               for n in r.assumptions.notes)
+    _m, r = served("qwen3.8-27b", "rtx-4090", "llama.cpp", "q4_k_m")
+    assert r.command.startswith("llama-server -m Qwen3.8-27B-Q4_K_M.gguf ")
+    assert any("advisor run qwen3.8-27b --quant q4_k_m --runtime llama.cpp" in str(n)
+               for n in r.assumptions.notes)
+    run = CliRunner().invoke(app, ["run", "qwen3.8-27b", "--quant", "q4_k_m", "--runtime",
+                                   "llama.cpp"], env={"COLUMNS": "200"})
+    assert "Qwen3.8-27B-Q4_K_M.gguf" in run.stdout  # the file that command makes

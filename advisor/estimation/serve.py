@@ -27,7 +27,10 @@ from advisor.estimation.estimate import (
     efficiency,
     flops_per_token,
     kv_cache_bytes,
+    loads_towers,
     moe_split_bytes,
+    official_checkpoint,
+    resident_counts,
     tensor_parallel,
     weight_counts,
     weights_bytes,
@@ -257,7 +260,7 @@ def serve(
     kv_elem = tables.kv_bytes(kv_dtype)
     prompt_tokens = min(prompt if prompt is not None else context // 2, context)
     gpus = hw.gpus if hw.is_gpu else 1
-    weights = weights_bytes(model, fmt)
+    weights = weights_bytes(resident_counts(model, rt.id), fmt)  # a text job: serve_command
     per_token = kv_bytes_per_token(c, kv_elem)
     state = recurrent_state_bytes(c)
     per_seq = per_token * context + state
@@ -388,6 +391,13 @@ def serve(
     command = serve_command(
         model, rt, fmt, gpus, context, max(served, 1), kv_dtype, util, hw.device_id
     )
+    hub = gguf_on_hub(model, fmt) if rid == "llama.cpp" else None
+    if rid == "llama.cpp" and hub is None:
+        extra.append(msg("no ready {quant} GGUF on Hugging Face: make the file first (`advisor "
+                         "run {model} --quant {quant} --runtime llama.cpp` prints the commands); "
+                         "the command serves it", quant=fmt.id, model=model.id))
+    elif hub is not None and hub != official_checkpoint(model, fmt):
+        extra.append(msg("{repo} is a community build, not published by Qwen", repo=hub))
     if rid in ("llama.cpp", "ollama") and served > 1 and not hw.is_gpu:
         extra.append(msg("CPU serving: the streams share one memory bus"))
     return ServeResult(
@@ -465,9 +475,16 @@ def more_gpus(
     return None
 
 
-def model_source(model: ModelEntry, fmt: WeightFormat, rt: RuntimeSpec) -> str:
-    from advisor.estimation.estimate import official_checkpoint
+def gguf_on_hub(model: ModelEntry, fmt: WeightFormat) -> str | None:
+    """The Hugging Face repo llama-server -hf takes `fmt` from (official first, then a community
+    build), or None: the GGUF is made from the 16-bit weights."""
+    from advisor.estimation.estimate import ready_download
 
+    ready = ready_download(model, fmt, "llama.cpp")
+    return ready.ref if ready and ready.hub == "huggingface" else None
+
+
+def model_source(model: ModelEntry, fmt: WeightFormat, rt: RuntimeSpec) -> str:
     repo = official_checkpoint(model, fmt) or model.hf_repo or model.id
     return repo
 
@@ -503,6 +520,8 @@ def serve_command(
             args += [f["quantization"], "fp8"]
         if fp8_kv:
             args += [f["kv_cache_dtype"], f["kv_cache_fp8"]]
+        if not loads_towers(model, rt.id):
+            args += [f["language_model_only"]]
     elif rt.id == "sglang":
         f = d["sglang"]["flags"]
         args = [*f["command"], f["model"], repo, f["max_model_len"], str(context),
@@ -517,10 +536,20 @@ def serve_command(
     elif rt.id == "llama.cpp":
         f = d["llama_cpp"]["flags"]
         quant = fmt.id.upper() if fmt.family == "gguf" else fmt.id
-        args = [*f["command"], f["model"], f"{repo}:{quant}", f["context"], str(context * seqs),
+        hub = gguf_on_hub(model, fmt)
+        if hub is not None:
+            source = [f["model"], f"{hub}:{quant}"]
+        else:  # the file recipes.self_made writes
+            from advisor.recipes import GGUF_FILE_QUANTS
+
+            local = (model.hf_repo or model.id).split("/")[-1]
+            source = [f["local_model"], f"{local}-{GGUF_FILE_QUANTS.get(fmt.id, quant)}.gguf"]
+        args = [*f["command"], *source, f["context"], str(context * seqs),
                 f["parallel"], str(seqs)]
         if gguf_kv:
             args += [f["cache_type_k"], kv_dtype, f["cache_type_v"], kv_dtype, *f["flash_attn"]]
+        if hub is not None and not loads_towers(model, rt.id):  # -hf would fetch the projector
+            args += [f["no_mmproj"]]
     else:  # ollama: OLLAMA_CONTEXT_LENGTH is per slot (llama-server gets -c ctx x parallel)
         e = d["ollama"]["env"]
         args = [f"{e['parallel']}={seqs}", f"{e['context']}={context}"]
