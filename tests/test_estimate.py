@@ -589,3 +589,19 @@ def test_loads_towers_says_what_the_printed_command_does(task):
                 assert (counts.towers > 0) == loaded
                 checked += 1
     assert checked > 20
+
+
+def test_compare_weights_are_what_the_runtime_loads():
+    """On a device, compare's weights row is the estimate's weights (a text job); without one,
+    the whole checkpoint at the quant."""
+    from advisor.ranking.compare import compare
+
+    m, fmt = catalog.by_id()["qwen3.5-4b"], tables.formats["q4_k_m"]
+    hw = hardware_from(HardwareQuery(device="phone"))
+    on_device = compare([m], tables, fmt, 8192, hw, tables.runtimes["llama.cpp"])
+    row = next(r for r in on_device.rows if str(r.attribute).startswith("weights at"))
+    assert row.values[0] == f"{on_device.estimates[0].memory.weights_bytes / 1e9:.1f} GB"
+    alone = compare([m], tables, fmt, 8192)
+    row = next(r for r in alone.rows if str(r.attribute).startswith("weights at"))
+    assert row.values[0] == f"{weights_bytes(m, fmt) / 1e9:.1f} GB"
+    assert on_device.estimates[0].memory.weights_bytes < weights_bytes(m, fmt)

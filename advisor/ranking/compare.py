@@ -9,7 +9,7 @@ from advisor.data.formats import RuntimeSpec, Tables, WeightFormat
 from advisor.data.hardware import Hardware
 from advisor.data.records import SCHEMA_VERSION, Record, record
 from advisor.data.schema import ModelEntry
-from advisor.estimation.estimate import Estimate, estimate, weights_bytes
+from advisor.estimation.estimate import Estimate, estimate, resident_counts, weights_bytes
 from advisor.i18n import join, msg
 
 
@@ -75,6 +75,10 @@ def compare(models: list[ModelEntry], tables: Tables, fmt: WeightFormat, context
     def est(m: ModelEntry) -> Estimate | None:
         return estimates[m.id]
 
+    def loaded(m: ModelEntry) -> int:
+        """Weight bytes: on a runtime, what it loads for a text job (as the memory rows)."""
+        return weights_bytes(resident_counts(m, rt.id) if rt else m, fmt)
+
     rows = [
         _row(msg("parameters"), models, lambda m: _billions(m.params_total),
              lambda m: m.params_total, None),
@@ -94,8 +98,8 @@ def compare(models: list[ModelEntry], tables: Tables, fmt: WeightFormat, context
         _row(msg("license"), models, lambda m: join("", (
             m.license.id, "" if m.license.commercial_use else msg(" (no commercial use)")))),
         _row(msg("weights at {quant}", quant=fmt.id), models,
-             lambda m: f"{weights_bytes(m, fmt) / 1e9:.1f} GB" if m.config else "-",
-             lambda m: weights_bytes(m, fmt) if m.config else None, "lower"),
+             lambda m: f"{loaded(m) / 1e9:.1f} GB" if m.config else "-",
+             lambda m: loaded(m) if m.config else None, "lower"),
     ]
     if hw is not None:
         rows += [
