@@ -74,14 +74,14 @@ class Table(text_table.Table):
             value = _text(value)
         super().__setattr__(name, value)
 
-    def add_column(self, header: Any = "", *args: Any, **kwargs: Any) -> None:
+    def add_column(self, header: Any = "", **kwargs: Any) -> None:
         # a cell too long for its column wraps, and a word too long breaks onto the next line:
         # nothing is cut to an ellipsis (a repo id, URL or command must stay whole)
         kwargs.setdefault("overflow", "fold")
-        super().add_column(_text(header), *args, **kwargs)
+        super().add_column(_text(header), **kwargs)
 
-    def add_row(self, *cells: Any, **kwargs: Any) -> None:
-        super().add_row(*(_text(c) for c in cells), **kwargs)
+    def add_row(self, *cells: Any) -> None:
+        super().add_row(*(_text(c) for c in cells))
 
 
 def console() -> Console:
