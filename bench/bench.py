@@ -89,7 +89,8 @@ def main() -> None:
     phone = [exe, "recommend", "--device", "phone", "--private"]
     starts = {
         "interpreter start, python -c pass (the floor)": [sys.executable, "-c", "pass"],
-        "cold start, advisor --help (the text kept by advisor.commandline.helpcache)": [exe, "--help"],
+        "cold start, advisor --help (the text kept by advisor.commandline.helpcache)":
+            [exe, "--help"],
         "cold start, advisor --help with ADVISOR_NO_CACHE=1 (Typer builds it)": [exe, "--help"],
         "cold start, advisor recommend --device phone --private (table)": phone,
         "cold start, advisor recommend --device phone --private --json": [*phone, "--json"],

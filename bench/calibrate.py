@@ -61,7 +61,8 @@ def fit_transformers_memory(rows, catalog, tables) -> tuple[float, float]:
         ys.append(rest)
     n = len(xs)
     mx, my = sum(xs) / n, sum(ys) / n
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    slope = (sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+             / sum((x - mx) ** 2 for x in xs))
     return slope, max(0.0, (my - slope * mx) / GIB)
 
 
@@ -141,16 +142,16 @@ def speed_samples(runtime: str, catalog, tables, devices) -> list[tuple[str, flo
     out: list[tuple[str, float, object]] = []
     for r in load_rows(DATA / "qwen25_speed_benchmark.json"):
         if {"vLLM": "vllm", "Transformers": "transformers"}[r["framework"]] == runtime:
-            out.append(("Qwen2.5 speed benchmark, A100, " + r["framework"], r["tokens_per_s"],
+            out.append(("Qwen2.5 speed benchmark, A100, " + r["framework"], r["tokens_per_s"],  # noqa: PERF401
                         lambda rt, r=r: official_prediction(r, catalog, tables, devices, rt)[1]))
     for r in load_rows(DATA / "qwen3_speed.json"):
         if QWEN3_RUNTIMES[r["framework"]] == runtime:
-            out.append((r["source_group"], r["tokens_per_s"],
+            out.append((r["source_group"], r["tokens_per_s"],  # noqa: PERF401
                         lambda rt, r=r: qwen3_prediction(r, catalog, tables, devices, rt)[
                             "tokens_per_s"]))
     for r in load_rows(DATA / "published_decode.json"):
         if r["runtime"] == runtime and r["device_id"] in devices.devices:
-            out.append((source_group(r), r["decode_tokens_per_s"],
+            out.append((source_group(r), r["decode_tokens_per_s"],  # noqa: PERF401
                         lambda rt, r=r: published_prediction(r, tables, devices, rt)))
     return out
 

@@ -17,14 +17,14 @@ QUANTS = {"F16": "fp16", "FP16": "fp16", "BF16": "bf16", "Q4_0": "q4_0", "Q8_0":
           "Q4_K_M": "q4_k_m", "MLX 4-bit": "mlx-4bit"}
 # shared/device_specs ids -> catalog/devices.toml ids
 DEVICES = {
-    "apple-m1": "m1", "apple-m1-max": "m1-max", "apple-m1-ultra": "m1-ultra", "apple-m2-max": "m2-max",
-    "apple-m2-ultra": "m2-ultra", "apple-m3": "m3", "apple-m3-max": "m3-max",
-    "apple-m3-ultra": "m3-ultra", "apple-m4": "m4", "apple-m4-pro": "m4-pro", "apple-m4-max": "m4-max",
-    "apple-m5": "m5", "apple-m5-max": "m5-max", "rtx-3060-12gb": "rtx-3060", "rtx-3070-8gb": "rtx-3070",
-    "rtx-3080-10gb": "rtx-3080", "h100-sxm": "h100", "dgx-spark-gb10": "dgx-spark",
-    "strix-halo-395": "ryzen-ai-max-395", "jetson-orin-nano-8gb": "jetson-orin-nano",
-    "jetson-agx-orin-64gb": "jetson-agx-orin", "budget-phone-6-8gb": "budget-phone",
-    "cpu-ddr5-5600-2ch": "desktop",
+    "apple-m1": "m1", "apple-m1-max": "m1-max", "apple-m1-ultra": "m1-ultra",
+    "apple-m2-max": "m2-max", "apple-m2-ultra": "m2-ultra", "apple-m3": "m3",
+    "apple-m3-max": "m3-max", "apple-m3-ultra": "m3-ultra", "apple-m4": "m4",
+    "apple-m4-pro": "m4-pro", "apple-m4-max": "m4-max", "apple-m5": "m5", "apple-m5-max": "m5-max",
+    "rtx-3060-12gb": "rtx-3060", "rtx-3070-8gb": "rtx-3070", "rtx-3080-10gb": "rtx-3080",
+    "h100-sxm": "h100", "dgx-spark-gb10": "dgx-spark", "strix-halo-395": "ryzen-ai-max-395",
+    "jetson-orin-nano-8gb": "jetson-orin-nano", "jetson-agx-orin-64gb": "jetson-agx-orin",
+    "budget-phone-6-8gb": "budget-phone", "cpu-ddr5-5600-2ch": "desktop",
 }
 
 
@@ -64,9 +64,9 @@ def main() -> None:
     keep = [{k: r[k] for k in ("model", "quant", "framework", "gpu", "gpu_count", "input_length",
                                  "output_length", "tokens_per_s", "memory_gb", "source")}
             for r in official["rows"] if r["series"] == "Qwen2.5"]
-    doc = {"description": "Qwen2.5 official speed benchmark (Qwen docs), NVIDIA A100 80GB, batch 1, "
-           "2048 generated tokens; memory_gb is peak GPU memory in GiB (Transformers rows). "
-           "Speed counts generated tokens over prefill + decode time.",
+    doc = {"description": "Qwen2.5 official speed benchmark (Qwen docs), NVIDIA A100 80GB, "
+           "batch 1, 2048 generated tokens; memory_gb is peak GPU memory in GiB (Transformers "
+           "rows). Speed counts generated tokens over prefill + decode time.",
            "environments": official["sources"]["Qwen2.5"]["environments"], "rows": keep}
     (OUT / "qwen25_speed_benchmark.json").write_text(json.dumps(doc, indent=1) + "\n")
     print(f"{len(rows)} published rows kept, {len(skipped)} left out; {len(keep)} official rows")

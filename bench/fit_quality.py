@@ -110,7 +110,8 @@ def inputs_hash(names: tuple[str, ...] = ("qwen_models.toml", "evidence.toml")) 
 
 
 def ngram_table_params(m: dict) -> int:
-    """N-gram embedding tables (Qwen3.8-Flash-Next): looked up, not computed; no size for the prior."""
+    """N-gram embedding tables (Qwen3.8-Flash-Next): looked up, not computed; no size for the
+    prior."""
     c = m.get("config", {})
     return (c.get("ngram_vocab_size_base") or 0) * (c.get("ple_embed_dim") or 0) * len(
         c.get("ple_layer_ids") or ())
