@@ -624,6 +624,14 @@ SELF_MADE_NOTE = N_("Qwen published no {fmt} file of this model: these commands 
                     "the official weights with {tool}")
 
 
+def made_gguf_file(m: ModelEntry, fmt_id: str) -> str:
+    """The GGUF file `self_made` converts and quantizes to `fmt_id` (16-bit formats: the BF16
+    conversion itself), which llama-server then serves with -m."""
+    local = (m.hf_repo or m.id).split("/")[-1]
+    tag = "BF16" if fmt_id in ("bf16", "fp16") else GGUF_FILE_QUANTS.get(fmt_id, fmt_id.upper())
+    return f"{local}-{tag}.gguf"
+
+
 def self_made(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
               modelscope_first: bool = False, memory_bytes: float | None = None,
               kv_dtype: str | None = None, task: str | None = None) -> list[Recipe]:
@@ -644,8 +652,7 @@ def self_made(m: ModelEntry, fmt_id: str, context_tokens: int, gpus: int = 1,
             "--outfile", f"{local}-BF16.gguf")]
         if fmt_id not in ("bf16", "fp16"):
             lines.append(("llama-quantize", f"{local}-BF16.gguf", f"{local}-{tag}.gguf", tag))
-        made = tag if fmt_id not in ("bf16", "fp16") else "BF16"
-        serve: list[str] = ["llama-server", "-m", f"{local}-{made}.gguf"]
+        serve: list[str] = ["llama-server", "-m", made_gguf_file(m, fmt_id)]
         if is_embedding(m):
             serve += ["--embedding", "--pooling", "last"]
         elif is_reranker(m):

@@ -360,3 +360,17 @@ def test_llama_server_is_given_a_gguf_that_exists():
     run = CliRunner().invoke(app, ["run", "qwen3.8-27b", "--quant", "q4_k_m", "--runtime",
                                    "llama.cpp"], env={"COLUMNS": "200"})
     assert "Qwen3.8-27B-Q4_K_M.gguf" in run.stdout  # the file that command makes
+
+
+@pytest.mark.parametrize("quant", ["q4_k_m", "q8_0"])
+def test_llama_server_serves_the_file_the_self_made_recipe_writes(quant):
+    """Without a GGUF on the hub, serve's `-m` file is the one recipes.self_made quantizes to and
+    serves (one name: recipes.made_gguf_file)."""
+    from advisor.recipes import self_made
+
+    m, r = served("qwen3.8-27b", "rtx-4090", "llama.cpp", quant)
+    served_file = r.command.split()[r.command.split().index("-m") + 1]
+    recipe = next(x for x in self_made(m, quant, 32768) if x.runtime == "llama.cpp")
+    argv = {a[0]: a for a in recipe.argv}
+    assert argv["llama-server"][:3] == ("llama-server", "-m", served_file)
+    assert argv["llama-quantize"][2] == served_file  # the file quantizing writes

@@ -540,10 +540,9 @@ def serve_command(
         if hub is not None:
             source = [f["model"], f"{hub}:{quant}"]
         else:  # the file recipes.self_made writes
-            from advisor.recipes import GGUF_FILE_QUANTS
+            from advisor.recipes import made_gguf_file
 
-            local = (model.hf_repo or model.id).split("/")[-1]
-            source = [f["local_model"], f"{local}-{GGUF_FILE_QUANTS.get(fmt.id, quant)}.gguf"]
+            source = [f["local_model"], made_gguf_file(model, fmt.id)]
         args = [*f["command"], *source, f["context"], str(context * seqs),
                 f["parallel"], str(seqs)]
         if gguf_kv:
